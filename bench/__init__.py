@@ -1,0 +1,1 @@
+"""Benchmarks run against the shared data in /work/shared (never copied into the project)."""

@@ -1,0 +1,377 @@
+"""The aiogram transport: Telegram updates in, outbox messages out.
+
+Only translation lives here: an aiogram ``Message`` becomes the core's ``IncomingMessage``, an
+outbox row becomes one Bot API call. The hotline's rules are in ``handlers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+
+from bot.app import BotIdentity, HotlineApp
+from bot.delivery import RetryLater, Undeliverable
+from handlers import texts
+from handlers.events import (
+    ButtonPress,
+    ChatKind,
+    Content,
+    IncomingMessage,
+    Person,
+    parse_command,
+)
+from handlers.model import Language
+from storage.outbox import QueuedMessage
+from storage.worker import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+CAPTION_LIMIT = 1024
+
+
+def build_bot(token: str, api_base: str) -> Bot:
+    """A Bot talking to ``api_base`` (the official server, a self-hosted one, or a test fake)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    return Bot(token=token, session=session)
+
+
+# -- updates in --------------------------------------------------------------------------------
+
+
+def _chat_kind(chat_type: str) -> ChatKind:
+    if chat_type == "private":
+        return ChatKind.PRIVATE
+    if chat_type == "channel":
+        return ChatKind.CHANNEL
+    return ChatKind.GROUP
+
+
+def _person(user: Any) -> Person:
+    return Person(
+        user_id=user.id,
+        first_name=user.first_name or "",
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def incoming_message(
+    message: Message, update_id: int, me: BotIdentity, *, edited: bool = False
+) -> IncomingMessage | None:
+    """The core's view of a message; None for messages without a sender (channel posts)."""
+    if message.from_user is None:
+        return None
+    fields: dict[str, Any] = {}
+    content = Content.OTHER
+    if message.text is not None:
+        command = parse_command(message.text, me.username)
+        if command is not None:
+            content = Content.COMMAND
+            fields["command"], fields["command_args"] = command
+        else:
+            content = Content.TEXT
+        fields["text"] = message.text
+    elif message.photo:
+        largest = message.photo[-1]
+        content = Content.PHOTO
+        fields |= {"file_id": largest.file_id, "file_unique_id": largest.file_unique_id}
+    elif message.sticker is not None:
+        content = Content.STICKER
+    else:
+        for attribute, kind in (
+            ("document", Content.DOCUMENT),
+            ("video", Content.VIDEO),
+            ("animation", Content.VIDEO),
+            ("video_note", Content.VIDEO),
+            ("voice", Content.VOICE),
+            ("audio", Content.AUDIO),
+        ):
+            media = getattr(message, attribute, None)
+            if media is not None:
+                content = kind
+                fields |= {"file_id": media.file_id, "file_unique_id": media.file_unique_id}
+                break
+        else:
+            if message.location is not None:
+                content = Content.LOCATION
+                fields |= {
+                    "latitude": message.location.latitude,
+                    "longitude": message.location.longitude,
+                }
+            elif message.contact is not None:
+                content = Content.CONTACT
+                fields |= {
+                    "contact_phone": message.contact.phone_number,
+                    "contact_user_id": message.contact.user_id,
+                }
+    if content not in (Content.TEXT, Content.COMMAND) and message.caption:
+        fields["text"] = message.caption
+    reply = message.reply_to_message
+    return IncomingMessage(
+        update_id=update_id,
+        sender=_person(message.from_user),
+        chat_id=message.chat.id,
+        chat_kind=_chat_kind(message.chat.type),
+        message_id=message.message_id,
+        content=content,
+        reply_to_message_id=reply.message_id if reply else None,
+        reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == me.user_id),
+        edited=edited,
+        **fields,
+    )
+
+
+def button_press(query: CallbackQuery, update_id: int) -> ButtonPress:
+    message = query.message
+    chat = getattr(message, "chat", None)
+    return ButtonPress(
+        update_id=update_id,
+        sender=_person(query.from_user),
+        chat_id=chat.id if chat else None,
+        chat_kind=_chat_kind(chat.type) if chat else ChatKind.PRIVATE,
+        message_id=message.message_id if message else None,
+        callback_id=query.id,
+        data=query.data or "",
+    )
+
+
+def build_dispatcher(app: HotlineApp, me: BotIdentity) -> Dispatcher:
+    """One router: every message and button goes to the core, which decides what it means."""
+    router = Router(name="hotline")
+
+    @router.message()
+    async def on_message(message: Message, event_update: Update) -> None:
+        event = incoming_message(message, event_update.update_id, me)
+        if event is not None:
+            await app.on_message(event)
+
+    @router.edited_message()
+    async def on_edited(edited_message: Message, event_update: Update) -> None:
+        event = incoming_message(edited_message, event_update.update_id, me, edited=True)
+        if event is not None:
+            await app.on_message(event)
+
+    @router.callback_query()
+    async def on_button(callback_query: CallbackQuery, event_update: Update) -> None:
+        reaction = await app.on_button(button_press(callback_query, event_update.update_id))
+        try:
+            await callback_query.answer(
+                text=reaction.callback_answer, show_alert=reaction.callback_alert
+            )
+        except TelegramAPIError as exc:  # the toast is a courtesy; the change is committed
+            log.info("could not answer callback query: %s", exc)
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+# -- long polling ------------------------------------------------------------------------------
+
+
+class Poller:
+    """Long polling that acknowledges an update only after it is handled and committed.
+
+    aiogram's own polling confirms updates as soon as they are read, so a crash loses whatever
+    was in flight; here a batch is handled concurrently (its commits grouped), and the next
+    getUpdates confirms it only when every update in it is safe.
+    """
+
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, timeout: int = 25) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.timeout = timeout
+        self.offset: int | None = None
+        self.handled = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        delay = 0.5
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(
+                self.bot.get_updates(
+                    offset=self.offset,
+                    timeout=self.timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                    request_timeout=self.timeout + 15,
+                )
+            )
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()
+                await asyncio.gather(fetch, return_exceptions=True)
+                return
+            try:
+                updates = fetch.result()
+            except TelegramUnauthorizedError:
+                raise
+            except TelegramConflictError:
+                log.warning("another process is polling with this token; waiting")
+                await asyncio.sleep(delay := min(delay * 2, 30))
+                continue
+            except (TelegramAPIError, OSError, TimeoutError) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+                continue
+            delay = 0.5
+            if not updates:
+                continue
+            done = await asyncio.gather(*(self._handle(update) for update in updates))
+            if all(done):
+                self.offset = updates[-1].update_id + 1
+                self.handled += len(updates)
+            else:
+                # The database is unavailable: leave the batch unconfirmed; Telegram gives it
+                # back on the next call, and updates already committed are skipped by id.
+                await asyncio.sleep(1.0)
+
+    async def _handle(self, update: Update) -> bool:
+        """True when the update is dealt with for good, False to have it redelivered."""
+        try:
+            await self.dispatcher.feed_update(self.bot, update)
+        except StorageUnavailable as exc:
+            log.error(
+                "update %s not handled, the database is unavailable: %s", update.update_id, exc
+            )
+            return False
+        except Exception:
+            log.exception("update %s could not be handled", update.update_id)
+            await self._apologise(update)
+        return True
+
+    async def _apologise(self, update: Update) -> None:
+        """A bug met this update: at least tell the person, rather than stay silent."""
+        message = update.message or update.edited_message
+        user = message.from_user if message else None
+        chat_id = message.chat.id if message and message.chat.type == "private" else None
+        if update.callback_query is not None:
+            user = update.callback_query.from_user
+        lang = Language.from_telegram(user.language_code if user else None)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(
+                    texts.SOMETHING_WENT_WRONG(lang), show_alert=True
+                )
+            elif chat_id is not None:
+                await self.bot.send_message(chat_id, texts.SOMETHING_WENT_WRONG(lang))
+        except TelegramAPIError:
+            log.info("could not apologise for update %s", update.update_id)
+
+
+# -- messages out ------------------------------------------------------------------------------
+
+
+def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | ForceReply | None:
+    if payload.get("buttons"):
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=b["text"], callback_data=b.get("data"), url=b.get("url")
+                    )
+                    for b in row
+                ]
+                for row in payload["buttons"]
+            ]
+        )
+    if payload.get("force_reply"):
+        return ForceReply(force_reply=True, input_field_placeholder=payload.get("placeholder"))
+    return None
+
+
+class AiogramSender:
+    """Makes the Bot API call for one outbox message."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: QueuedMessage) -> int | None:
+        try:
+            return await self._call(message)
+        except TelegramRetryAfter as exc:
+            raise RetryLater("Telegram asks to slow down (429)", exc.retry_after) from exc
+        except TelegramForbiddenError as exc:
+            raise Undeliverable(exc.message, blocked=True) from exc
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return message.payload.get("edit_message_id")
+            raise Undeliverable(exc.message) from exc
+        except (TelegramNotFound, TelegramMigrateToChat) as exc:
+            raise Undeliverable(exc.message) from exc
+        except (TelegramServerError, TelegramNetworkError, TelegramConflictError) as exc:
+            raise RetryLater(exc.message) from exc
+        except TelegramUnauthorizedError as exc:
+            raise RetryLater("the Bot API server refused the token") from exc
+        except (OSError, TimeoutError) as exc:
+            raise RetryLater(f"network: {exc!r}") from exc
+
+    async def _call(self, message: QueuedMessage) -> int | None:
+        p = message.payload
+        chat_id = message.chat_id
+        markup = _markup(p)
+        reply = (
+            ReplyParameters(message_id=p["reply_to_message_id"], allow_sending_without_reply=True)
+            if p.get("reply_to_message_id")
+            else None
+        )
+        text = p.get("text", "")
+        match message.method:
+            case "sendMessage":
+                sent = await self.bot.send_message(
+                    chat_id, text, reply_markup=markup, reply_parameters=reply
+                )
+            case "editMessageText":
+                edited = await self.bot.edit_message_text(
+                    text=text,
+                    chat_id=chat_id,
+                    message_id=p["edit_message_id"],
+                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+                )
+                return edited.message_id if isinstance(edited, Message) else None
+            case "sendLocation":
+                sent = await self.bot.send_location(
+                    chat_id, p["latitude"], p["longitude"], reply_parameters=reply
+                )
+            case "sendPhoto" | "sendDocument" | "sendVideo" | "sendVoice" | "sendAudio":
+                kind = message.method.removeprefix("send").lower()
+                call = getattr(self.bot, f"send_{kind}")
+                sent = await call(
+                    chat_id,
+                    p["file_id"],
+                    caption=text[:CAPTION_LIMIT] or None,
+                    reply_markup=markup,
+                    reply_parameters=reply,
+                )
+            case other:
+                raise Undeliverable(f"unknown outbox method {other!r}")
+        return sent.message_id

@@ -1,0 +1,105 @@
+"""The running hotline, independent of the Telegram library that feeds it.
+
+``HotlineApp`` owns the database worker, the outbox delivery and the scheduler; transports
+(aiogram, python-telegram-bot) turn updates into core events and call ``on_message`` /
+``on_button``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from bot.delivery import Delivery, Sender
+from handlers import inbox
+from handlers.buttons import ButtonSigner
+from handlers.config import HotlineConfig
+from handlers.context import Hotline
+from handlers.events import ButtonPress, IncomingMessage
+from handlers.outgoing import Reaction
+from handlers.routing import DepartmentRouter
+from scheduler.calendar import WorkingCalendar
+from scheduler.clock import Clock
+from storage.database import Database
+from storage.worker import DatabaseWorker
+
+log = logging.getLogger(__name__)
+
+
+def default_instance_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+def build_hotline(
+    config: HotlineConfig,
+    *,
+    secret: str,
+    history: list[tuple[str, str]] | None = None,
+    bot_username: str | None = None,
+) -> Hotline:
+    """The core's context: policy, calendar, routing (with its history), and the key that
+    signs buttons (derived from the bot token, so each deployment's buttons are its own)."""
+    return Hotline(
+        config=config,
+        calendar=WorkingCalendar(config.calendar),
+        buttons=ButtonSigner(hashlib.sha256(secret.encode()).digest()),
+        router=DepartmentRouter(
+            config.departments, threshold=config.auto_dispatch_threshold, history=history or ()
+        ),
+        bot_username=bot_username,
+    )
+
+
+@dataclass
+class BotIdentity:
+    user_id: int
+    username: str | None
+
+
+class HotlineApp:
+    def __init__(
+        self,
+        *,
+        hotline: Hotline,
+        database: Database,
+        clock: Clock,
+        instance: str | None = None,
+    ) -> None:
+        self.hotline = hotline
+        self.database = database
+        self.clock = clock
+        self.instance = instance or default_instance_name()
+        self.worker = DatabaseWorker(database, instance=self.instance)
+        self.delivery: Delivery | None = None
+
+    async def start(self, sender: Sender, *, poll_interval: float = 1.0) -> None:
+        self.worker.start()
+        self.delivery = Delivery(
+            self.worker,
+            sender,
+            clock=self.clock,
+            instance=self.instance,
+            poll_interval=poll_interval,
+        )
+        self.worker.on_commit = self.delivery.schedule
+        self.delivery.start()
+        # Whatever a previous run left unsent goes out now, not a poll interval later.
+        await self.delivery.poll_once()
+
+    async def stop(self) -> None:
+        if self.delivery is not None:
+            await self.delivery.stop()
+        await self.worker.stop()
+
+    async def on_message(self, msg: IncomingMessage) -> None:
+        now = self.clock.now()
+        await self.worker.run(lambda store: inbox.handle_message(store, self.hotline, msg, now))
+
+    async def on_button(self, press: ButtonPress) -> Reaction:
+        now = self.clock.now()
+        return await self.worker.run(
+            lambda store: inbox.handle_button(store, self.hotline, press, now)
+        )

@@ -1,0 +1,286 @@
+"""The ``hotline`` command (also ``python -m bot``).
+
+Every failure an operator can cause (a missing token, an unreachable database, a broken config
+file) ends in one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from bot.logging_setup import setup_logging
+from bot.settings import Settings, SettingsError, get_settings
+from handlers.config import ConfigError, HotlineConfig, load_config
+from handlers.model import Role
+from scheduler.clock import SystemClock
+from storage.admin import (
+    AdminError,
+    add_staff,
+    list_departments,
+    list_staff,
+    remove_staff,
+    set_department_chat,
+    set_office_chat,
+)
+from storage.database import Database, DatabaseError
+from storage.departments import sync_departments
+
+app = typer.Typer(
+    name="hotline",
+    help="12345 政务服务便民热线 Telegram bot — the hotline's bot and its tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff (承办人员) and supervisors (热线办).", no_args_is_help=True)
+department_app = typer.Typer(help="Departments (承办单位) and their chats.", no_args_is_help=True)
+office_app = typer.Typer(help="The hotline office (热线办) chat.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(staff_app, name="staff")
+app.add_typer(department_app, name="department")
+app.add_typer(office_app, name="office")
+
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"hotline: error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        fail(f"bad HOTLINE_* setting: {str(exc).splitlines()[-1].strip()}")
+
+
+def config(path: Path | None = None) -> HotlineConfig:
+    try:
+        return load_config(path or settings().config)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def database(*, ready: bool = True) -> Database:
+    """The configured database; with ``ready``, reachable and at the code's schema."""
+    try:
+        db = Database(settings().database_url)
+        if ready:
+            db.ensure_schema()
+        else:
+            db.check()
+    except DatabaseError as exc:
+        fail(str(exc))
+    return db
+
+
+@app.command()
+def run() -> None:
+    """Start the bot (long polling) with the HOTLINE_* settings."""
+    from bot.runner import StartupError, install_signal_handlers, serve
+
+    current = settings()
+    setup_logging(current.log_level)
+    try:
+        token = current.require_token()
+    except SettingsError as exc:
+        fail(str(exc))
+    hotline_config = config()
+    db = database()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        await serve(
+            token=token,
+            api_base=current.telegram_api,
+            config=hotline_config,
+            database=db,
+            stop=stop,
+            instance=current.instance,
+        )
+
+    try:
+        asyncio.run(main())
+    except StartupError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Apply the Alembic migrations to HOTLINE_DATABASE_URL."""
+    db = database(ready=False)
+    try:
+        db.upgrade(revision)
+    finally:
+        db.dispose()
+    typer.echo(f"database is at revision {db.current_revision()}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and the one the code needs."""
+    db = database(ready=False)
+    typer.echo(f"database: {db.current_revision() or 'empty'}; code: {db.head_revision()}")
+
+
+@db_app.command("revision", hidden=True)
+def db_revision(message: str) -> None:
+    """(developers) Autogenerate a migration from the models."""
+    db = database(ready=False)
+    db.make_revision(message)
+
+
+@app.command("check-config")
+def check_config(
+    path: Annotated[Path | None, typer.Argument(help="TOML file (default: HOTLINE_CONFIG)")] = None,
+) -> None:
+    """Validate a config file and summarise what it sets."""
+    loaded = config(path)
+    typer.echo(
+        f"ok: {len(loaded.departments.departments)} departments, "
+        f"{len(loaded.calendar)} calendar years added, "
+        f"auto-dispatch threshold {loaded.auto_dispatch_threshold:.2f}"
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
+
+
+# -- staff and chats ----------------------------------------------------------------------------
+
+
+@contextmanager
+def operator_session() -> Iterator[Session]:
+    """A transaction on the configured database, departments in step with the config; an
+    AdminError becomes the one-line error."""
+    db = database()
+    try:
+        with db.transaction() as session:
+            sync_departments(session, config().departments)
+            yield session
+    except AdminError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+
+
+@staff_app.command("add")
+def staff_add(
+    telegram_id: Annotated[int, typer.Option("--telegram-id", help="their Telegram user id")],
+    department: Annotated[str | None, typer.Option("--department", help="department code")] = None,
+    role: Annotated[Role, typer.Option("--role", help="staff or supervisor")] = Role.STAFF,
+    name: Annotated[str | None, typer.Option("--name", help="shown on cards")] = None,
+) -> None:
+    """Enrol a staff member or supervisor (or change their role and department)."""
+    if role not in (Role.STAFF, Role.SUPERVISOR):
+        fail("--role must be staff or supervisor")
+    with operator_session() as session:
+        member = add_staff(
+            session,
+            telegram_id,
+            role=role,
+            department=department,
+            name=name,
+            now=SystemClock().now(),
+        )
+    typer.echo(
+        f"{member.role.value} {member.telegram_user_id} ({member.name or '-'}) "
+        f"department {member.department_code or '-'}"
+    )
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """Active staff and supervisors."""
+    with operator_session() as session:
+        rows = list_staff(session)
+        table = Table("telegram id", "name", "role", "department")
+        for row in rows:
+            table.add_row(
+                str(row.telegram_user_id), row.name or "", row.role.value, row.department_code or ""
+            )
+    Console().print(table)
+
+
+@staff_app.command("remove")
+def staff_remove(
+    telegram_id: Annotated[int, typer.Option("--telegram-id", help="their Telegram user id")],
+) -> None:
+    """Take someone's staff rights away (their past actions stay in the log)."""
+    with operator_session() as session:
+        remove_staff(session, telegram_id)
+    typer.echo(f"removed {telegram_id}")
+
+
+@department_app.command("list")
+def department_list(
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Department codes and names (and the chat each is bound to)."""
+    with operator_session() as session:
+        rows = [
+            {
+                "code": r.code,
+                "name_zh": r.name_zh,
+                "name_en": r.name_en,
+                "chat_id": r.chat_id,
+                "active": r.active,
+            }
+            for r in list_departments(session)
+        ]
+    if output == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if output != "table":
+        fail("--format must be table or json")
+    table = Table("code", "名称", "name", "chat", "active")
+    for r in rows:
+        table.add_row(
+            r["code"],
+            r["name_zh"],
+            r["name_en"],
+            str(r["chat_id"] or ""),
+            "yes" if r["active"] else "no",
+        )
+    Console().print(table)
+
+
+@department_app.command("set-chat")
+def department_set_chat(
+    code: Annotated[str, typer.Argument(help="department code")],
+    chat_id: Annotated[int, typer.Argument(help="the group's chat id (send /chatid in the group)")],
+) -> None:
+    """Bind a department's group chat: its ticket cards go there."""
+    with operator_session() as session:
+        set_department_chat(session, code, chat_id)
+    typer.echo(f"{code} → chat {chat_id}")
+
+
+@office_app.command("set-chat")
+def office_set_chat(
+    chat_id: Annotated[int, typer.Argument(help="the office group's chat id")],
+) -> None:
+    """Bind the hotline office's chat: dispatch queue, returns, extensions, reminders."""
+    with operator_session() as session:
+        set_office_chat(session, chat_id)
+    typer.echo(f"office → chat {chat_id}")

@@ -1,0 +1,288 @@
+"""Delivering the outbox: every message the hotline owes someone reaches Telegram, in order per
+chat, with retries on 429/5xx/network errors, and is recorded as sent.
+
+Messages queued by this process are handed over right after their commit (no polling delay);
+a periodic claim picks up everything else that is due: retries, and messages of a process that
+died before sending (its lease ran out). Sending is at least once: a message is sent twice only
+if the process dies between Telegram's answer and the record of it, milliseconds apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from scheduler.clock import Clock
+from storage import outbox
+from storage.outbox import QueuedMessage
+from storage.repository import DELIVERY_LEASE
+from storage.worker import DatabaseWorker
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 15
+MAX_BACKOFF = timedelta(minutes=10)
+SENT_IDS_KEPT = 10_000
+
+
+class RetryLater(Exception):
+    """Telegram or the network failed for now (429, 5xx, timeout)."""
+
+    def __init__(self, reason: str, seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+class Undeliverable(Exception):
+    """Telegram refused the message for good (blocked bot, bad request)."""
+
+    def __init__(self, reason: str, *, blocked: bool = False) -> None:
+        super().__init__(reason)
+        self.blocked = blocked
+
+
+class Sender(Protocol):
+    """A transport's way of making one Bot API call for an outbox message.
+
+    Returns the Telegram message id the message became (None for calls that make none). The
+    payload's ``edit_message_id`` / ``reply_to_message_id`` are Telegram ids by then.
+    """
+
+    async def send(self, message: QueuedMessage) -> int | None: ...
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** min(attempts, 10)), MAX_BACKOFF)
+
+
+class Delivery:
+    def __init__(
+        self,
+        worker: DatabaseWorker,
+        sender: Sender,
+        *,
+        clock: Clock,
+        instance: str,
+        poll_interval: float = 1.0,
+        concurrency: int = 64,
+    ) -> None:
+        self.worker = worker
+        self.sender = sender
+        self.clock = clock
+        self.instance = instance
+        self.poll_interval = poll_interval
+        self._slots = asyncio.Semaphore(concurrency)
+        self._chats: dict[int, deque[QueuedMessage]] = {}
+        self._chat_tasks: dict[int, asyncio.Task[None]] = {}
+        self._records: list[Callable[[Session], None]] = []
+        self._record_wanted = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.sent = 0
+        self._sent_ids: dict[int, int] = {}  # outbox id → Telegram message id, recent sends
+
+    # -- wiring --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._poll_forever(), name="outbox-poll"),
+            asyncio.create_task(self._record_forever(), name="outbox-record"),
+        ]
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Finish sending what is in hand (up to ``timeout``), record it, and stop."""
+        try:
+            await asyncio.wait_for(self.idle(), timeout)
+        except TimeoutError:
+            log.warning("stopping with messages still in flight; they will be resent later")
+        for task in [*self._tasks, *self._chat_tasks.values()]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._chat_tasks.values(), return_exceptions=True)
+        await self._flush_records()
+
+    async def idle(self) -> None:
+        """Wait until nothing is being sent and every outcome is recorded."""
+        while True:
+            await self._idle.wait()
+            await self._flush_records()
+            if not self._chats and not self._records:
+                return
+
+    def schedule(self, messages: list[QueuedMessage]) -> None:
+        """Hand over messages this process has claimed; sent in id order per chat."""
+        for message in messages:
+            self._chats.setdefault(message.chat_id, deque()).append(message)
+            if message.chat_id not in self._chat_tasks:
+                self._idle.clear()
+                task = asyncio.create_task(self._drain_chat(message.chat_id))
+                self._chat_tasks[message.chat_id] = task
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def _drain_chat(self, chat_id: int) -> None:
+        pending = self._chats[chat_id]
+        try:
+            async with self._slots:
+                while pending:
+                    retry_at = await self._deliver(pending[0])
+                    pending.popleft()
+                    if retry_at is not None:
+                        # Keep the chat's order: what follows waits for the failed message.
+                        self._release(list(pending), retry_at)
+                        pending.clear()
+        finally:
+            self._chats.pop(chat_id, None)
+            self._chat_tasks.pop(chat_id, None)
+            if pending:  # cancelled mid-way: let the next claim send the rest
+                self._release(list(pending), self.clock.now())
+            if not self._chat_tasks:
+                self._idle.set()
+
+    async def _deliver(self, message: QueuedMessage) -> datetime | None:
+        """Send one message; None when done with it (sent or given up), else the retry time."""
+        attempts = message.attempts + 1
+        try:
+            message_id = await self.sender.send(await self._resolve_targets(message))
+        except RetryLater as exc:
+            wait = timedelta(seconds=exc.seconds) if exc.seconds else backoff(attempts)
+            if attempts >= MAX_ATTEMPTS:
+                log.error(
+                    "gave up on outbox message %s after %d attempts: %s", message.id, attempts, exc
+                )
+                self._record(outbox.mark_failed, message.id, attempts=attempts, error=str(exc))
+                return None
+            log.warning("outbox message %s: %s; retrying in %s", message.id, exc, wait)
+            at = self.clock.now() + wait
+            self._record(outbox.mark_retry, message.id, attempts=attempts, at=at, error=str(exc))
+            return at
+        except Undeliverable as exc:
+            log.warning(
+                "outbox message %s to chat %s undeliverable: %s", message.id, message.chat_id, exc
+            )
+            self._record(outbox.mark_failed, message.id, attempts=attempts, error=str(exc))
+            if exc.blocked:
+                self._record(outbox.mark_blocked, message.chat_id, self.clock.now())
+            return None
+        except Exception as exc:  # a bug in a transport must not stop delivery for everyone
+            log.exception("outbox message %s failed unexpectedly", message.id)
+            at = self.clock.now() + backoff(attempts)
+            self._record(outbox.mark_retry, message.id, attempts=attempts, at=at, error=repr(exc))
+            return at
+        self.sent += 1
+        if message_id is not None:
+            self._sent_ids[message.id] = message_id
+            if len(self._sent_ids) > SENT_IDS_KEPT:
+                self._sent_ids.pop(next(iter(self._sent_ids)))
+        self._record(outbox.mark_sent, [(message.id, message_id)], self.clock.now())
+        return None
+
+    async def _resolve_targets(self, message: QueuedMessage) -> QueuedMessage:
+        """Outbox rows named in the payload (the message to edit, or to reply to) become the
+        Telegram messages they were sent as."""
+        payload = message.payload
+        edit_of, reply_to = payload.get("edit_outbox_id"), payload.get("reply_to_outbox_id")
+        if edit_of is None and reply_to is None:
+            return message
+        # Sent by this process moments ago (its record may still be on the way), or look it up.
+        states: dict[int, tuple[str, int | None] | None] = {
+            t: (outbox.SENT, self._sent_ids[t])
+            for t in (edit_of, reply_to)
+            if t is not None and t in self._sent_ids
+        }
+        missing = [t for t in (edit_of, reply_to) if t is not None and t not in states]
+        if missing:
+            states |= await self.worker.run(
+                lambda store: {t: outbox.sent_message_id(store.session, t) for t in missing}
+            )
+        resolved = dict(payload)
+        for key, target, field in (
+            ("edit", edit_of, "edit_message_id"),
+            ("reply", reply_to, "reply_to_message_id"),
+        ):
+            if target is None:
+                continue
+            state = states[target]
+            if state is not None and state[1] is not None:
+                resolved[field] = state[1]
+            elif state is None or state[0] == outbox.FAILED:
+                if key == "edit":
+                    raise Undeliverable(f"the message to edit (outbox {target}) was never sent")
+                # A reply whose original never went out is still worth sending on its own.
+            else:
+                raise RetryLater(f"waiting for outbox {target} to be sent first", 1.0)
+        return QueuedMessage(
+            message.id,
+            message.chat_id,
+            message.method,
+            resolved,
+            message.ticket_id,
+            message.attempts,
+        )
+
+    def _release(self, messages: list[QueuedMessage], at: datetime) -> None:
+        """Give claimed messages back, to be claimed again (in id order) from ``at``."""
+        for message in messages:
+            self._record(
+                outbox.mark_retry, message.id, attempts=message.attempts, at=at, error="waiting"
+            )
+
+    # -- recording outcomes --------------------------------------------------------------------
+
+    def _record(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        self._records.append(lambda session: fn(session, *args, **kwargs))
+        self._record_wanted.set()
+
+    async def _flush_records(self) -> None:
+        if not self._records:
+            return
+        records, self._records = self._records, []
+
+        def apply(store: Any) -> None:
+            for record in records:
+                record(store.session)
+
+        try:
+            await self.worker.run(apply)
+        except BaseException:
+            self._records[:0] = records  # not recorded: keep them for the next flush
+            raise
+
+    async def _record_forever(self) -> None:
+        while True:
+            await self._record_wanted.wait()
+            self._record_wanted.clear()
+            try:
+                await self._flush_records()
+            except Exception:
+                log.exception("could not record delivery outcomes; will retry")
+                await asyncio.sleep(1.0)
+                self._record_wanted.set()
+
+    # -- claiming what is due ------------------------------------------------------------------
+
+    async def poll_once(self) -> int:
+        """Claim due messages (retries, and those of processes that died) and send them."""
+        now = self.clock.now()
+        claimed: list[QueuedMessage] = await self.worker.run(
+            lambda store: outbox.claim_due(
+                store.session, instance=self.instance, now=now, lease=DELIVERY_LEASE
+            )
+        )
+        # Rows this process already holds in memory are not claimable (their lease is live).
+        self.schedule(claimed)
+        return len(claimed)
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("could not claim due outbox messages")

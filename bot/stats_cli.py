@@ -1,0 +1,267 @@
+"""``hotline stats`` and ``hotline export``: SLA statistics for operators, from the shell.
+
+Plain functions with typer annotations; ``bot.cli`` registers them as commands. Like every
+command, an operator's mistake (a bad period, an unknown department, an unreachable database,
+a bad setting) ends in one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from enum import StrEnum
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.settings import Settings, get_settings
+from handlers.config import ConfigError, HotlineConfig, load_config
+from handlers.reports import (
+    FLAT_COLUMNS,
+    SHANGHAI,
+    DepartmentStats,
+    Period,
+    PeriodError,
+    StatisticsReport,
+    flat_rows,
+    format_percent,
+    parse_period,
+    row_name,
+)
+from scheduler.clock import SystemClock
+from storage.database import Database, DatabaseError
+from storage.statistics import UnknownDepartmentError, compute_statistics, ticket_rows_for_export
+
+EXIT_USAGE = 2
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _fail(message: str) -> NoReturn:
+    # The same shape as bot.cli's errors (not imported from there: bot.cli imports this module).
+    typer.echo(f"hotline: error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        _fail(f"bad HOTLINE_* setting: {str(exc).splitlines()[-1].strip()}")
+
+
+def _config(settings: Settings) -> HotlineConfig:
+    try:
+        return load_config(settings.config)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _period(text: str, now: datetime) -> Period:
+    try:
+        return parse_period(text, now.astimezone(SHANGHAI).date())
+    except PeriodError as exc:
+        _fail(str(exc))
+
+
+def _database(settings: Settings) -> Database:
+    try:
+        database = Database(settings.database_url)
+        database.ensure_schema()
+    except DatabaseError as exc:
+        _fail(str(exc))
+    return database
+
+
+def _department_names(config: HotlineConfig) -> dict[str, str]:
+    english = config.hotline.default_language == "en"
+    return {d.code: d.name_en if english else d.name_zh for d in config.departments.departments}
+
+
+def _database_failure(exc: SQLAlchemyError) -> NoReturn:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    _fail(f"the database failed: {reason}")
+
+
+def _report(
+    database: Database,
+    config: HotlineConfig,
+    period: Period,
+    now: datetime,
+    department: str | None,
+) -> StatisticsReport:
+    try:
+        with database.read() as session:
+            return compute_statistics(
+                session,
+                period,
+                now=now,
+                targets=config.targets,
+                department=department,
+                department_names=_department_names(config),
+            )
+    except UnknownDepartmentError:
+        known = ", ".join(config.departments.codes)
+        _fail(f"unknown department {department!r}; the departments are: {known}")
+    except SQLAlchemyError as exc:
+        _database_failure(exc)
+
+
+def _rich_table(report: StatisticsReport, lang: str) -> Table:
+    zh = lang != "en"
+    table = Table(
+        title=f"{'12345 热线统计' if zh else '12345 hotline statistics'} {report.period.label} "
+        f"({report.period.start} – {report.period.end})",
+        caption="⚠ 低于目标  — 无数据" if zh else "⚠ below target  — no data",
+    )
+    headers = (
+        ("单位", "Department"),
+        ("受理", "Recv"),
+        ("办结", "Done"),
+        ("超期", "Overdue"),
+        ("按时办结", "On time"),
+        ("按时签收", "Sign-for"),
+        ("退单", "Return"),
+        ("重办", "Reopen"),
+        ("满意", "Satisf."),
+        ("回访", "Survey"),
+        ("质检", "QA"),
+        ("时长 中位/平均", "Days med/mean"),
+    )
+    for i, (zh_header, en_header) in enumerate(headers):
+        table.add_column(zh_header if zh else en_header, justify="left" if i == 0 else "right")
+    for row in report.rows:
+        cell = partial(_rate_cell, row)
+        median, mean = row.median_working_days, row.mean_working_days
+        days = "—" if median is None or mean is None else f"{median:g}/{mean:.1f}"
+        table.add_row(
+            f"[bold]{row_name(row, lang)}[/bold]"
+            if row.department is None
+            else row_name(row, lang),
+            str(row.received),
+            str(row.resolved),
+            str(row.overdue_open),
+            cell("on_time_rate"),
+            cell("sign_for_rate"),
+            cell("return_rate"),
+            cell("reopen_rate"),
+            cell("satisfaction_rate"),
+            cell("survey_response_rate"),
+            cell("qa_pass_rate"),
+            days,
+        )
+    return table
+
+
+def _rate_cell(row: DepartmentStats, key: str) -> str:
+    rate = row.rate(key)
+    text = format_percent(rate)
+    return f"[red]{text}[/red]" if rate.below else text
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FLAT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return buffer.getvalue()
+
+
+def stats(
+    period: Annotated[
+        str,
+        typer.Argument(
+            help="today, yesterday, week, month, quarter, year, last-month, 2026, 2026-11, "
+            "2026-Q4, 2026-11-27, or 2026-11-01..2026-11-15",
+        ),
+    ] = "month",
+    department: Annotated[
+        str | None, typer.Option("--department", "-d", help="one department's code")
+    ] = None,
+    format: Annotated[  # shadows the builtin: the option is --format
+        OutputFormat, typer.Option("--format", "-f", help="table, json or csv")
+    ] = OutputFormat.TABLE,
+) -> None:
+    """SLA statistics for a period: per department and overall (rates as 0–1 in json/csv)."""
+    now = SystemClock().now()
+    settings = _settings()
+    config = _config(settings)
+    chosen = _period(period, now)
+    database = _database(settings)
+    try:
+        report = _report(database, config, chosen, now, department)
+    finally:
+        database.dispose()
+    if format is OutputFormat.JSON:
+        typer.echo(json.dumps(flat_rows(report), ensure_ascii=False, indent=2))
+    elif format is OutputFormat.CSV:
+        typer.echo(_csv(flat_rows(report)), nl=False)
+    else:
+        Console(width=max(120, Console().width)).print(
+            _rich_table(report, config.hotline.default_language)
+        )
+
+
+def _counted(rows: Iterator[Mapping[str, Any]], counter: list[int]) -> Iterator[Mapping[str, Any]]:
+    for row in rows:
+        counter[0] += 1
+        yield row
+
+
+def export(
+    period: Annotated[str, typer.Argument(help="the period, as for `hotline stats`")],
+    output: Annotated[
+        Path,
+        typer.Argument(
+            help="file to write: .xlsx (summary, trend and every ticket) or .png (the chart)",
+            dir_okay=False,
+        ),
+    ],
+) -> None:
+    """Write a period's statistics to an Excel workbook (phones masked) or a PNG chart."""
+    from bot.reports import render_chart, render_workbook  # matplotlib is slow to import
+
+    suffix = output.suffix.lower()
+    if suffix not in {".xlsx", ".png"}:
+        _fail(f"cannot write {output}: the file name must end in .xlsx or .png")
+    now = SystemClock().now()
+    settings = _settings()
+    config = _config(settings)
+    chosen = _period(period, now)
+    database = _database(settings)
+    counter = [0]
+    try:
+        report = _report(database, config, chosen, now, None)
+        if suffix == ".png":
+            data = render_chart(report, lang=config.hotline.default_language)
+        else:
+            with database.read() as session:
+                rows = _counted(ticket_rows_for_export(session, chosen), counter)
+                data = render_workbook(report, rows)
+    except SQLAlchemyError as exc:
+        _database_failure(exc)
+    finally:
+        database.dispose()
+    temporary = output.with_name(f".{output.name}.partial")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, output)  # never leave half a workbook under the real name
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        _fail(f"cannot write {output}: {exc.strerror}")
+    tickets = f", {counter[0]} tickets" if suffix == ".xlsx" else ""
+    typer.echo(f"wrote {output} ({chosen.label}{tickets})")

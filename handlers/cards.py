@@ -1,0 +1,200 @@
+"""The ticket card: what a department sees of a ticket, edited in place as the ticket moves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers import texts
+from handlers.context import Hotline
+from handlers.display import mask_phone, shorten, show_date, show_datetime
+from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
+from handlers.outgoing import Button, Keyboard, Method, Outgoing
+from handlers.ports import Store
+from scheduler.deadlines import working_days_left
+
+CARD_TEXT_LIMIT = 3000  # leaves room for the header within Telegram's 4096
+
+
+def time_left(hotline: Hotline, ticket: Ticket, now: datetime, lang: Language) -> str:
+    """ "3 working days left", "due today", "2 working days overdue" (hours for urgent ones)."""
+    if ticket.urgent:
+        hours = int((ticket.deadline_at - now).total_seconds() // 3600)
+        return texts.HOURS_LEFT(lang, hours=hours) if hours >= 0 else texts.HOURS_OVERDUE(lang)
+    days = working_days_left(ticket.deadline_at, now, hotline.calendar)
+    if days > 0:
+        return texts.DAYS_LEFT(lang, days=days)
+    if days == 0:
+        return texts.DUE_TODAY(lang)
+    return texts.DAYS_OVERDUE(lang, days=-days)
+
+
+def card_text(store: Store, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language) -> str:
+    citizen = store.citizen(ticket.citizen_id)
+    signer = store.staff_by_id(ticket.signed_by) if ticket.signed_by else None
+    attachments = len(store.attachments(ticket.id))
+    body = ticket.text
+    if len(body) > CARD_TEXT_LIMIT:
+        body = body[:CARD_TEXT_LIMIT] + texts.TEXT_CUT(lang, length=len(ticket.text))
+    return texts.CARD(
+        lang,
+        number=ticket.number,
+        urgent=texts.CARD_URGENT(lang) if ticket.urgent else "",
+        kind=texts.request_type_name(ticket.request_type, lang),
+        status=texts.status_name(ticket.status, lang),
+        department=hotline.department_name(ticket.department_code, lang)
+        or texts.DISPATCH_QUEUE(lang),
+        signer=texts.CARD_SIGNER(lang, name=signer.name or signer.telegram_user_id)
+        if signer
+        else "",
+        received=show_datetime(ticket.received_at),
+        deadline=show_date(ticket.deadline_at),
+        left=time_left(hotline, ticket, now, lang),
+        estimated=texts.ESTIMATED_SHORT(lang) if ticket.deadline_estimated else "",
+        phone=mask_phone(citizen.phone) if citizen and citizen.phone else texts.CARD_NO_PHONE(lang),
+        location=texts.CARD_LOCATION(lang, lat=ticket.latitude, lon=ticket.longitude)
+        if ticket.latitude is not None and ticket.longitude is not None
+        else "",
+        attachments=texts.CARD_ATTACHMENTS(lang, count=attachments) if attachments else "",
+        text=body,
+    )
+
+
+def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone: bool) -> Keyboard:
+    """The moves the department can make now; a closed ticket's card has none."""
+    sign = hotline.buttons.sign
+    rows: list[tuple[Button, ...]] = []
+    if ticket.status is TicketStatus.DISPATCHED:
+        rows.append(
+            (
+                Button(texts.BUTTON_SIGN(lang), sign("sign", ticket.id)),
+                Button(texts.BUTTON_RETURN(lang), sign("return", ticket.id)),
+            )
+        )
+    elif ticket.status is TicketStatus.IN_PROGRESS:
+        rows.append(
+            (
+                Button(texts.BUTTON_RESOLVE(lang), sign("resolve", ticket.id)),
+                Button(texts.BUTTON_EXTEND(lang), sign("extend", ticket.id)),
+            )
+        )
+        rows.append((Button(texts.BUTTON_RETURN(lang), sign("return", ticket.id)),))
+    if has_phone and ticket.status.is_open:
+        rows.append((Button(texts.BUTTON_CONTACT(lang), sign("contact", ticket.id)),))
+    return tuple(rows)
+
+
+def _card_chats(store: Store, hotline: Hotline, ticket: Ticket) -> tuple[list[int], bool]:
+    """Where a department's cards go: its group chat, else each of its staff privately, else
+    the office (the second value says the office stands in)."""
+    assert ticket.department_code is not None
+    chat = store.department_chat(ticket.department_code)
+    if chat is not None:
+        return [chat], False
+    staff = [member.telegram_user_id for member in store.department_staff(ticket.department_code)]
+    if staff:
+        return staff, False
+    office = store.office_chat()
+    return ([office] if office is not None else []), True
+
+
+def send_card(store: Store, hotline: Hotline, ticket: Ticket, now: datetime) -> None:
+    """A new card (and the citizen's photos and location under it) to the department."""
+    lang = Language(hotline.config.hotline.default_language)
+    chats, office_stands_in = _card_chats(store, hotline, ticket)
+    citizen = store.citizen(ticket.citizen_id)
+    has_phone = bool(citizen and citizen.phone)
+    text = card_text(store, hotline, ticket, now, lang)
+    attachments = store.attachments(ticket.id)
+    for chat_id in chats:
+        if office_stands_in:
+            name = hotline.department_name(ticket.department_code, lang) or ""
+            notice = texts.NO_DEPARTMENT_CHAT(lang, department=name, number=ticket.number)
+            store.queue(Outgoing(chat_id=chat_id, text=notice, ticket_id=ticket.id), now)
+        card_id = store.queue(
+            Outgoing(
+                chat_id=chat_id,
+                text=text,
+                buttons=card_buttons(hotline, ticket, lang, has_phone=has_phone),
+                ticket_id=ticket.id,
+                purpose="card",
+                tag=ticket.department_code,
+            ),
+            now,
+        )
+        if len(ticket.text) > CARD_TEXT_LIMIT:
+            full = texts.FULL_TEXT(lang, number=ticket.number, text=ticket.text)
+            store.queue(
+                Outgoing(
+                    chat_id=chat_id,
+                    text=shorten(full, 4096),
+                    reply_to_outbox_id=card_id,
+                    ticket_id=ticket.id,
+                    purpose="card_text",
+                ),
+                now,
+            )
+        for item in attachments:
+            store.queue(attachment_message(chat_id, item, ticket.id, card_id), now)
+
+
+_SEND_METHODS = {
+    ItemKind.PHOTO: Method.SEND_PHOTO,
+    ItemKind.DOCUMENT: Method.SEND_DOCUMENT,
+    ItemKind.VIDEO: Method.SEND_VIDEO,
+    ItemKind.VOICE: Method.SEND_VOICE,
+    ItemKind.AUDIO: Method.SEND_AUDIO,
+}
+
+
+def attachment_message(
+    chat_id: int,
+    item: NewItem,
+    ticket_id: int,
+    reply_to: int | None,
+    *,
+    purpose: str = "attachment",
+) -> Outgoing:
+    """Re-send something a person sent (by file_id: no download), optionally under a message."""
+    if item.kind is ItemKind.LOCATION:
+        return Outgoing(
+            chat_id=chat_id,
+            method=Method.SEND_LOCATION,
+            latitude=item.latitude,
+            longitude=item.longitude,
+            reply_to_outbox_id=reply_to,
+            ticket_id=ticket_id,
+            purpose=purpose,
+        )
+    return Outgoing(
+        chat_id=chat_id,
+        method=_SEND_METHODS.get(item.kind, Method.SEND_DOCUMENT),
+        file_id=item.file_id,
+        text=item.text or "",
+        reply_to_outbox_id=reply_to,
+        ticket_id=ticket_id,
+        purpose=purpose,
+    )
+
+
+def refresh_cards(store: Store, hotline: Hotline, ticket: Ticket, now: datetime) -> None:
+    """Edit every card of the ticket in place: the current department's show the buttons that
+    fit the new status; cards left in a former department's chat lose theirs."""
+    lang = Language(hotline.config.hotline.default_language)
+    citizen = store.citizen(ticket.citizen_id)
+    has_phone = bool(citizen and citizen.phone)
+    text = card_text(store, hotline, ticket, now, lang)
+    for card in store.ticket_cards(ticket.id):
+        current = card.tag == ticket.department_code
+        store.queue(
+            Outgoing(
+                chat_id=card.chat_id,
+                method=Method.EDIT_TEXT,
+                edit_outbox_id=card.outbox_id,
+                text=text if current else text + texts.CARD_MOVED_AWAY(lang),
+                buttons=card_buttons(hotline, ticket, lang, has_phone=has_phone) if current else (),
+                ticket_id=ticket.id,
+                purpose="card",
+                tag=card.tag,
+            ),
+            now,
+        )

@@ -1,0 +1,247 @@
+"""派单: routing a new request to a department, the dispatch queue, and dispatchers' choices.
+
+Confident routing dispatches at once; an unsure one goes to the hotline office's chat with the
+top three departments as one-tap buttons. Every choice a person makes is routing history at
+once: the next similar request is routed with it, no restart needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from handlers import lifecycle, texts
+from handlers.cards import refresh_cards, send_card
+from handlers.context import Hotline
+from handlers.display import shorten, show_date, show_datetime
+from handlers.lifecycle import Move
+from handlers.model import Language, Role, StaffMember, Ticket, TicketEvent
+from handlers.outgoing import Button, Keyboard, Method, Outgoing
+from handlers.ports import Store
+from handlers.routing import RoutingDecision
+from scheduler.deadlines import due_after_working_days
+
+log = logging.getLogger(__name__)
+
+
+def office_language(hotline: Hotline) -> Language:
+    return Language(hotline.config.hotline.default_language)
+
+
+def office_chats(store: Store) -> list[int]:
+    """The office chat, else every supervisor privately."""
+    office = store.office_chat()
+    if office is not None:
+        return [office]
+    return [member.telegram_user_id for member in store.supervisors()]
+
+
+def route_new_ticket(store: Store, hotline: Hotline, ticket: Ticket, now: datetime) -> Ticket:
+    """Dispatch a new ticket if routing is confident; otherwise put it in the dispatch queue."""
+    decision = hotline.router.route(ticket.text)
+    active = set(store.active_departments())
+    if decision.automatic and decision.department in active:
+        assert decision.department is not None
+        return dispatch(
+            store,
+            hotline,
+            ticket,
+            decision.department,
+            now,
+            by=None,
+            confidence=decision.confidence,
+            notify_citizen=False,
+        )
+    queue_for_office(store, hotline, ticket, decision, now)
+    return ticket
+
+
+def queue_for_office(
+    store: Store, hotline: Hotline, ticket: Ticket, decision: RoutingDecision, now: datetime
+) -> None:
+    lang = office_language(hotline)
+    text = texts.OFFICE_DISPATCH(
+        lang,
+        number=ticket.number,
+        kind=texts.request_type_name(ticket.request_type, lang),
+        received=show_datetime(ticket.received_at),
+        deadline=show_date(ticket.deadline_at),
+        text=shorten(ticket.text, 2500),
+        confidence=decision.confidence,
+    )
+    suggested = [c.code for c in decision.candidates if hotline.department_name(c.code, lang)]
+    chats = office_chats(store)
+    if not chats:
+        log.warning(
+            "ticket %s waits for dispatch, but no office chat or supervisor is set", ticket.number
+        )
+    for chat_id in chats:
+        store.queue(
+            Outgoing(
+                chat_id=chat_id,
+                text=text,
+                buttons=pick_buttons(hotline, ticket, suggested, lang, other=True),
+                ticket_id=ticket.id,
+                purpose="dispatch_queue",
+            ),
+            now,
+        )
+
+
+def pick_buttons(
+    hotline: Hotline, ticket: Ticket, codes: list[str], lang: Language, *, other: bool
+) -> Keyboard:
+    """One button per department (two to a row), plus "other department…"."""
+    buttons = [
+        Button(
+            hotline.department_name(code, lang) or code,
+            hotline.buttons.sign("pick", ticket.id, code),
+        )
+        for code in codes
+    ]
+    rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+    if other:
+        rows.append(
+            (
+                Button(
+                    texts.BUTTON_OTHER_DEPARTMENT(lang), hotline.buttons.sign("pickany", ticket.id)
+                ),
+            )
+        )
+    return tuple(rows)
+
+
+def all_departments_picker(
+    store: Store, hotline: Hotline, ticket: Ticket, chat_id: int, now: datetime
+) -> None:
+    lang = office_language(hotline)
+    codes = [
+        d.code
+        for d in hotline.config.departments.departments
+        if d.code in set(store.active_departments())
+    ]
+    store.queue(
+        Outgoing(
+            chat_id=chat_id,
+            text=texts.OFFICE_PICK_ANY(lang, number=ticket.number),
+            buttons=pick_buttons(hotline, ticket, codes, lang, other=False),
+            ticket_id=ticket.id,
+            purpose="dispatch_queue",
+        ),
+        now,
+    )
+
+
+def dispatch(
+    store: Store,
+    hotline: Hotline,
+    ticket: Ticket,
+    department_code: str,
+    now: datetime,
+    *,
+    by: StaffMember | None,
+    confidence: float | None = None,
+    notify_citizen: bool = True,
+) -> Ticket:
+    """派单 (or 改派): a new assignment, the department's card, the citizen told where it went.
+
+    ``by`` is the dispatcher; None for automatic routing. A dispatcher's choice is learnt.
+    """
+    target = lifecycle.after(Move.DISPATCH, ticket.status)
+    sign_due = due_after_working_days(
+        now, hotline.config.sla.sign_for_working_days, hotline.calendar
+    )
+    store.add_assignment(
+        ticket.id,
+        department_code,
+        now=now,
+        sign_due_at=sign_due.due,
+        by=by.telegram_user_id if by else None,
+        automatic=by is None,
+        confidence=confidence,
+    )
+    updated = store.update_ticket(
+        ticket.id, now, status=target, department_code=department_code, signed_by=None
+    )
+    store.record(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor_role=Role.SUPERVISOR if by else Role.SYSTEM,
+            actor_id=by.telegram_user_id if by else None,
+            action="dispatched",
+            from_status=ticket.status,
+            to_status=target,
+            data={
+                "department": department_code,
+                "from_department": ticket.department_code,
+                "automatic": by is None,
+                "confidence": confidence,
+            },
+        )
+    )
+    if ticket.department_code is not None:
+        refresh_cards(
+            store, hotline, updated, now
+        )  # the former department's card loses its buttons
+    send_card(store, hotline, updated, now)
+    if by is not None:
+        learn(store, hotline, ticket.text, department_code, ticket.id, "dispatcher", now)
+    if notify_citizen:
+        citizen = store.citizen(ticket.citizen_id)
+        if citizen is not None:
+            name = hotline.department_name(department_code, citizen.language) or department_code
+            store.queue(
+                Outgoing(
+                    chat_id=citizen.chat_id,
+                    text=texts.CITIZEN_DISPATCHED(
+                        citizen.language, number=ticket.number, department=name
+                    ),
+                    ticket_id=ticket.id,
+                    purpose="dispatched",
+                ),
+                now,
+            )
+    return updated
+
+
+def learn(
+    store: Store,
+    hotline: Hotline,
+    text: str,
+    department_code: str,
+    ticket_id: int | None,
+    source: str,
+    now: datetime,
+) -> None:
+    """Routing history: stored now, and in the router's memory once the change commits."""
+    store.add_routing_example(text, department_code, ticket_id=ticket_id, source=source, now=now)
+    store.after_commit(lambda: hotline.router.learn(text, department_code))
+
+
+def mark_dispatched_in_office(
+    store: Store,
+    hotline: Hotline,
+    ticket: Ticket,
+    chat_id: int,
+    message_id: int | None,
+    by: StaffMember,
+    now: datetime,
+) -> None:
+    """The dispatch-queue message shows the outcome instead of its buttons."""
+    if message_id is None:
+        return
+    lang = office_language(hotline)
+    name = hotline.department_name(ticket.department_code, lang) or ""
+    store.queue(
+        Outgoing(
+            chat_id=chat_id,
+            method=Method.EDIT_TEXT,
+            edit_message_id=message_id,
+            text=texts.DISPATCHED(lang, number=ticket.number, department=name)
+            + f"（{by.name or by.telegram_user_id}）",
+            ticket_id=ticket.id,
+            purpose="dispatch_queue",
+        ),
+        now,
+    )

@@ -1,0 +1,537 @@
+"""Route a citizen's request to a department (派单), and tell repeat requests apart (并单).
+
+Three kinds of evidence per department, added with weights into one score:
+
+* **Catalog**: the department's name, aliases and keywords found in the text. Keywords shared by
+  several departments count less (an IDF over departments), longer ones more, and each
+  department's total is divided by the square root of its keyword weight so a long keyword list
+  does not win on volume. Names and aliases are also matched fuzzily with rapidfuzz.
+* **Centroid**: cosine between the text and the mean of the department's past tickets.
+* **Neighbours**: the summed cosines of the ten nearest past tickets of that department.
+
+Past tickets ("history") are those whose department a person set or confirmed. Texts become
+TF-IDF vectors of character bigrams: Chinese has no spaces, and bigrams need no dictionary and
+cost nothing to compute. An inverted index finds the neighbours without scoring every ticket;
+``learn()`` updates the index and the centroids in O(length of the text), so a dispatcher's
+correction counts from the very next ``route()``. There is no training step.
+
+Confidence: each department's probability is ``score**power / (sum of score**power + floor**power)``
+— a softmax over log scores, so it depends on how far the best department is ahead, not on the
+scale of the scores; ``floor`` stands for "none of them" and keeps one weak keyword from looking
+certain. The weights were tuned by cross-validation (``python -m bench.routing``).
+
+Framework-free on purpose (standard library and rapidfuzz), and not thread-safe: the bot calls it
+from one event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+import re
+import unicodedata
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import repeat
+from operator import add, itemgetter, mul
+
+from rapidfuzz import fuzz, process
+
+from handlers.catalog import Catalog
+
+MAX_CANDIDATES = 3
+# The topic is stated early; the cap keeps a 7,000-character complaint as fast as a short one.
+MAX_ROUTED_CHARS = 800
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Runs of Chinese characters, and latin words (APP, wifi, ETC). Digits (house and phone
+# numbers) say nothing about the department.
+_RUN = re.compile(rf"[{_CJK}]+|[a-z]{{2,}}")
+
+
+@dataclass(frozen=True)
+class RoutingTuning:
+    """Weights and limits, tuned by cross-validation in ``bench.routing``."""
+
+    catalog_weight: float = 1.0
+    name_weight: float = 1.0
+    centroid_weight: float = 10.0
+    neighbour_weight: float = 3.0
+    neighbours: int = 10
+    # A centroid of a few tickets is one or two texts, not a department's profile: its cosine is
+    # shrunk by n / (n + centroid_prior), so one correction does not outweigh the catalog.
+    centroid_prior: float = 5.0
+    # Confidence = score**power / (sum of score**power + floor**power).
+    power: float = 3.0
+    floor: float = 0.5
+    # Neighbour lookup uses the query's heaviest bigrams among those in at most this share of
+    # the tickets: bigrams in every other ticket weigh little and would make the scan slow.
+    query_grams: int = 40
+    max_df_share: float = 0.05
+    min_df_cap: int = 20
+    name_cutoff: float = 85.0
+
+
+@dataclass(frozen=True)
+class RouteCandidate:
+    """A department that may fit, with its probability in [0, 1]."""
+
+    code: str
+    score: float
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Up to three departments, best first; ``automatic`` when confident enough to dispatch."""
+
+    candidates: tuple[RouteCandidate, ...]
+    confidence: float
+    automatic: bool
+
+    @property
+    def department(self) -> str | None:
+        """The top candidate's code, or None when nothing in the text pointed anywhere."""
+        return self.candidates[0].code if self.candidates else None
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width, lower case, one space for any run of whitespace."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def _grams(text: str) -> dict[str, int]:
+    """Counts of character bigrams inside Chinese runs, and of latin words, of normalised text."""
+    counts: Counter[str] = Counter()
+    for run in _RUN.findall(text):
+        if run[0].isascii():
+            counts[run] += 1
+        else:
+            # map(add, run, run[1:]) pairs each character with the next, in C.
+            counts.update(map(add, run, run[1:]))
+    return counts
+
+
+def _key(text: str) -> str:
+    return normalise(text)[:MAX_ROUTED_CHARS]
+
+
+def _digest(key: str) -> bytes:
+    # 16 bytes instead of the whole text to recognise a text learned again.
+    return hashlib.blake2b(key.encode(), digest_size=16).digest()
+
+
+class _CatalogIndex:
+    """Keyword and name evidence per department; built once per catalog."""
+
+    def __init__(self, catalog: Catalog, name_cutoff: float) -> None:
+        self._name_cutoff = name_cutoff
+        codes = catalog.codes
+        owners: dict[str, set[str]] = defaultdict(set)
+        for department in catalog.departments:
+            for term in (department.name_zh, *department.aliases, *department.keywords):
+                term = normalise(term)
+                if len(term) >= 2:
+                    owners[term].add(department.code)
+        # IDF over departments: "安全" listed by five departments says less than "低保" by one.
+        self._terms: dict[str, list[tuple[str, float]]] = {}
+        totals = dict.fromkeys(codes, 0.0)
+        for term, term_owners in owners.items():
+            weight = math.log(1 + len(codes) / len(term_owners)) * min(len(term), 4) / 2
+            self._terms[term] = [(code, weight) for code in sorted(term_owners)]
+            for code in term_owners:
+                totals[code] += weight
+        self._scale = {
+            code: 1 / math.sqrt(total) if total else 0.0 for code, total in totals.items()
+        }
+        # A term can only occur where its first bigram does: the text's bigrams gate the search.
+        self._by_head: dict[str, list[str]] = defaultdict(list)
+        for term in self._terms:
+            self._by_head[term[:2]].append(term)
+        self._names: list[str] = []
+        self._name_codes: list[str] = []
+        for department in catalog.departments:
+            for name in (department.name_zh, *department.aliases):
+                name = normalise(name)
+                if len(name) >= 3:
+                    self._names.append(name)
+                    self._name_codes.append(department.code)
+
+    def scores(self, text: str, grams: Iterable[str]) -> dict[str, float]:
+        """Keyword score per department with any evidence."""
+        scores: dict[str, float] = defaultdict(float)
+        for gram in grams:
+            for term in self._by_head.get(gram, ()):
+                count = text.count(term)
+                if count:
+                    for code, weight in self._terms[term]:
+                        scores[code] += weight * (1 + math.log(count))
+        return {code: score * self._scale[code] for code, score in scores.items()}
+
+    def name_scores(self, text: str) -> dict[str, float]:
+        """Mentions of a department's name or alias (0..1), allowing a character or two off:
+        a citizen writes "规划建设中心" for "村镇规划建设服务中心"."""
+        found: dict[str, float] = {}
+        # processor=None: both sides are normalise()d already. partial_ratio aligns the short
+        # name with its best window in the long text; the cutoff drops chance overlaps.
+        for _name, score, index in process.extract(
+            text,
+            self._names,
+            scorer=fuzz.partial_ratio,
+            processor=None,
+            score_cutoff=self._name_cutoff,
+            limit=None,
+        ):
+            code = self._name_codes[index]
+            found[code] = max(found.get(code, 0.0), score / 100)
+        return found
+
+
+class _Gram:
+    """What the history knows about one bigram: its document frequency, its postings
+    (compact arrays, about 8 bytes a ticket) and its weight in each department's centroid."""
+
+    __slots__ = ("centroid", "df", "tickets", "weights")
+
+    def __init__(self, departments: int) -> None:
+        self.df = 0
+        self.tickets = array("i")
+        self.weights = array("f")
+        self.centroid = array("f", bytes(4 * departments))
+
+
+class _HistoryIndex:
+    """Past tickets as unit TF-IDF bigram vectors: an inverted index and a centroid per code.
+
+    Each ticket's IDF is frozen when it is added (tickets given at start-up share the IDF of the
+    whole start-up history), so adding one never re-weights the others.
+    """
+
+    def __init__(self, codes: tuple[str, ...]) -> None:
+        self.size = 0
+        self._codes = codes
+        self._column = {code: column for column, code in enumerate(codes)}
+        self._grams: dict[str, _Gram] = {}
+        self._owner: list[int] = []  # the column of each ticket's code; -1 once replaced
+        self._vectors: list[array[float]] = []  # each ticket's weights, in _grams(text) order
+        self._tickets: dict[bytes, int] = {}  # digest of the normalised text -> latest ticket
+        # Each centroid (the sum of its tickets' unit vectors) has its squared norm kept here.
+        self._norm_sq = [0.0] * len(codes)
+        self._counts = [0] * len(codes)  # live tickets per department
+
+    def vector(self, grams: dict[str, int]) -> tuple[list[_Gram | None], list[float]]:
+        """The bigrams' records (None if unseen) and their unit TF-IDF weights."""
+        size, known, log = self.size, self._grams.get, math.log
+        records = [known(gram) for gram in grams]
+        # An unseen bigram weighs as if seen once: rare, and it lowers every cosine of a text
+        # unlike anything in the history.
+        weights = [
+            (1 + log(count)) * log(1 + size / (record.df if record else 1))
+            for count, record in zip(grams.values(), records, strict=True)
+        ]
+        norm = math.sqrt(sum(w * w for w in weights))
+        return records, [w / norm for w in weights] if norm else weights
+
+    def add(self, items: Iterable[tuple[str, str]]) -> None:
+        """Add tickets as (normalised text, code); frequencies first so they share one IDF."""
+        latest = dict(items)  # the same text twice: the later decision wins
+        # For a large batch the bigrams are counted again in the second pass rather than kept:
+        # holding them all would take several times the memory of the index itself.
+        keep = len(latest) == 1
+        batch: list[tuple[str, str, dict[str, int] | None]] = []
+        known, width = self._grams, len(self._codes)
+        for key, code in latest.items():
+            grams = _grams(key)
+            if not grams:
+                continue
+            self._retire(key)
+            self.size += 1
+            for gram in grams:
+                record = known.get(gram)
+                if record is None:
+                    record = known[gram] = _Gram(width)
+                record.df += 1
+            batch.append((key, code, grams if keep else None))
+        for key, code, kept in batch:
+            self._index(key, kept or _grams(key), self._column[code])
+
+    def _index(self, key: str, grams: dict[str, int], column: int) -> None:
+        records, weights = self.vector(grams)
+        ticket = len(self._owner)
+        self._tickets[_digest(key)] = ticket
+        self._owner.append(column)
+        self._vectors.append(array("f", weights))
+        dot = 0.0
+        for record, weight in zip(records, weights, strict=True):
+            assert record is not None  # add() created it
+            record.tickets.append(ticket)
+            record.weights.append(weight)
+            old = record.centroid[column]
+            dot += old * weight
+            record.centroid[column] = old + weight
+        # |S + v|^2 = |S|^2 + 2 S.v + |v|^2, and |v| = 1.
+        self._norm_sq[column] += 2 * dot + 1
+        self._counts[column] += 1
+
+    def _retire(self, key: str) -> None:
+        """The same text decided again: the newer decision (a correction) replaces the older."""
+        ticket = self._tickets.pop(_digest(key), None)
+        if ticket is None:
+            return
+        column = self._owner[ticket]
+        # Its postings stay and are skipped: cheaper than deleting from the arrays.
+        self._owner[ticket] = -1
+        self.size -= 1
+        dot = 0.0
+        for gram, weight in zip(_grams(key), self._vectors[ticket], strict=True):
+            record = self._grams[gram]
+            record.df -= 1
+            record.centroid[column] -= weight
+            dot += record.centroid[column] * weight
+        self._norm_sq[column] = max(0.0, self._norm_sq[column] - 2 * dot - 1)
+        self._counts[column] -= 1
+        self._vectors[ticket] = array("f")
+
+    def centroid_scores(
+        self, records: list[_Gram | None], weights: list[float], prior: float
+    ) -> dict[str, float]:
+        """Cosine between the query and each department's centroid, shrunk for small ones."""
+        dots = [0.0] * len(self._codes)
+        for record, weight in zip(records, weights, strict=True):
+            if record is not None:
+                # One C-level pass over the departments per bigram.
+                dots = list(map(add, dots, map(mul, record.centroid, repeat(weight))))
+        counts = self._counts
+        return {
+            code: dot / math.sqrt(norm_sq) * counts[column] / (counts[column] + prior)
+            for column, (code, dot, norm_sq) in enumerate(
+                zip(self._codes, dots, self._norm_sq, strict=True)
+            )
+            if dot > 0 and norm_sq > 1e-9
+        }
+
+    def neighbours(
+        self, records: list[_Gram | None], weights: list[float], tuning: RoutingTuning
+    ) -> list[tuple[float, str]]:
+        """The nearest tickets as (cosine, code), nearest first."""
+        if not self.size:
+            return []
+        cap = max(tuning.min_df_cap, tuning.max_df_share * self.size)
+        chosen = heapq.nlargest(
+            tuning.query_grams,
+            (
+                (weight, record)
+                for record, weight in zip(records, weights, strict=True)
+                if record is not None and 0 < record.df <= cap
+            ),
+            key=itemgetter(0),
+        )
+        dots: dict[int, float] = defaultdict(float)
+        for weight, record in chosen:
+            for ticket, value in zip(record.tickets, record.weights, strict=True):
+                dots[ticket] += weight * value
+        found: list[tuple[float, str]] = []
+        # Replaced tickets are still in the postings; take extra and skip them.
+        for ticket, dot in heapq.nlargest(2 * tuning.neighbours, dots.items(), key=itemgetter(1)):
+            column = self._owner[ticket]
+            if column >= 0:
+                found.append((dot, self._codes[column]))
+                if len(found) == tuning.neighbours:
+                    break
+        return found
+
+
+class DepartmentRouter:
+    """Suggests departments for request texts and learns from each dispatcher's choice."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        threshold: float,
+        history: Iterable[tuple[str, str]] = (),
+        tuning: RoutingTuning | None = None,
+    ) -> None:
+        """``history``: (text, department code) of past tickets a person routed or confirmed.
+
+        Tickets of codes not in the catalog (a department since removed) are ignored.
+        """
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
+        self.catalog = catalog
+        self.threshold = threshold
+        self.tuning = tuning or RoutingTuning()
+        self._codes = catalog.codes
+        self._catalog = _CatalogIndex(catalog, self.tuning.name_cutoff)
+        self._history = _HistoryIndex(self._codes)
+        self._history.add((_key(text), code) for text, code in history if code in self._codes)
+
+    @property
+    def history_size(self) -> int:
+        """How many past tickets the router learns from."""
+        return self._history.size
+
+    def learn(self, text: str, code: str) -> None:
+        """Record a dispatcher's choice or correction; the next ``route()`` already uses it.
+
+        Learning the same text again replaces the earlier decision.
+        """
+        if code not in self._codes:
+            raise ValueError(f"unknown department code {code!r}")
+        self._history.add([(_key(text), code)])
+
+    def evidence(self, text: str) -> dict[str, dict[str, float]]:
+        """Each kind of evidence per department, before weighting (for tuning and display)."""
+        key = _key(text)
+        grams = _grams(key)
+        history = self._history
+        near: dict[str, float] = defaultdict(float)
+        centroid: dict[str, float] = {}
+        if history.size:
+            records, weights = history.vector(grams)
+            centroid = history.centroid_scores(records, weights, self.tuning.centroid_prior)
+            for cosine, code in history.neighbours(records, weights, self.tuning):
+                near[code] += cosine
+        return {
+            "catalog": self._catalog.scores(key, grams),
+            "names": self._catalog.name_scores(key),
+            "centroid": centroid,
+            "neighbours": dict(near),
+        }
+
+    def scores(self, text: str) -> dict[str, float]:
+        """The weighted evidence per department (0 where there is none)."""
+        tuning = self.tuning
+        weights = {
+            "catalog": tuning.catalog_weight,
+            "names": tuning.name_weight,
+            "centroid": tuning.centroid_weight,
+            "neighbours": tuning.neighbour_weight,
+        }
+        scores = dict.fromkeys(self._codes, 0.0)
+        for kind, per_code in self.evidence(text).items():
+            for code, value in per_code.items():
+                if code in scores:
+                    scores[code] += weights[kind] * value
+        return scores
+
+    def _topic(self, text: str) -> dict[str, float]:
+        """The text's departments as a unit vector of probability-like weights."""
+        power = self.tuning.power
+        weights = {code: score**power for code, score in self.scores(text).items() if score > 0}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {code: w / norm for code, w in weights.items()} if norm else {}
+
+    def similarity(self, a: str, b: str) -> float:
+        """``similarity(a, b)`` checked against the topic: two texts that route to different
+        departments (a broken street light and uncollected rubbish on the same street) are
+        different requests, however many words they share."""
+        lexical = similarity(a, b)
+        if not lexical:
+            return 0.0
+        topic_a, topic_b = self._topic(a), self._topic(b)
+        if not topic_a or not topic_b:
+            return lexical  # no evidence either way
+        agreement = sum(w * topic_b.get(code, 0.0) for code, w in topic_a.items())
+        return lexical * (0.2 + 0.8 * agreement)
+
+    def route(self, text: str) -> RoutingDecision:
+        """Up to three departments for this text, with probabilities, and the confidence."""
+        scores = self.scores(text)
+        power, floor = self.tuning.power, self.tuning.floor
+        # Ties keep the catalog's order.
+        ranked = sorted(
+            (code for code in self._codes if scores[code] > 0), key=lambda c: -scores[c]
+        )
+        if not ranked:
+            return RoutingDecision(candidates=(), confidence=0.0, automatic=False)
+        top = scores[ranked[0]]
+        # Relative to the top score, so large scores cannot overflow.
+        mass = {code: (scores[code] / top) ** power for code in ranked}
+        total = sum(mass.values()) + (floor / top) ** power
+        candidates = tuple(
+            RouteCandidate(code, mass[code] / total) for code in ranked[:MAX_CANDIDATES]
+        )
+        confidence = candidates[0].score
+        return RoutingDecision(
+            candidates=candidates, confidence=confidence, automatic=confidence >= self.threshold
+        )
+
+
+# Characters that make a bigram say little about the matter ("路灯的", "了好"): grammar words and
+# the filler of complaints. A generic list of Chinese function characters, not learned from data.
+_FILLER = frozenset(
+    "的了是在我你他她们有不这那就都也和与及等个吗呢吧啊呀哦请一下好几还没到把被给让很太"
+)
+_SIMILARITY_RUN = re.compile(rf"[{_CJK}0-9a-z]+")
+# Building, house and group numbers: "3栋" and "8栋" are different places, whatever else matches.
+_NUMBERED_PLACE = re.compile(r"\d+(?:号楼|号院|号|栋|幢|单元|楼|层|室|组|社|队|巷|弄)")
+# Named places: two to four characters before a place word ("尼史村", "金龙街", "阳光小区").
+_NAMED_PLACE = re.compile(
+    rf"[{_CJK}]{{2,4}}?(?:村|街|路|巷|镇|乡|小区|社区|广场|工地|市场|公园|学校|医院|寺)"
+)
+_NUMERALS = str.maketrans("零〇一二三四五六七八九", "00123456789")
+
+
+def _compact(text: str) -> str:
+    """Normalised text without punctuation or spaces (the processor for rapidfuzz.ratio)."""
+    return "".join(_SIMILARITY_RUN.findall(normalise(text)))
+
+
+def _similarity_grams(text: str) -> dict[str, float]:
+    """The set of bigrams (digits included) with a weight: 1, or 0.3 for filler bigrams."""
+    grams: dict[str, float] = {}
+    for run in _SIMILARITY_RUN.findall(text):
+        pairs = map(add, run, run[1:]) if len(run) > 1 else iter((run,))
+        for gram in pairs:
+            grams[gram] = 0.3 if _FILLER.intersection(gram) else 1.0
+    return grams
+
+
+def similarity(a: str, b: str) -> float:
+    """How likely two texts are the same request, 0..1 (for repeat requests and 并单).
+
+    Lexical: the weighted overlap of the two texts' bigram sets, blended with rapidfuzz's
+    order-aware ratio, then square-rooted so that a paraphrase sharing a third of its words
+    lands above one half. Two texts naming different places (other building numbers, "3栋" and
+    "8栋", or other villages and streets) get half. The same place with a different problem
+    still scores in the middle: ``DepartmentRouter.similarity`` adds the topic check.
+    About 0.5 and up suggests the same request.
+    """
+    na, nb = normalise(a), normalise(b)
+    ga, gb = _similarity_grams(na), _similarity_grams(nb)
+    if not ga or not gb:
+        return 0.0
+    shared = sum(ga[gram] for gram in ga.keys() & gb.keys())
+    overlap = shared / math.sqrt(sum(ga.values()) * sum(gb.values()))
+    # Below the cutoff two texts share only chance characters; count that as nothing.
+    order = fuzz.ratio(na, nb, processor=_compact, score_cutoff=20) / 100
+    score = math.sqrt((overlap + order) / 2)
+    if _different_places(na, nb):
+        score /= 2
+    return min(1.0, score)
+
+
+def _places(text: str) -> tuple[set[str], list[str]]:
+    numbered = set(_NUMBERED_PLACE.findall(text.translate(_NUMERALS)))
+    named = [place for place in _NAMED_PLACE.findall(text) if not _FILLER.intersection(place[:-1])]
+    return numbered, named
+
+
+def _different_places(a: str, b: str) -> bool:
+    """Both texts name places and none of them agree: other houses, other villages."""
+    numbered_a, named_a = _places(a)
+    numbered_b, named_b = _places(b)
+    if numbered_a and numbered_b and not numbered_a & numbered_b:
+        return True
+    if not named_a or not named_b:
+        return False
+    # "月光广场" and "古城月光广场" are one place: partial_ratio aligns the shorter name.
+    return not any(
+        process.extractOne(
+            place, named_b, scorer=fuzz.partial_ratio, processor=None, score_cutoff=75
+        )
+        for place in named_a
+    )

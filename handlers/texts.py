@@ -1,0 +1,520 @@
+"""Everything the bot says, in Chinese first and English second.
+
+Each message is one ``Phrase``; ``phrase(lang, **values)`` renders it. Messages are plain text
+(no parse mode), so a citizen's own words can be quoted without escaping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers.model import Language, RequestType, TicketStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    zh: str
+    en: str
+
+    def __call__(self, lang: Language, /, **values: object) -> str:
+        template = self.en if lang is Language.EN else self.zh
+        return template.format(**values) if values else template
+
+
+REQUEST_TYPE_NAMES: dict[RequestType, Phrase] = {
+    RequestType.CONSULTATION: Phrase("咨询", "Consultation"),
+    RequestType.HELP: Phrase("求助", "Help request"),
+    RequestType.COMPLAINT: Phrase("投诉", "Complaint"),
+    RequestType.REPORT: Phrase("举报", "Report of wrongdoing"),
+    RequestType.SUGGESTION: Phrase("建议", "Suggestion"),
+}
+
+STATUS_NAMES: dict[TicketStatus, Phrase] = {
+    TicketStatus.RECEIVED: Phrase("已受理，待派单", "Received, awaiting dispatch"),
+    TicketStatus.DISPATCHED: Phrase("已派单，待签收", "Dispatched, awaiting sign-for"),
+    TicketStatus.RETURNED: Phrase("退回热线办，重新派单中", "Returned, being re-dispatched"),
+    TicketStatus.IN_PROGRESS: Phrase("办理中", "In progress"),
+    TicketStatus.RESOLVED: Phrase("已办结，待评价", "Answered, awaiting your rating"),
+    TicketStatus.CLOSED: Phrase("已归档", "Closed"),
+    TicketStatus.WITHDRAWN: Phrase("已撤回", "Withdrawn"),
+    TicketStatus.MERGED: Phrase("已并单", "Merged"),
+}
+
+
+def request_type_name(kind: RequestType, lang: Language) -> str:
+    return REQUEST_TYPE_NAMES[kind](lang)
+
+
+def status_name(status: TicketStatus, lang: Language) -> str:
+    return STATUS_NAMES[status](lang)
+
+
+START = Phrase(
+    "您好！这里是{hotline}。\n"
+    "请直接发送文字描述您的诉求（咨询、求助、投诉、举报、建议均可），可附照片、位置。"
+    "我们会立即给您工单编号，并在 {days} 个工作日内办结答复。\n\n"
+    "个人信息说明：我们保存您的 Telegram 账号、您发送的诉求内容和附件；"
+    "手机号仅在您主动分享时保存。这些信息只用于办理您的诉求，仅承办人员可见。\n\n"
+    "发送 /help 查看全部命令，/lang 切换语言（English）。",
+    "Hello! This is the {hotline}.\n"
+    "Just write your request (a question, a request for help, a complaint, a report or a "
+    "suggestion); photos and a location are welcome. You get a ticket number at once and an "
+    "answer within {days} working days.\n\n"
+    "Your data: we keep your Telegram account, the requests and files you send, and your phone "
+    "number only if you choose to share it. They are used only to handle your requests and are "
+    "seen only by the staff handling them.\n\n"
+    "Send /help for all commands, /lang to switch to Chinese (中文).",
+)
+
+HELP = Phrase(
+    "可用命令：\n"
+    "直接发送文字 — 提交新的诉求\n"
+    "发送照片、位置 — 附加到您最近的诉求；回复某条工单消息可附加到该工单\n"
+    "/my — 我的工单\n"
+    "/status 工单编号 — 查询工单进度，例如 /status 20261127-0001\n"
+    "/lang — 切换语言 (English)\n"
+    "/help — 本说明",
+    "Commands:\n"
+    "Write a text — submit a new request\n"
+    "Send a photo or a location — added to your latest request; reply to a ticket's message "
+    "to add it to that ticket\n"
+    "/my — my tickets\n"
+    "/status NUMBER — where a ticket stands, e.g. /status 20261127-0001\n"
+    "/lang — switch language (中文)\n"
+    "/help — this help",
+)
+
+LANGUAGE_SET = Phrase("已切换为中文。", "Language set to English.")
+
+TICKET_RECEIVED = Phrase(
+    "✅ 您的诉求已受理\n"
+    "工单编号：{number}\n"
+    "诉求类型：{kind}（可点击下方按钮更改）\n"
+    "办理单位：{where}\n"
+    "办结时限：{deadline} 前{estimated}\n"
+    "可随时发送 /status {number} 查询进度。",
+    "✅ Your request is registered\n"
+    "Ticket number: {number}\n"
+    "Type: {kind} (tap a button below to change it)\n"
+    "Handled by: {where}\n"
+    "Deadline: by {deadline}{estimated}\n"
+    "Send /status {number} at any time to see where it stands.",
+)
+ESTIMATED_NOTE = Phrase(
+    "（按预估节假日计算，以国务院公布为准）",
+    " (estimated: next year's official holidays are not yet confirmed)",
+)
+DISPATCH_QUEUE = Phrase(
+    "热线办（正在分派至承办单位）", "the hotline office (choosing the department)"
+)
+TYPE_CHANGED = Phrase("诉求类型已改为：{kind}", "Type changed to: {kind}")
+TYPE_UNCHANGED = Phrase("诉求类型已是：{kind}", "The type already is: {kind}")
+TYPE_LOCKED = Phrase(
+    "工单 {number} 已{status}，不能再更改类型。",
+    "Ticket {number} is {status}; its type is settled.",
+)
+
+ATTACHED = Phrase("📎 已附加到工单 {number}。", "📎 Added to ticket {number}.")
+ATTACHED_LOCATION = Phrase(
+    "📍 位置已附加到工单 {number}。", "📍 Location added to ticket {number}."
+)
+HELD_FOR_NEXT = Phrase(
+    "📎 已收到。请再用文字描述您的诉求，收到的{what}会一并附在新工单上。",
+    "📎 Received. Now please describe your request in words; the {what} will be attached to it.",
+)
+PHONE_SAVED = Phrase(
+    "📞 已保存您的联系电话 {phone}，仅承办人员在需要联系您时可见。",
+    "📞 Your phone number {phone} is saved; only the staff handling your requests can see it.",
+)
+PHONE_NOT_YOURS = Phrase(
+    "为保护个人信息，请通过下方“分享联系方式”分享您本人的号码，而不是他人的名片。",
+    "To protect personal data, please share your own number, not someone else's contact card.",
+)
+WHAT_PHOTO = Phrase("照片", "photo")
+WHAT_FILE = Phrase("文件", "file")
+WHAT_LOCATION = Phrase("位置", "location")
+WHAT_MEDIA = Phrase("语音/视频", "voice or video")
+
+EMPTY_MESSAGE = Phrase(
+    "没有收到文字内容。请用文字描述您的诉求，例如：“XX村路灯坏了，晚上出行不便”。",
+    "The message has no text. Please describe your request in words, for example: "
+    '"The street light in X village is broken."',
+)
+TOO_LONG = Phrase(
+    "消息过长（{length} 字），单条诉求请不超过 {limit} 字。请精简后重新发送，或分几条发送。",
+    "The message is too long ({length} characters); a request can have at most {limit}. "
+    "Please shorten it or send it in parts.",
+)
+UNSUPPORTED = Phrase(
+    "抱歉，{what}无法作为诉求受理。请用文字描述您的诉求，可附照片或位置。",
+    "Sorry, a {what} cannot be taken as a request. Please describe it in words; photos and a "
+    "location are welcome.",
+)
+WHAT_STICKER = Phrase("贴纸", "sticker")
+WHAT_OTHER = Phrase("这类消息", "message of this kind")
+UNKNOWN_COMMAND = Phrase(
+    "未知命令 {command}。发送 /help 查看可用命令；直接发送文字即可提交诉求。",
+    "Unknown command {command}. Send /help for the commands, or just write your request.",
+)
+GROUP_ONLY_STAFF = Phrase(
+    "此群的命令仅供热线工作人员使用。群众请私聊本机器人提交诉求。",
+    "Commands in this group are for hotline staff. Citizens, please write to the bot privately.",
+)
+EDIT_NOT_APPLIED = Phrase(
+    "您修改了已发送的消息，修改不会自动更新工单。如需补充，请回复工单消息发送补充内容。",
+    "You edited a message you had sent; edits do not change the ticket. To add details, reply "
+    "to the ticket's message.",
+)
+
+MY_TICKETS_NONE = Phrase(
+    "您还没有工单。直接发送文字即可提交诉求。",
+    "You have no tickets yet. Just write your request to submit one.",
+)
+MY_TICKETS_HEADER = Phrase("您的工单（最近 {count} 件）：", "Your tickets (latest {count}):")
+MY_TICKETS_LINE = Phrase(
+    "{number} · {kind} · {status} · 时限 {deadline}",
+    "{number} · {kind} · {status} · due {deadline}",
+)
+STATUS_USAGE = Phrase(
+    "请附上工单编号，例如：/status 20261127-0001",
+    "Add the ticket number, e.g. /status 20261127-0001",
+)
+STATUS_NOT_FOUND = Phrase(
+    "没有找到您的工单 {number}。请核对编号，或发送 /my 查看您的工单。",
+    "No ticket {number} of yours was found. Check the number, or send /my to list your tickets.",
+)
+TICKET_STATUS = Phrase(
+    "工单 {number}\n类型：{kind}\n状态：{status}\n办理单位：{where}\n受理时间：{received}\n"
+    "办结时限：{deadline}{estimated}\n内容：{text}",
+    "Ticket {number}\nType: {kind}\nStatus: {status}\nHandled by: {where}\nReceived: {received}\n"
+    "Deadline: {deadline}{estimated}\nRequest: {text}",
+)
+
+BUTTON_INVALID = Phrase(
+    "该按钮已失效或无法识别，请重新操作。", "This button is no longer valid; please try again."
+)
+BUTTON_NOT_YOURS = Phrase("这不是您的工单，无法操作。", "This is not your ticket.")
+SOMETHING_WENT_WRONG = Phrase(
+    "抱歉，系统暂时出错，您的消息已记录，我们会尽快处理。请稍后重试。",
+    "Sorry, something went wrong on our side. Please try again in a moment.",
+)
+
+
+# -- staff: the ticket card ---------------------------------------------------------------------
+
+CARD = Phrase(
+    "📋 工单 {number}{urgent}\n"
+    "类型：{kind}　状态：{status}\n"
+    "承办单位：{department}{signer}\n"
+    "受理时间：{received}\n"
+    "办结时限：{deadline}（{left}）{estimated}\n"
+    "诉求人电话：{phone}{location}{attachments}\n"
+    "────────\n{text}",
+    "📋 Ticket {number}{urgent}\n"
+    "Type: {kind}  Status: {status}\n"
+    "Department: {department}{signer}\n"
+    "Received: {received}\n"
+    "Deadline: {deadline} ({left}){estimated}\n"
+    "Citizen's phone: {phone}{location}{attachments}\n"
+    "────────\n{text}",
+)
+CARD_URGENT = Phrase(" ⚡紧急", " ⚡URGENT")
+CARD_SIGNER = Phrase("　签收人：{name}", "  signed for by {name}")
+CARD_LOCATION = Phrase("\n位置：{lat:.5f}, {lon:.5f}", "\nLocation: {lat:.5f}, {lon:.5f}")
+CARD_ATTACHMENTS = Phrase("\n附件：{count} 个（见下方）", "\nAttachments: {count} (below)")
+CARD_NO_PHONE = Phrase("未提供", "not shared")
+CARD_MOVED_AWAY = Phrase(
+    "\n（此工单已不在本单位）", "\n(This ticket is no longer with this department.)"
+)
+DAYS_LEFT = Phrase("剩余 {days} 个工作日", "{days} working days left")
+DUE_TODAY = Phrase("今天到期", "due today")
+DAYS_OVERDUE = Phrase("已超期 {days} 个工作日", "{days} working days overdue")
+HOURS_LEFT = Phrase("剩余约 {hours} 小时", "about {hours} hours left")
+HOURS_OVERDUE = Phrase("已超时", "overdue")
+ESTIMATED_SHORT = Phrase("【预估】", " [estimated]")
+TEXT_CUT = Phrase(
+    "\n…（全文共 {length} 字，见下一条消息）", "\n… ({length} characters; full text below)"
+)
+FULL_TEXT = Phrase("工单 {number} 全文：\n{text}", "Ticket {number}, full text:\n{text}")
+
+BUTTON_SIGN = Phrase("✅ 签收", "✅ Sign for")
+BUTTON_RETURN = Phrase("↩️ 退回", "↩️ Return")
+BUTTON_EXTEND = Phrase("⏳ 申请延期", "⏳ Ask for more time")
+BUTTON_RESOLVE = Phrase("📝 办结", "📝 Resolve")
+BUTTON_CONTACT = Phrase("📞 显示联系电话", "📞 Show phone")
+BUTTON_OTHER_DEPARTMENT = Phrase("其他单位…", "Other department…")
+BUTTON_APPROVE = Phrase("✅ 批准", "✅ Approve")
+BUTTON_REJECT = Phrase("❌ 驳回", "❌ Reject")
+
+NO_RIGHTS = Phrase("您无权操作此工单。", "You may not act on this ticket.")
+STAFF_ONLY = Phrase("此操作仅限热线工作人员。", "This is for hotline staff only.")
+SUPERVISOR_ONLY = Phrase("此操作仅限热线办督办人员。", "This is for hotline supervisors only.")
+MOVE_REFUSED = Phrase(
+    "工单 {number} 当前状态为“{status}”，不能{action}。",
+    "Ticket {number} is {status}: it cannot be {action} now.",
+)
+ACTION_NAMES: dict[str, Phrase] = {
+    "dispatch": Phrase("派单", "dispatched"),
+    "sign": Phrase("签收", "signed for"),
+    "return": Phrase("退回", "returned"),
+    "extend": Phrase("延期", "extended"),
+    "resolve": Phrase("办结", "resolved"),
+    "reopen": Phrase("重办", "re-opened"),
+    "close": Phrase("归档", "closed"),
+    "withdraw": Phrase("撤回", "withdrawn"),
+    "merge": Phrase("并单", "merged"),
+    "urge": Phrase("催办", "chased"),
+}
+TICKET_NOT_FOUND = Phrase("没有找到工单 {number}。", "No ticket {number}.")
+
+SIGNED = Phrase("已签收工单 {number}。", "Ticket {number} signed for.")
+CITIZEN_SIGNED = Phrase(
+    "📌 您的工单 {number} 已由{department}签收办理，办结时限 {deadline}。",
+    "📌 Your ticket {number} was signed for by {department}; deadline {deadline}.",
+)
+ASK_RETURN_REASON = Phrase(
+    "↩️ 退回工单 {number}：请回复本消息，写明退回理由（如：不属于本单位职责，建议转XX）。",
+    "↩️ Returning ticket {number}: reply to this message with the reason.",
+)
+ASK_EXTENSION = Phrase(
+    "⏳ 工单 {number} 申请延期：请回复本消息，写明延期工作日数和理由，例如：5 需协调施工队。"
+    "（最多 {max} 个工作日）",
+    "⏳ More time for ticket {number}: reply to this message with the number of working days "
+    'and the reason, e.g. "5 waiting for the contractor" (at most {max}).',
+)
+ASK_ANSWER = Phrase(
+    "📝 办结工单 {number}：请回复本消息，写下给群众的答复内容（将原文发给群众）。",
+    "📝 Resolving ticket {number}: reply to this message with the answer for the citizen "
+    "(it is sent to them as written).",
+)
+REPLY_PLACEHOLDER = Phrase("回复内容", "Your reply")
+REASON_NEEDED = Phrase("请写明理由。", "Please give a reason.")
+ANSWER_NEEDED = Phrase("答复内容不能为空。", "The answer cannot be empty.")
+EXTENSION_USAGE = Phrase(
+    "格式：工作日数 理由，例如：5 需协调施工队（1–{max} 个工作日）。",
+    'Format: working days and reason, e.g. "5 waiting for the contractor" (1–{max}).',
+)
+EXTENSION_OVER_LIMIT = Phrase(
+    "延期合计不能超过 {max} 个工作日（已批准 {used} 个）。",
+    "Extensions may total at most {max} working days ({used} already approved).",
+)
+EXTENSION_PENDING = Phrase(
+    "工单 {number} 已有待审批的延期申请。", "Ticket {number} already has an extension request."
+)
+EXTENSION_TOO_LATE = Phrase(
+    "工单 {number} 已超过办结时限，不能再申请延期，请尽快办结。",
+    "Ticket {number} is past its deadline: extensions must be asked for before it.",
+)
+EXTENSION_REQUESTED = Phrase(
+    "已提交工单 {number} 的延期申请（{days} 个工作日），等待热线办审批。",
+    "Extension of {days} working days for ticket {number} requested; waiting for the office.",
+)
+OFFICE_EXTENSION = Phrase(
+    "⏳ 延期申请：工单 {number}（{department}）\n申请人：{name}\n延期：{days} 个工作日\n"
+    "理由：{reason}\n当前时限：{deadline}，批准后：{new_deadline}",
+    "⏳ Extension request: ticket {number} ({department})\nBy: {name}\nDays: {days}\n"
+    "Reason: {reason}\nDeadline now: {deadline}; if approved: {new_deadline}",
+)
+EXTENSION_APPROVED = Phrase(
+    "✅ 工单 {number} 延期 {days} 个工作日已批准，新时限 {deadline}。",
+    "✅ Extension of ticket {number} by {days} working days approved; new deadline {deadline}.",
+)
+EXTENSION_REJECTED = Phrase(
+    "❌ 工单 {number} 的延期申请未获批准，请按原时限 {deadline} 办结。",
+    "❌ The extension of ticket {number} was not approved; the deadline stays {deadline}.",
+)
+EXTENSION_DECIDED = Phrase("该延期申请已处理。", "This request was already decided.")
+CITIZEN_EXTENDED = Phrase(
+    "⏳ 您的工单 {number} 办理时限延长至 {deadline}。理由：{reason}",
+    "⏳ The deadline of your ticket {number} is extended to {deadline}. Reason: {reason}",
+)
+RETURN_TOO_LATE = Phrase(
+    "工单 {number} 已超过退单时限（派单后 {days} 个工作日），请联系热线办改派。",
+    "Ticket {number} can no longer be returned ({days} working days after dispatch); ask the "
+    "office to re-dispatch it.",
+)
+RETURNED = Phrase(
+    "已退回工单 {number}，热线办将重新派单。", "Ticket {number} returned to the office."
+)
+OFFICE_RETURNED = Phrase(
+    "↩️ 工单 {number} 被{department}退回\n退回人：{name}\n理由：{reason}\n────────\n{text}\n"
+    "请选择新的承办单位：",
+    "↩️ Ticket {number} was returned by {department}\nBy: {name}\nReason: {reason}\n"
+    "────────\n{text}\nChoose the new department:",
+)
+RESOLVED = Phrase(
+    "工单 {number} 已办结，答复已发送给群众。", "Ticket {number} resolved; the answer was sent."
+)
+CITIZEN_ANSWER = Phrase(
+    "📝 您的工单 {number} 已办结。\n{department}答复：\n{answer}\n\n请对本次办理进行评价：",
+    "📝 Your ticket {number} is resolved.\nAnswer from {department}:\n{answer}\n\n"
+    "Please rate how it was handled:",
+)
+RELAY_TO_CITIZEN = Phrase(
+    "💬 {department}（工单 {number}）：\n{text}\n\n（回复本消息即可继续补充）",
+    "💬 {department} (ticket {number}):\n{text}\n\n(Reply to this message to answer.)",
+)
+RELAY_TO_STAFF = Phrase(
+    "💬 群众补充（工单 {number}）：\n{text}\n（回复本消息可直接答复群众）",
+    "💬 The citizen adds (ticket {number}):\n{text}\n(Reply to this message to answer them.)",
+)
+RELAYED = Phrase("已发送给群众。", "Sent to the citizen.")
+CITIZEN_GONE = Phrase(
+    "已记录，但群众已停用本机器人，消息可能无法送达。",
+    "Recorded, but the citizen has blocked the bot; it may not reach them.",
+)
+ADDED_TO_TICKET = Phrase(
+    "💬 已补充到工单 {number}，已转给承办人员。",
+    "💬 Added to ticket {number} and passed on to the staff.",
+)
+REPLY_USAGE = Phrase("格式：/reply 工单编号 内容", "Usage: /reply NUMBER text")
+CONTACT_SHOWN = Phrase(
+    "诉求人电话：{phone}（已记录查看人）", "Citizen's phone: {phone} (your view is logged)"
+)
+CONTACT_NONE = Phrase("诉求人未提供电话。", "The citizen shared no phone number.")
+
+QUEUE_EMPTY = Phrase("目前没有待办工单。", "No open tickets.")
+QUEUE_HEADER = Phrase("待办工单（按时限排序，{count} 件）：", "Open tickets by deadline ({count}):")
+QUEUE_LINE = Phrase(
+    "{number} · {status} · {deadline}（{left}）· {text}",
+    "{number} · {status} · {deadline} ({left}) · {text}",
+)
+OVERDUE_NONE = Phrase("目前没有超期工单。👍", "No overdue tickets. 👍")
+OVERDUE_HEADER = Phrase("超期工单（{count} 件）：", "Overdue tickets ({count}):")
+OVERDUE_LINE = Phrase(
+    "{number} · {department} · {status} · 时限 {deadline}（{left}）",
+    "{number} · {department} · {status} · due {deadline} ({left})",
+)
+CHAT_ID = Phrase(
+    "本群 chat id：{chat_id}\n运维人员可执行：hotline department set-chat 单位代码 {chat_id}",
+    "This chat's id: {chat_id}\nOperators: hotline department set-chat CODE {chat_id}",
+)
+STAFF_HELP = Phrase(
+    "工作人员命令：\n/queue — 本单位待办工单\n/reply 工单编号 内容 — 答复群众\n"
+    "回复工单卡片 — 答复群众；卡片按钮：签收、退回、申请延期、办结\n/chatid — 本群 chat id",
+    "Staff commands:\n/queue — your department's open tickets\n/reply NUMBER text — answer the "
+    "citizen\nReply to a ticket card — answer the citizen; card buttons: sign for, return, more "
+    "time, resolve\n/chatid — this chat's id",
+)
+SUPERVISOR_HELP = Phrase(
+    "督办命令：\n/queue — 待派单工单\n/overdue — 超期工单\n/dispatch 工单编号 — 改派\n"
+    "/urgent 工单编号 — 标记紧急\n/nudge 工单编号 [内容] — 催办\n/invite 单位代码 — 邀请工作人员\n"
+    "/similar — 相似诉求（并单候选）\n/stats [时段] — 统计\n/export [时段] — 导出 Excel",
+    "Supervisor commands:\n/queue — tickets awaiting dispatch\n/overdue — overdue tickets\n"
+    "/dispatch NUMBER — re-dispatch\n/urgent NUMBER — mark urgent\n/nudge NUMBER [text] — chase "
+    "the department\n/invite CODE — invite staff\n/similar — similar requests (merge candidates)\n"
+    "/stats [period] — statistics\n/export [period] — Excel export",
+)
+
+# -- dispatching ---------------------------------------------------------------------------------
+
+OFFICE_DISPATCH = Phrase(
+    "📥 待派单：工单 {number}（{kind}）\n受理：{received}　时限：{deadline}\n────────\n{text}\n"
+    "────────\n系统建议（把握度 {confidence:.0%}）：",
+    "📥 To dispatch: ticket {number} ({kind})\nReceived: {received}  Deadline: {deadline}\n"
+    "────────\n{text}\n────────\nSuggested (confidence {confidence:.0%}):",
+)
+OFFICE_PICK_ANY = Phrase(
+    "请选择承办单位（工单 {number}）：", "Choose the department (ticket {number}):"
+)
+DISPATCHED = Phrase(
+    "工单 {number} 已派至{department}。", "Ticket {number} dispatched to {department}."
+)
+CITIZEN_DISPATCHED = Phrase(
+    "📮 您的工单 {number} 已转至{department}办理。",
+    "📮 Your ticket {number} is now with {department}.",
+)
+NO_DEPARTMENT_CHAT = Phrase(
+    "⚠️ {department}尚未绑定工作群，也没有工作人员，工单 {number} 的卡片发到热线办。",
+    "⚠️ {department} has no chat and no staff: the card of ticket {number} comes to the office.",
+)
+UNKNOWN_DEPARTMENT = Phrase("没有代码为 {code} 的承办单位。", "No department with code {code}.")
+DISPATCH_USAGE = Phrase("格式：/dispatch 工单编号", "Usage: /dispatch NUMBER")
+MARKED_URGENT = Phrase(
+    "⚡ 工单 {number} 已标记为紧急，办结时限提前至 {deadline}。",
+    "⚡ Ticket {number} is urgent now; deadline {deadline}.",
+)
+NUDGE = Phrase(
+    "⏰ 催办：热线办请尽快办理工单 {number}（时限 {deadline}，{left}）。{text}",
+    "⏰ Reminder from the office: please handle ticket {number} (deadline {deadline}, {left}). "
+    "{text}",
+)
+NUDGED = Phrase("已向承办单位发送催办。", "The department was reminded.")
+NUMBER_USAGE = Phrase(
+    "请附上工单编号，例如：/{command} 20261127-0001",
+    "Add the ticket number, e.g. /{command} 20261127-0001",
+)
+INVITE_USAGE = Phrase(
+    "格式：/invite 单位代码（发送 /departments 查看代码）", "Usage: /invite CODE (see /departments)"
+)
+INVITE_LINK = Phrase(
+    "邀请链接（{department}，一次有效，{days} 天内）：\n{link}",
+    "Invite link ({department}; one use, valid {days} days):\n{link}",
+)
+INVITE_INVALID = Phrase(
+    "该邀请链接无效、已被使用或已过期，请向热线办索取新的链接。",
+    "This invite link is invalid, used or expired; ask the office for a new one.",
+)
+INVITE_ACCEPTED = Phrase(
+    "欢迎！您已成为{department}的工作人员。工单卡片将发到本单位工作群（未绑定时发到这里）。"
+    "发送 /queue 查看待办。",
+    "Welcome! You are now staff of {department}. Ticket cards go to your department's chat (or "
+    "here if it has none). Send /queue for open tickets.",
+)
+DEPARTMENTS_LIST = Phrase("承办单位代码：\n{lines}", "Department codes:\n{lines}")
+
+# -- repeat requests and follow-ups ----------------------------------------------------------------
+
+ASK_SAME_REQUEST = Phrase(
+    "是否与工单 {number} 是同一诉求？\n（{text}）",
+    "Is this the same request as ticket {number}?\n({text})",
+)
+ASK_ADD_OR_NEW = Phrase(
+    "您有未办结的工单 {number}（{text}）。这条消息是：",
+    "You have an open ticket {number} ({text}). This message is:",
+)
+BUTTON_SAME_YES = Phrase("是，补充到该工单", "Yes, add it to that ticket")
+BUTTON_SAME_NO = Phrase("否，作为新诉求", "No, a new request")
+BUTTON_ADD = Phrase("补充到工单 {number}", "More on ticket {number}")
+BUTTON_NEW = Phrase("新的诉求", "A new request")
+HELD_ALREADY_DECIDED = Phrase("这条消息已经处理过了。", "That message was already taken care of.")
+HELD_TIMED_OUT = Phrase(
+    "您没有选择，我们已将您 {minutes} 分钟前的消息作为新诉求受理：",
+    "You did not choose, so your message of {minutes} minutes ago became a new request:",
+)
+SIMILAR_NONE = Phrase("目前没有相似的未办结诉求。", "No similar open requests right now.")
+SIMILAR_HEADER = Phrase(
+    "相似诉求（并单候选，{count} 组）：",
+    "Similar open requests (merge candidates, {count} groups):",
+)
+
+# -- 回访 -----------------------------------------------------------------------------------------
+
+RATING_NAMES = {
+    "satisfied": Phrase("满意", "Satisfied"),
+    "basic": Phrase("基本满意", "Mostly satisfied"),
+    "unsatisfied": Phrase("不满意", "Not satisfied"),
+}
+RATED = Phrase(
+    "感谢您的评价（{rating}）。如有意见，可回复本消息补充。",
+    "Thank you for your rating ({rating}). Reply to this message to add a comment.",
+)
+RATED_REOPENED = Phrase(
+    "很抱歉没有让您满意。工单 {number} 已重新交{department}办理，新的办结时限 {deadline}。"
+    "可回复本消息说明不满意的原因。",
+    "We are sorry. Ticket {number} goes back to {department} to be handled again; new deadline "
+    "{deadline}. Reply to this message to tell us why.",
+)
+ALREADY_RATED = Phrase(
+    "您已评价过本次办理，评价已记录。", "You already rated this answer; it is recorded."
+)
+COMMENT_SAVED = Phrase("您的意见已记录，谢谢。", "Your comment is recorded. Thank you.")
+OFFICE_REOPENED = Phrase(
+    "🔁 重办：工单 {number} 群众评价不满意，已退回{department}重新办理，新时限 {deadline}。",
+    "🔁 Re-opened: the citizen is not satisfied with ticket {number}; back to {department}, new "
+    "deadline {deadline}.",
+)
+ALREADY_THERE = Phrase(
+    "工单 {number} 已在{department}。", "Ticket {number} is already with {department}."
+)
+EXTENSION_DECIDED_BY = Phrase("{verdict}（{name}）", "{verdict} ({name})")

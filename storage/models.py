@@ -1,0 +1,392 @@
+"""The database schema: SQLAlchemy 2 typed models, identical on SQLite and PostgreSQL.
+
+Times are aware UTC (``UtcDateTime``); Telegram ids are BIGINT. Personal data (a citizen's name
+and phone) lives only in ``citizens``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from handlers.model import ItemKind, Language, Rating, RequestType, Role, TicketStatus
+from storage.types import StrEnumType, UtcDateTime
+
+# Stable constraint names, so Alembic migrations are the same on every database.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        int: Integer(),
+        str: String(255),
+        dict[str, Any]: JSON(),
+    }
+
+
+class CitizenRow(Base):
+    """A person who writes to the hotline (群众/企业)."""
+
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[Language] = mapped_column(StrEnumType(Language, 8))
+    name: Mapped[str | None] = mapped_column(String(128))  # personal data
+    phone: Mapped[str | None] = mapped_column(String(32))  # personal data, only if shared
+    blocked_at: Mapped[datetime | None]  # Telegram said 403: they blocked the bot
+    created_at: Mapped[datetime]
+
+
+class DepartmentRow(Base):
+    """A 承办单位; names come from the config catalog, the chat from `department set-chat`."""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(255))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StaffRow(Base):
+    """承办人员 (with a department) or a supervisor of the hotline office (热线办)."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[Role] = mapped_column(StrEnumType(Role, 16))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"), index=True)
+    language: Mapped[Language] = mapped_column(StrEnumType(Language, 8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class TicketRow(Base):
+    """工单."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_citizen_received", "citizen_id", "received_at"),
+        Index("ix_tickets_department_status_deadline", "department_code", "status", "deadline_at"),
+        Index("ix_tickets_status_deadline", "status", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"))
+    request_type: Mapped[RequestType] = mapped_column(StrEnumType(RequestType, 16))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[TicketStatus] = mapped_column(StrEnumType(TicketStatus, 16))
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    deadline_at: Mapped[datetime]
+    deadline_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    updated_at: Mapped[datetime]
+
+
+class TicketItemRow(Base):
+    """Everything sent about a ticket after its text: photos, files, locations, contacts, and
+    (later) the conversation. Items a citizen sends before describing the request wait here
+    with no ticket until their next text makes one."""
+
+    __tablename__ = "ticket_items"
+    __table_args__ = (Index("ix_ticket_items_citizen_ticket", "citizen_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"))
+    author: Mapped[Role] = mapped_column(StrEnumType(Role, 16))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[ItemKind] = mapped_column(StrEnumType(ItemKind, 16))
+    text: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(255))
+    file_unique_id: Mapped[str | None] = mapped_column(String(64))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime]
+
+
+class TicketEventRow(Base):
+    """The append-only log: who did what to a ticket, when, from which status to which, why."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime]
+    actor_role: Mapped[Role] = mapped_column(StrEnumType(Role, 16))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)  # Telegram user id
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[TicketStatus | None] = mapped_column(StrEnumType(TicketStatus, 16))
+    to_status: Mapped[TicketStatus | None] = mapped_column(StrEnumType(TicketStatus, 16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None]
+
+
+class OutboxRow(Base):
+    """A message to deliver, committed with the change that caused it.
+
+    A row is claimed by one bot process for a lease (``claimed_by``/``claimed_until``); a
+    process that dies leaves its lease to expire and another delivers the message.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_sent_message", "chat_id", "telegram_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedUpdateRow(Base):
+    """Telegram redelivers unacknowledged updates: each update_id is handled once."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TicketCounterRow(Base):
+    """The last ticket sequence handed out on each local day."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int]
+
+
+class SettingRow(Base):
+    """Small operator-set values, such as the hotline office's chat."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AssignmentRow(Base):
+    """One dispatch (派单) of a ticket to a department: sign-for (签收) or return (退单) follows.
+
+    A ticket returned and re-dispatched has several; statistics count dispatches, on-time
+    sign-fors and returns from here.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_department_dispatched", "department_code", "dispatched_at"),
+        Index("ix_assignments_open_sign", "signed_at", "returned_at", "sign_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    dispatched_at: Mapped[datetime]
+    dispatched_by: Mapped[int | None] = mapped_column(BigInteger)  # None: automatic routing
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    sign_due_at: Mapped[datetime]
+    signed_at: Mapped[datetime | None]
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    returned_at: Mapped[datetime | None]
+    returned_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ExtensionRow(Base):
+    """延期: requested by staff before the deadline, decided by a supervisor."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    requested_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime] = mapped_column(index=True)
+    working_days: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, rejected
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None]
+    old_deadline_at: Mapped[datetime]
+    new_deadline_at: Mapped[datetime | None]
+
+
+class ResolutionRow(Base):
+    """办结: one answer to the citizen. A re-opened ticket (重办) gets another.
+
+    ``on_time`` and ``working_days`` are fixed when the answer is given, against the deadline
+    then in force (extensions included), so statistics never re-derive them.
+    """
+
+    __tablename__ = "resolutions"
+    __table_args__ = (
+        Index("ix_resolutions_resolved_department", "resolved_at", "department_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    round: Mapped[int]  # 1, then 2 after a re-opening …
+    resolved_at: Mapped[datetime]
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    answer: Mapped[str] = mapped_column(Text)
+    deadline_at: Mapped[datetime]
+    on_time: Mapped[bool] = mapped_column(Boolean)
+    working_days: Mapped[int]  # from receipt to this answer, on the working-day calendar
+
+
+class SurveyRow(Base):
+    """回访 of one resolution: sent with the answer, rated by the citizen or timed out."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_open_due", "rating", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resolution_id: Mapped[int] = mapped_column(ForeignKey("resolutions.id"), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    sent_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime]
+    rating: Mapped[Rating | None] = mapped_column(StrEnumType(Rating, 16))
+    rated_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class QualityCheckRow(Base):
+    """质检: a sampled resolution, marked 合格/不合格 by a supervisor."""
+
+    __tablename__ = "quality_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resolution_id: Mapped[int] = mapped_column(ForeignKey("resolutions.id"), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    sampled_for: Mapped[date] = mapped_column(Date, index=True)  # the working day resolved
+    sampled_at: Mapped[datetime]
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    inspector: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    inspected_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class ReminderRow(Base):
+    """A reminder (催办/督办/…) queued once: the key is unique, written with its message."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    queued_at: Mapped[datetime]
+
+
+class RoutingExampleRow(Base):
+    """Routing history: a request text and the department a person chose or confirmed."""
+
+    __tablename__ = "routing_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    department_code: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    source: Mapped[str] = mapped_column(String(16))  # dispatcher, confirmed, imported
+    created_at: Mapped[datetime]
+
+
+class InviteRow(Base):
+    """A one-time link that makes whoever opens it staff of a department."""
+
+    __tablename__ = "invites"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class HeldMessageRow(Base):
+    """A citizen's message waiting for them to choose: add to an open ticket, or a new one."""
+
+    __tablename__ = "held_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    offered_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    reason: Mapped[str] = mapped_column(String(16))  # repeat (similar request), open (any)
+    kind: Mapped[ItemKind] = mapped_column(StrEnumType(ItemKind, 16))
+    text: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(255))
+    file_unique_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    decided_at: Mapped[datetime | None]
+
+
+class MetricAlertRow(Base):
+    """Whether a department's 30-day rate is below target, so an alert goes out once."""
+
+    __tablename__ = "metric_alerts"
+
+    department_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    below: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime]

@@ -1,0 +1,116 @@
+"""The outbox's side of delivery: claiming due messages, recording what happened to them.
+
+Every process claims rows for a lease before sending them, so two bot instances on one
+PostgreSQL never send the same row, and a row whose process died is sent by another once the
+lease runs out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import CitizenRow, OutboxRow
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """An outbox row as delivery needs it."""
+
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    ticket_id: int | None
+    attempts: int
+
+
+def _claimable(now: datetime) -> Any:
+    return and_(
+        OutboxRow.status == PENDING,
+        OutboxRow.next_attempt_at <= now,
+        or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+    )
+
+
+def claim_due(
+    session: Session, *, instance: str, now: datetime, lease: timedelta, limit: int = 200
+) -> list[QueuedMessage]:
+    """Claim up to ``limit`` due messages for this process, oldest first."""
+    candidates = (
+        select(OutboxRow.id).where(_claimable(now)).order_by(OutboxRow.id).limit(limit)
+    ).scalar_subquery()
+    # The condition is repeated on the UPDATE itself: on PostgreSQL a row another process
+    # claimed meanwhile is re-checked after its lock is released, and skipped.
+    claimed = session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(candidates), _claimable(now))
+        .values(claimed_by=instance, claimed_until=now + lease)
+        .returning(
+            OutboxRow.id,
+            OutboxRow.chat_id,
+            OutboxRow.method,
+            OutboxRow.payload,
+            OutboxRow.ticket_id,
+            OutboxRow.attempts,
+        )
+    ).all()
+    return sorted((QueuedMessage(*row) for row in claimed), key=lambda m: m.id)
+
+
+def mark_sent(session: Session, sent: list[tuple[int, int | None]], now: datetime) -> None:
+    """Record delivered rows with the Telegram message id each became."""
+    for outbox_id, message_id in sent:
+        session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == outbox_id)
+            .values(status=SENT, sent_at=now, telegram_message_id=message_id, error=None)
+        )
+
+
+def mark_retry(
+    session: Session, outbox_id: int, *, attempts: int, at: datetime, error: str
+) -> None:
+    """Try again at ``at``, by whichever process claims it then."""
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == outbox_id)
+        .values(
+            attempts=attempts,
+            next_attempt_at=at,
+            claimed_by=None,
+            claimed_until=None,
+            error=error[:500],
+        )
+    )
+
+
+def mark_failed(session: Session, outbox_id: int, *, attempts: int, error: str) -> None:
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == outbox_id)
+        .values(status=FAILED, attempts=attempts, claimed_until=None, error=error[:500])
+    )
+
+
+def mark_blocked(session: Session, chat_id: int, now: datetime) -> None:
+    """The person blocked the bot (403): remember it, so nobody waits on their delivery."""
+    session.execute(
+        update(CitizenRow)
+        .where(CitizenRow.chat_id == chat_id, CitizenRow.blocked_at.is_(None))
+        .values(blocked_at=now)
+    )
+
+
+def sent_message_id(session: Session, outbox_id: int) -> tuple[str, int | None] | None:
+    """The status of an outbox row and the Telegram message it became, if sent."""
+    row = session.execute(
+        select(OutboxRow.status, OutboxRow.telegram_message_id).where(OutboxRow.id == outbox_id)
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -1,0 +1,773 @@
+"""``SqlStore``: the core's ``handlers.ports.Store`` on one SQLAlchemy session.
+
+Statements are written with SQLAlchemy Core where the hot path (intake) needs few round trips;
+rows come back as the core's frozen snapshots, never as ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Insert, Select, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from handlers.events import Person
+from handlers.model import (
+    OPEN_STATUSES,
+    Assignment,
+    Citizen,
+    Extension,
+    HeldMessage,
+    ItemKind,
+    Language,
+    NewItem,
+    NewTicket,
+    Rating,
+    Role,
+    SentMessage,
+    StaffMember,
+    Survey,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+from handlers.numbering import format_ticket_number
+from handlers.outgoing import Method, Outgoing
+from storage.models import (
+    AssignmentRow,
+    CitizenRow,
+    DepartmentRow,
+    ExtensionRow,
+    HeldMessageRow,
+    InviteRow,
+    OutboxRow,
+    ProcessedUpdateRow,
+    ResolutionRow,
+    RoutingExampleRow,
+    SettingRow,
+    StaffRow,
+    SurveyRow,
+    TicketCounterRow,
+    TicketEventRow,
+    TicketItemRow,
+    TicketRow,
+)
+from storage.outbox import QueuedMessage
+
+# How long the process that queued a message has to deliver it before any other may.
+DELIVERY_LEASE = timedelta(seconds=60)
+OFFICE_CHAT = "office_chat_id"
+
+_TICKET_COLUMNS = tuple(getattr(TicketRow, f.name) for f in fields(Ticket))
+_STAFF_COLUMNS = tuple(getattr(StaffRow, f.name) for f in fields(StaffMember))
+_CITIZEN_COLUMNS = tuple(getattr(CitizenRow, f.name) for f in fields(Citizen))
+_ASSIGNMENT_COLUMNS = tuple(getattr(AssignmentRow, f.name) for f in fields(Assignment))
+_EXTENSION_COLUMNS = tuple(getattr(ExtensionRow, f.name) for f in fields(Extension))
+_SURVEY_COLUMNS = tuple(getattr(SurveyRow, f.name) for f in fields(Survey))
+_HELD_COLUMNS = tuple(getattr(HeldMessageRow, f.name) for f in fields(HeldMessage))
+
+
+def _select_tickets() -> Select[Any]:
+    return select(*_TICKET_COLUMNS)
+
+
+def outgoing_payload(message: Outgoing) -> dict[str, Any]:
+    """What the delivery needs to make the Bot API call, as JSON."""
+    payload = {
+        key: value
+        for key, value in asdict(message).items()
+        if key not in {"chat_id", "method", "ticket_id", "purpose", "dedupe_key", "buttons"}
+        and value not in (None, (), False, "")
+    }
+    if message.buttons:
+        payload["buttons"] = [
+            [{k: v for k, v in asdict(button).items() if v is not None} for button in row]
+            for row in message.buttons
+        ]
+    return payload
+
+
+class SqlStore:
+    """One unit of work's view of the database."""
+
+    def __init__(self, session: Session, *, instance: str = "local") -> None:
+        self.session = session
+        self.instance = instance
+        self.queued: list[QueuedMessage] = []  # outbox rows queued in this unit of work
+        self.committed_actions: list[Callable[[], None]] = []
+        self._dialect = session.get_bind().dialect.name
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _insert(self, table: Any) -> Insert:
+        """A dialect insert, for ON CONFLICT clauses (SQLite and PostgreSQL spell them alike)."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _tickets(self, stmt: Select[Any]) -> list[Ticket]:
+        return [Ticket(**row._mapping) for row in self.session.execute(stmt)]
+
+    def _one_ticket(self, stmt: Select[Any]) -> Ticket | None:
+        row = self.session.execute(stmt).first()
+        return Ticket(**row._mapping) if row else None
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self.committed_actions.append(action)
+
+    # -- updates -------------------------------------------------------------------------------
+
+    def claim_update(self, update_id: int, now: datetime) -> bool:
+        stmt = (
+            self._insert(ProcessedUpdateRow)
+            .values(update_id=update_id, processed_at=now)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            # RETURNING, not rowcount: drivers disagree on INSERT rowcounts.
+            .returning(ProcessedUpdateRow.update_id)
+        )
+        return self.session.execute(stmt).first() is not None
+
+    # -- citizens ------------------------------------------------------------------------------
+
+    def _citizen_by_user(self, telegram_user_id: int) -> Citizen | None:
+        row = self.session.execute(
+            select(*_CITIZEN_COLUMNS).where(CitizenRow.telegram_user_id == telegram_user_id)
+        ).first()
+        return Citizen(**row._mapping) if row else None
+
+    def citizen_for(self, person: Person, chat_id: int, now: datetime) -> Citizen:
+        citizen = self._citizen_by_user(person.user_id)
+        if citizen is None:
+            # Another instance may create the same citizen at the same moment.
+            self.session.execute(
+                self._insert(CitizenRow)
+                .values(
+                    telegram_user_id=person.user_id,
+                    chat_id=chat_id,
+                    language=Language.from_telegram(person.language_code),
+                    name=person.display_name or None,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["telegram_user_id"])
+            )
+            citizen = self._citizen_by_user(person.user_id)
+            assert citizen is not None
+        return citizen
+
+    def citizen(self, citizen_id: int) -> Citizen | None:
+        row = self.session.execute(
+            select(*_CITIZEN_COLUMNS).where(CitizenRow.id == citizen_id)
+        ).first()
+        return Citizen(**row._mapping) if row else None
+
+    def set_citizen_language(self, citizen_id: int, language: Language) -> None:
+        self.session.execute(
+            update(CitizenRow).where(CitizenRow.id == citizen_id).values(language=language)
+        )
+
+    def set_citizen_phone(self, citizen_id: int, phone: str) -> None:
+        self.session.execute(
+            update(CitizenRow).where(CitizenRow.id == citizen_id).values(phone=phone)
+        )
+
+    # -- staff ---------------------------------------------------------------------------------
+
+    def _staff(self, *where: Any) -> list[StaffMember]:
+        rows = self.session.execute(
+            select(*_STAFF_COLUMNS).where(StaffRow.active.is_(True), *where).order_by(StaffRow.id)
+        )
+        return [StaffMember(**row._mapping) for row in rows]
+
+    def staff_member(self, telegram_user_id: int) -> StaffMember | None:
+        found = self._staff(StaffRow.telegram_user_id == telegram_user_id)
+        return found[0] if found else None
+
+    def staff_by_id(self, staff_id: int) -> StaffMember | None:
+        row = self.session.execute(select(*_STAFF_COLUMNS).where(StaffRow.id == staff_id)).first()
+        return StaffMember(**row._mapping) if row else None
+
+    def department_staff(self, department_code: str) -> list[StaffMember]:
+        return self._staff(StaffRow.department_code == department_code)
+
+    def supervisors(self) -> list[StaffMember]:
+        return self._staff(StaffRow.role == Role.SUPERVISOR)
+
+    def add_staff(
+        self,
+        telegram_user_id: int,
+        *,
+        role: Role,
+        department_code: str | None,
+        name: str | None,
+        language: Language,
+        now: datetime,
+    ) -> StaffMember:
+        """Enrol someone, or update their role and department if they are known."""
+        values = {
+            "role": role,
+            "department_code": department_code,
+            "active": True,
+            "language": language,
+        }
+        existing = self.session.scalar(
+            select(StaffRow.id).where(StaffRow.telegram_user_id == telegram_user_id)
+        )
+        if existing is None:
+            self.session.execute(
+                insert(StaffRow).values(
+                    telegram_user_id=telegram_user_id, name=name, created_at=now, **values
+                )
+            )
+        else:
+            changes = values | ({"name": name} if name else {})
+            self.session.execute(update(StaffRow).where(StaffRow.id == existing).values(**changes))
+        member = self.staff_member(telegram_user_id)
+        assert member is not None
+        return member
+
+    def set_staff_language(self, staff_id: int, language: Language) -> None:
+        self.session.execute(
+            update(StaffRow).where(StaffRow.id == staff_id).values(language=language)
+        )
+
+    # -- chats ---------------------------------------------------------------------------------
+
+    def department_chat(self, department_code: str) -> int | None:
+        return self.session.scalar(
+            select(DepartmentRow.chat_id).where(DepartmentRow.code == department_code)
+        )
+
+    def office_chat(self) -> int | None:
+        value = self.session.scalar(select(SettingRow.value).where(SettingRow.key == OFFICE_CHAT))
+        return int(value) if value else None
+
+    def active_departments(self) -> list[str]:
+        return list(
+            self.session.scalars(select(DepartmentRow.code).where(DepartmentRow.active.is_(True)))
+        )
+
+    # -- tickets -------------------------------------------------------------------------------
+
+    def next_ticket_number(self, day: date) -> str:
+        stmt = (
+            self._insert(TicketCounterRow)
+            .values(day=day, last=1)
+            .on_conflict_do_update(index_elements=["day"], set_={"last": TicketCounterRow.last + 1})
+            .returning(TicketCounterRow.last)
+        )
+        return format_ticket_number(day, self.session.execute(stmt).scalar_one())
+
+    def add_ticket(self, ticket: NewTicket) -> Ticket:
+        values = asdict(ticket) | {"updated_at": ticket.received_at, "reopen_count": 0}
+        ticket_id = self.session.execute(
+            insert(TicketRow).values(**values).returning(TicketRow.id)
+        ).scalar_one()
+        return Ticket(id=ticket_id, **asdict(ticket))
+
+    def ticket(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
+        stmt = _select_tickets().where(TicketRow.id == ticket_id)
+        if lock:
+            stmt = stmt.with_for_update()  # PostgreSQL; SQLite's writer lock already serialises
+        return self._one_ticket(stmt)
+
+    def ticket_by_number(self, number: str) -> Ticket | None:
+        return self._one_ticket(_select_tickets().where(TicketRow.number == number))
+
+    def citizen_tickets(self, citizen_id: int, limit: int) -> list[Ticket]:
+        return self._tickets(
+            _select_tickets()
+            .where(TicketRow.citizen_id == citizen_id)
+            .order_by(TicketRow.received_at.desc(), TicketRow.id.desc())
+            .limit(limit)
+        )
+
+    def open_tickets_of(self, citizen_id: int, since: datetime | None = None) -> list[Ticket]:
+        stmt = _select_tickets().where(
+            TicketRow.citizen_id == citizen_id, TicketRow.status.in_(OPEN_STATUSES)
+        )
+        if since is not None:
+            stmt = stmt.where(TicketRow.received_at >= since)
+        return self._tickets(stmt.order_by(TicketRow.received_at.desc(), TicketRow.id.desc()))
+
+    def latest_open_ticket(self, citizen_id: int) -> Ticket | None:
+        return self._one_ticket(
+            _select_tickets()
+            .where(TicketRow.citizen_id == citizen_id, TicketRow.status.in_(OPEN_STATUSES))
+            .order_by(TicketRow.received_at.desc(), TicketRow.id.desc())
+            .limit(1)
+        )
+
+    def update_ticket(self, ticket_id: int, now: datetime, **changes: object) -> Ticket:
+        self.session.execute(
+            update(TicketRow).where(TicketRow.id == ticket_id).values(updated_at=now, **changes)
+        )
+        ticket = self.ticket(ticket_id)
+        if ticket is None:
+            raise LookupError(f"ticket {ticket_id} vanished")
+        return ticket
+
+    def department_queue(self, department_code: str, limit: int) -> list[Ticket]:
+        return self._tickets(
+            _select_tickets()
+            .where(
+                TicketRow.department_code == department_code,
+                TicketRow.status.in_((TicketStatus.DISPATCHED, TicketStatus.IN_PROGRESS)),
+            )
+            .order_by(TicketRow.deadline_at, TicketRow.id)
+            .limit(limit)
+        )
+
+    def dispatch_queue(self, limit: int) -> list[Ticket]:
+        return self._tickets(
+            _select_tickets()
+            .where(TicketRow.status.in_((TicketStatus.RECEIVED, TicketStatus.RETURNED)))
+            .order_by(TicketRow.deadline_at, TicketRow.id)
+            .limit(limit)
+        )
+
+    def overdue_tickets(self, now: datetime, limit: int) -> list[Ticket]:
+        return self._tickets(
+            _select_tickets()
+            .where(TicketRow.status.in_(OPEN_STATUSES), TicketRow.deadline_at < now)
+            .order_by(TicketRow.deadline_at, TicketRow.id)
+            .limit(limit)
+        )
+
+    def recent_open_tickets(self, limit: int) -> list[Ticket]:
+        return self._tickets(
+            _select_tickets()
+            .where(TicketRow.status.in_(OPEN_STATUSES))
+            .order_by(TicketRow.received_at.desc(), TicketRow.id.desc())
+            .limit(limit)
+        )
+
+    def attachments(self, ticket_id: int) -> list[NewItem]:
+        rows = self.session.execute(
+            select(TicketItemRow)
+            .where(
+                TicketItemRow.ticket_id == ticket_id,
+                TicketItemRow.author == Role.CITIZEN,
+                TicketItemRow.kind != ItemKind.TEXT,
+            )
+            .order_by(TicketItemRow.id)
+        ).scalars()
+        return [
+            NewItem(
+                kind=row.kind,
+                author=row.author,
+                created_at=row.created_at,
+                ticket_id=row.ticket_id,
+                citizen_id=row.citizen_id,
+                text=row.text,
+                file_id=row.file_id,
+                file_unique_id=row.file_unique_id,
+                latitude=row.latitude,
+                longitude=row.longitude,
+            )
+            for row in rows
+        ]
+
+    # -- the ticket's life ---------------------------------------------------------------------
+
+    def add_assignment(
+        self,
+        ticket_id: int,
+        department_code: str,
+        *,
+        now: datetime,
+        sign_due_at: datetime,
+        by: int | None,
+        automatic: bool,
+        confidence: float | None,
+    ) -> Assignment:
+        assignment_id = self.session.execute(
+            insert(AssignmentRow)
+            .values(
+                ticket_id=ticket_id,
+                department_code=department_code,
+                dispatched_at=now,
+                dispatched_by=by,
+                automatic=automatic,
+                confidence=confidence,
+                sign_due_at=sign_due_at,
+            )
+            .returning(AssignmentRow.id)
+        ).scalar_one()
+        return Assignment(
+            assignment_id, ticket_id, department_code, now, sign_due_at, None, None, automatic
+        )
+
+    def current_assignment(self, ticket_id: int) -> Assignment | None:
+        row = self.session.execute(
+            select(*_ASSIGNMENT_COLUMNS)
+            .where(AssignmentRow.ticket_id == ticket_id)
+            .order_by(AssignmentRow.id.desc())
+            .limit(1)
+        ).first()
+        return Assignment(**row._mapping) if row else None
+
+    def sign_assignment(self, assignment_id: int, staff_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(AssignmentRow)
+            .where(AssignmentRow.id == assignment_id)
+            .values(signed_at=now, signed_by=staff_id)
+        )
+
+    def return_assignment(
+        self, assignment_id: int, staff_id: int, reason: str, now: datetime
+    ) -> None:
+        self.session.execute(
+            update(AssignmentRow)
+            .where(AssignmentRow.id == assignment_id)
+            .values(returned_at=now, returned_by=staff_id, return_reason=reason)
+        )
+
+    def add_extension(
+        self, ticket: Ticket, staff: StaffMember, working_days: int, reason: str, now: datetime
+    ) -> Extension:
+        assert ticket.department_code is not None
+        extension_id = self.session.execute(
+            insert(ExtensionRow)
+            .values(
+                ticket_id=ticket.id,
+                department_code=ticket.department_code,
+                requested_by=staff.id,
+                requested_at=now,
+                working_days=working_days,
+                reason=reason,
+                status="pending",
+                old_deadline_at=ticket.deadline_at,
+            )
+            .returning(ExtensionRow.id)
+        ).scalar_one()
+        return Extension(
+            extension_id,
+            ticket.id,
+            ticket.department_code,
+            staff.id,
+            working_days,
+            reason,
+            "pending",
+            ticket.deadline_at,
+        )
+
+    def extension(self, extension_id: int, *, lock: bool = False) -> Extension | None:
+        stmt = select(*_EXTENSION_COLUMNS).where(ExtensionRow.id == extension_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = self.session.execute(stmt).first()
+        return Extension(**row._mapping) if row else None
+
+    def pending_extension(self, ticket_id: int) -> Extension | None:
+        row = self.session.execute(
+            select(*_EXTENSION_COLUMNS).where(
+                ExtensionRow.ticket_id == ticket_id, ExtensionRow.status == "pending"
+            )
+        ).first()
+        return Extension(**row._mapping) if row else None
+
+    def approved_extension_days(self, ticket_id: int) -> int:
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(ExtensionRow.working_days), 0)).where(
+                ExtensionRow.ticket_id == ticket_id, ExtensionRow.status == "approved"
+            )
+        )
+        return int(total or 0)
+
+    def decide_extension(
+        self,
+        extension_id: int,
+        *,
+        approved: bool,
+        by: int,
+        now: datetime,
+        new_deadline_at: datetime | None,
+    ) -> None:
+        self.session.execute(
+            update(ExtensionRow)
+            .where(ExtensionRow.id == extension_id)
+            .values(
+                status="approved" if approved else "rejected",
+                decided_by=by,
+                decided_at=now,
+                new_deadline_at=new_deadline_at,
+            )
+        )
+
+    def add_resolution(
+        self,
+        ticket: Ticket,
+        *,
+        staff_id: int | None,
+        answer: str,
+        now: datetime,
+        on_time: bool,
+        working_days: int,
+    ) -> int:
+        assert ticket.department_code is not None
+        return self.session.execute(
+            insert(ResolutionRow)
+            .values(
+                ticket_id=ticket.id,
+                department_code=ticket.department_code,
+                round=ticket.reopen_count + 1,
+                resolved_at=now,
+                resolved_by=staff_id,
+                answer=answer,
+                deadline_at=ticket.deadline_at,
+                on_time=on_time,
+                working_days=working_days,
+            )
+            .returning(ResolutionRow.id)
+        ).scalar_one()
+
+    def resolution_answer(self, resolution_id: int) -> str | None:
+        return self.session.scalar(
+            select(ResolutionRow.answer).where(ResolutionRow.id == resolution_id)
+        )
+
+    # -- 回访 ---------------------------------------------------------------------------------
+
+    def add_survey(
+        self, ticket: Ticket, resolution_id: int, *, now: datetime, due_at: datetime
+    ) -> Survey:
+        assert ticket.department_code is not None
+        survey_id = self.session.execute(
+            insert(SurveyRow)
+            .values(
+                resolution_id=resolution_id,
+                ticket_id=ticket.id,
+                department_code=ticket.department_code,
+                sent_at=now,
+                due_at=due_at,
+            )
+            .returning(SurveyRow.id)
+        ).scalar_one()
+        survey = self.survey(survey_id)
+        assert survey is not None
+        return survey
+
+    def _surveys(self, stmt: Select[Any]) -> list[Survey]:
+        return [Survey(**row._mapping) for row in self.session.execute(stmt)]
+
+    def survey(self, survey_id: int, *, lock: bool = False) -> Survey | None:
+        stmt = select(*_SURVEY_COLUMNS).where(SurveyRow.id == survey_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        found = self._surveys(stmt)
+        return found[0] if found else None
+
+    def latest_survey(self, ticket_id: int) -> Survey | None:
+        found = self._surveys(
+            select(*_SURVEY_COLUMNS)
+            .where(SurveyRow.ticket_id == ticket_id)
+            .order_by(SurveyRow.id.desc())
+            .limit(1)
+        )
+        return found[0] if found else None
+
+    def rate_survey(self, survey_id: int, rating: Rating, now: datetime) -> None:
+        self.session.execute(
+            update(SurveyRow)
+            .where(SurveyRow.id == survey_id)
+            .values(rating=rating.value, rated_at=now)
+        )
+
+    def comment_survey(self, survey_id: int, comment: str) -> None:
+        self.session.execute(
+            update(SurveyRow).where(SurveyRow.id == survey_id).values(comment=comment)
+        )
+
+    def due_surveys(self, now: datetime, limit: int) -> list[Survey]:
+        return self._surveys(
+            select(*_SURVEY_COLUMNS)
+            .where(SurveyRow.rating.is_(None), SurveyRow.due_at < now)
+            .order_by(SurveyRow.due_at, SurveyRow.id)
+            .limit(limit)
+        )
+
+    # -- conversation --------------------------------------------------------------------------
+
+    def add_item(self, item: NewItem) -> None:
+        self.session.execute(insert(TicketItemRow).values(**asdict(item)))
+
+    def adopt_pending_items(self, citizen_id: int, ticket_id: int) -> int:
+        result = self.session.execute(
+            update(TicketItemRow)
+            .where(TicketItemRow.citizen_id == citizen_id, TicketItemRow.ticket_id.is_(None))
+            .values(ticket_id=ticket_id)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def hold_message(
+        self,
+        citizen_id: int,
+        offered_ticket_id: int,
+        reason: str,
+        item: NewItem,
+        message_id: int,
+    ) -> HeldMessage:
+        held_id = self.session.execute(
+            insert(HeldMessageRow)
+            .values(
+                citizen_id=citizen_id,
+                offered_ticket_id=offered_ticket_id,
+                reason=reason,
+                kind=item.kind,
+                text=item.text,
+                file_id=item.file_id,
+                file_unique_id=item.file_unique_id,
+                message_id=message_id,
+                created_at=item.created_at,
+            )
+            .returning(HeldMessageRow.id)
+        ).scalar_one()
+        held = self.held_message(held_id)
+        assert held is not None
+        return held
+
+    def held_message(self, held_id: int, *, lock: bool = False) -> HeldMessage | None:
+        stmt = select(*_HELD_COLUMNS).where(HeldMessageRow.id == held_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = self.session.execute(stmt).first()
+        return HeldMessage(**row._mapping) if row else None
+
+    def decide_held(self, held_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(HeldMessageRow).where(HeldMessageRow.id == held_id).values(decided_at=now)
+        )
+
+    def undecided_held(self, before: datetime, limit: int) -> list[HeldMessage]:
+        rows = self.session.execute(
+            select(*_HELD_COLUMNS)
+            .where(HeldMessageRow.decided_at.is_(None), HeldMessageRow.created_at < before)
+            .order_by(HeldMessageRow.id)
+            .limit(limit)
+        )
+        return [HeldMessage(**row._mapping) for row in rows]
+
+    # -- invites and routing history -----------------------------------------------------------
+
+    def add_invite(
+        self, token: str, department_code: str, *, by: int, now: datetime, expires_at: datetime
+    ) -> None:
+        self.session.execute(
+            insert(InviteRow).values(
+                token=token,
+                department_code=department_code,
+                created_by=by,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+    def use_invite(self, token: str, telegram_user_id: int, now: datetime) -> str | None:
+        """The invite's department if it is unused and unexpired; it is used up at once."""
+        department = self.session.execute(
+            update(InviteRow)
+            .where(
+                InviteRow.token == token, InviteRow.used_at.is_(None), InviteRow.expires_at > now
+            )
+            .values(used_at=now, used_by=telegram_user_id)
+            .returning(InviteRow.department_code)
+        ).scalar()
+        return department
+
+    def add_routing_example(
+        self, text: str, department_code: str, *, ticket_id: int | None, source: str, now: datetime
+    ) -> None:
+        self.session.execute(
+            insert(RoutingExampleRow).values(
+                text=text,
+                department_code=department_code,
+                ticket_id=ticket_id,
+                source=source,
+                created_at=now,
+            )
+        )
+
+    # -- event log and outbox ------------------------------------------------------------------
+
+    def record(self, event: TicketEvent) -> None:
+        self.session.execute(insert(TicketEventRow).values(**asdict(event)))
+
+    def queue(self, message: Outgoing, now: datetime) -> int | None:
+        payload = outgoing_payload(message)
+        stmt = self._insert(OutboxRow).values(
+            created_at=now,
+            chat_id=message.chat_id,
+            method=message.method.value,
+            payload=payload,
+            ticket_id=message.ticket_id,
+            purpose=message.purpose,
+            dedupe_key=message.dedupe_key,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            # Queued by this process, so this process delivers it right after the commit.
+            claimed_by=self.instance,
+            claimed_until=now + DELIVERY_LEASE,
+        )
+        if message.dedupe_key is not None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        outbox_id = self.session.execute(stmt.returning(OutboxRow.id)).scalar()
+        if outbox_id is not None:
+            self.queued.append(
+                QueuedMessage(
+                    id=outbox_id,
+                    chat_id=message.chat_id,
+                    method=message.method.value,
+                    payload=payload,
+                    ticket_id=message.ticket_id,
+                    attempts=0,
+                )
+            )
+        return outbox_id
+
+    def _sent(self, *where: Any) -> list[SentMessage]:
+        rows = self.session.execute(
+            select(
+                OutboxRow.id,
+                OutboxRow.chat_id,
+                OutboxRow.ticket_id,
+                OutboxRow.purpose,
+                OutboxRow.payload,
+            )
+            .where(*where)
+            .order_by(OutboxRow.id)
+        )
+        return [
+            SentMessage(row.id, row.chat_id, row.ticket_id, row.purpose, row.payload.get("tag"))
+            for row in rows
+        ]
+
+    def sent_message(self, chat_id: int, message_id: int) -> SentMessage | None:
+        """The message the bot sent as ``message_id`` (edits of it do not change what it is)."""
+        found = self._sent(
+            OutboxRow.chat_id == chat_id,
+            OutboxRow.telegram_message_id == message_id,
+            OutboxRow.method != Method.EDIT_TEXT.value,
+        )
+        return found[0] if found else None
+
+    def ticket_cards(self, ticket_id: int) -> list[SentMessage]:
+        return self._sent(
+            and_(OutboxRow.ticket_id == ticket_id, OutboxRow.purpose == "card"),
+            OutboxRow.method != Method.EDIT_TEXT.value,
+            OutboxRow.status != "failed",
+        )
+
+
+def routing_history(session: Session, limit: int = 50_000) -> list[tuple[str, str]]:
+    """The latest routing examples, oldest first, for the router's memory at start-up."""
+    rows = session.execute(
+        select(RoutingExampleRow.text, RoutingExampleRow.department_code)
+        .order_by(RoutingExampleRow.id.desc())
+        .limit(limit)
+    ).all()
+    return [(text, code) for text, code in reversed(rows)]

@@ -1,0 +1,173 @@
+"""Group commit: units of work from many concurrent updates share one transaction.
+
+A commit is the expensive part of handling an update (an fsync on SQLite, a round trip on
+PostgreSQL). The worker thread takes every unit of work that is waiting, runs each in its own
+SAVEPOINT (so one failure does not undo the others), commits once, and only then answers each
+caller. Nobody is told "done" before their data is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+from storage.database import Database
+from storage.outbox import QueuedMessage
+from storage.repository import SqlStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[SqlStore], Any]
+_STOP = object()
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
+
+
+class StorageUnavailable(RuntimeError):
+    """The database could not be used just now (down, locked, connection lost): try later."""
+
+
+@dataclass(slots=True)
+class _Job:
+    work: Work
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+    queued: list[QueuedMessage] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+
+
+class DatabaseWorker:
+    """Runs units of work on one thread, committing those that arrive together at once."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        instance: str = "local",
+        max_batch: int = 128,
+        on_commit: Callable[[list[QueuedMessage]], None] | None = None,
+    ) -> None:
+        self.database = database
+        self.instance = instance
+        self.max_batch = max_batch
+        self.on_commit = on_commit  # handed the outbox rows each commit queued (on the loop)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.batches = 0  # for benchmarks: how many transactions the jobs needed
+        self.jobs = 0
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._serve, name="database-worker", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop the thread."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+
+    async def run(self, work: Callable[[SqlStore], T]) -> T:
+        """Run ``work`` in a transaction; returns once it is committed."""
+        if self._thread is None or self._loop is None:
+            raise RuntimeError("the database worker is not running")
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put(_Job(work, future))
+        return await future
+
+    # -- the worker thread ---------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch: list[_Job] = [first]
+            stop_after = False
+            while len(batch) < self.max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _STOP:
+                    stop_after = True
+                    break
+                batch.append(job)
+            self._commit_batch(batch)
+            if stop_after:
+                return
+
+    def _commit_batch(self, batch: list[_Job]) -> None:
+        try:
+            self._run_in_one_transaction(batch)
+        except Exception as exc:
+            if len(batch) > 1:
+                # The commit itself failed: give every job its own transaction, so one job's
+                # conflict (or a passing fault) does not fail the others.
+                log.warning("group commit of %d jobs failed (%s); one by one now", len(batch), exc)
+                for job in batch:
+                    job.result, job.error, job.queued, job.committed = None, None, [], []
+                    self._commit_batch([job])
+                return
+            if isinstance(exc, _UNAVAILABLE):
+                error: BaseException = StorageUnavailable(str(exc).splitlines()[0])
+                error.__cause__ = exc
+            else:
+                error = exc
+            batch[0].error, batch[0].queued, batch[0].committed = error, [], []
+        for job in batch:
+            for action in job.committed:
+                try:
+                    action()
+                except Exception:
+                    log.exception("an after-commit action failed")
+        self.batches += 1
+        self.jobs += len(batch)
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._settle, batch)
+
+    def _run_in_one_transaction(self, batch: list[_Job]) -> None:
+        with self.database.transaction() as session:
+            store = SqlStore(session, instance=self.instance)
+            if len(batch) == 1:
+                # Alone, a job needs no savepoint: the transaction is its own.
+                job = batch[0]
+                job.result = job.work(store)
+                job.queued, job.committed = store.queued, store.committed_actions
+                return
+            for job in batch:
+                queued, committed = len(store.queued), len(store.committed_actions)
+                try:
+                    with session.begin_nested():
+                        job.result = job.work(store)
+                except Exception as exc:  # the job's own failure: its savepoint is undone
+                    job.error = exc
+                    del store.queued[queued:], store.committed_actions[committed:]
+                else:
+                    job.queued = store.queued[queued:]
+                    job.committed = store.committed_actions[committed:]
+
+    def _settle(self, batch: list[_Job]) -> None:
+        """On the event loop: answer each caller and hand new messages to delivery."""
+        queued: list[QueuedMessage] = []
+        for job in batch:
+            queued.extend(job.queued)
+            if job.future.cancelled():
+                continue
+            if job.error is not None:
+                job.future.set_exception(job.error)
+            else:
+                job.future.set_result(job.result)
+        if queued and self.on_commit is not None:
+            self.on_commit(queued)

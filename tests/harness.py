@@ -1,0 +1,87 @@
+"""Running the real bot (aiogram, HTTP) against the fake Bot API server inside a test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.runner import serve
+from handlers.config import HotlineConfig
+from scheduler.clock import FixedClock
+from storage.database import Database
+from storage.models import TicketRow
+from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
+
+
+@dataclass
+class RunningBot:
+    server: FakeTelegramServer
+    database: Database
+    clock: FixedClock
+    task: asyncio.Task[None]
+    stop: asyncio.Event
+
+    def tickets(self) -> list[TicketRow]:
+        with self.database.read() as session:
+            return list(session.scalars(select(TicketRow).order_by(TicketRow.id)))
+
+    def ticket_count(self) -> int:
+        with self.database.read() as session:
+            return int(session.scalar(select(func.count()).select_from(TicketRow)) or 0)
+
+    def rows(self, model: Any, *where: Any) -> list[Any]:
+        with self.database.read() as session:
+            return list(session.scalars(select(model).where(*where)))
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait for the bot to reach a state (e.g. a row recorded), polling the database."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not met within {timeout}s")
+            await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    server: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    *,
+    instance: str = "test-bot",
+) -> AsyncIterator[RunningBot]:
+    """The bot, as ``hotline run`` starts it, polling the fake server until the test ends."""
+    database = Database(database_url)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(
+        serve(
+            token=DEFAULT_TOKEN,
+            api_base=server.base_url,
+            config=config,
+            database=database,
+            clock=clock,
+            stop=stop,
+            instance=instance,
+            poll_interval=0.05,
+            ready=ready,
+        )
+    )
+    try:
+        started = asyncio.ensure_future(ready.wait())
+        await asyncio.wait({started, task}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.is_set():
+            started.cancel()
+            if task.done():
+                task.result()  # the bot failed to start: show why
+            raise AssertionError("the bot did not start polling")
+        yield RunningBot(server, database, clock, task, stop)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        database.dispose()

@@ -1,0 +1,126 @@
+"""Nothing is lost or sent twice: Telegram errors, restarts and a second instance."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from handlers.config import HotlineConfig
+from scheduler.clock import FixedClock
+from storage.models import CitizenRow, OutboxRow
+from tests.fake_telegram import FakeTelegramServer
+from tests.harness import running_bot
+
+
+def confirmations(server: FakeTelegramServer, chat_id: int) -> list[dict[str, object]]:
+    return [m for m in server.sent_messages(chat_id) if "工单编号" in str(m.get("text"))]
+
+
+async def test_429_and_5xx_are_retried_until_delivered_once(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    hotline_config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    citizen = fake_telegram.user(3001)
+    fake_telegram.fail_next("sendMessage", status=429, retry_after=3)
+    fake_telegram.fail_next("sendMessage", status=502)
+    async with running_bot(fake_telegram, database_url, hotline_config, clock) as bot:
+        fake_telegram.push_text(citizen, "水库边的护栏被冲坏了")
+        failed = await fake_telegram.wait_for_call("sendMessage", lambda c: c.failed)
+        assert failed.status == 429
+        await bot.until(lambda: bot.rows(OutboxRow)[0].attempts == 1)
+        # Telegram said "retry after 3 s": nothing is sent before that.
+        clock.advance(timedelta(seconds=2))
+        await fake_telegram.assert_no_message(citizen.chat_id, within=0.3)
+        clock.advance(timedelta(seconds=2))
+        second = await fake_telegram.wait_for_call("sendMessage", lambda c: c.failed)
+        assert second.status == 502
+        await bot.until(lambda: bot.rows(OutboxRow)[0].attempts == 2)
+        clock.advance(timedelta(minutes=1))
+        await fake_telegram.wait_for_message(citizen.chat_id, contains="工单编号")
+        await asyncio.sleep(0.3)
+        assert len(confirmations(fake_telegram, citizen.chat_id)) == 1
+        [row] = bot.rows(OutboxRow)
+        assert (row.status, row.attempts) == ("sent", 2)
+        assert row.telegram_message_id is not None
+
+
+async def test_a_citizen_who_blocked_the_bot_does_not_stall_delivery(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    hotline_config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    blocker = fake_telegram.user(3002)
+    other = fake_telegram.user(3003)
+    async with running_bot(fake_telegram, database_url, hotline_config, clock) as bot:
+        fake_telegram.push_text(blocker, "/start")
+        await fake_telegram.wait_for_message(blocker.chat_id)
+        fake_telegram.block(blocker.id)
+        fake_telegram.push_text(blocker, "/help")
+        fake_telegram.block(blocker.id)  # pushing unblocks, as in the apps: block again
+        await fake_telegram.wait_for_call("sendMessage", lambda c: c.status == 403)
+        fake_telegram.push_text(other, "/start")
+        await fake_telegram.wait_for_message(other.chat_id)
+        await asyncio.sleep(0.3)
+        [citizen] = bot.rows(CitizenRow, CitizenRow.telegram_user_id == blocker.id)
+        assert citizen.blocked_at is not None
+        statuses = {row.status for row in bot.rows(OutboxRow, OutboxRow.chat_id == blocker.id)}
+        assert statuses == {"sent", "failed"}
+
+
+async def test_messages_left_by_a_stopped_bot_go_out_after_restart(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    hotline_config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    citizen = fake_telegram.user(3004)
+    fake_telegram.fail_next("sendMessage", status=500, count=1)
+    async with running_bot(fake_telegram, database_url, hotline_config, clock, instance="first"):
+        fake_telegram.push_text(citizen, "学校门口的减速带坏了")
+        await fake_telegram.wait_for_call("sendMessage", lambda c: c.failed)
+    assert confirmations(fake_telegram, citizen.chat_id) == []
+    clock.advance(timedelta(minutes=5))
+    async with running_bot(
+        fake_telegram, database_url, hotline_config, clock, instance="second"
+    ) as bot:
+        await fake_telegram.wait_for_message(citizen.chat_id, contains="工单编号")
+        assert bot.ticket_count() == 1
+    assert len(confirmations(fake_telegram, citizen.chat_id)) == 1
+
+
+async def test_an_update_delivered_to_two_instances_makes_one_ticket(
+    database_url: str, hotline_config: HotlineConfig, clock: FixedClock
+) -> None:
+    """Two bot processes on one database both receive the same update (a redelivery after a
+    crash, or a polling hand-over): one ticket, one confirmation."""
+    update = {
+        "update_id": 777,
+        "message": {
+            "message_id": 10,
+            "date": 1795000000,
+            "chat": {"id": 3005, "type": "private", "first_name": "李"},
+            "from": {"id": 3005, "is_bot": False, "first_name": "李", "language_code": "zh"},
+            "text": "河道里有人倾倒垃圾",
+        },
+    }
+    async with (
+        FakeTelegramServer() as one,
+        FakeTelegramServer() as two,
+        running_bot(one, database_url, hotline_config, clock, instance="one") as bot,
+        running_bot(two, database_url, hotline_config, clock, instance="two"),
+    ):
+        one.push_raw(update)
+        two.push_raw(update)
+        await one.wait_for_updates_confirmed()
+        await two.wait_for_updates_confirmed()
+        await asyncio.sleep(0.5)
+        assert bot.ticket_count() == 1
+        sent = confirmations(one, 3005) + confirmations(two, 3005)
+        assert len(sent) == 1
+        with bot.database.read() as session:
+            assert len(session.scalars(select(OutboxRow)).all()) == 1

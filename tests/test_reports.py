@@ -1,0 +1,377 @@
+"""Rendering a statistics report: the Telegram text, JSON, the PNG chart, the .xlsx workbook, and
+the ``stats``/``export`` commands run against a migrated SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import matplotlib.image
+import openpyxl
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from bot import settings as bot_settings
+from bot.reports import CHART_DPI, CHART_SIZE, render_chart, render_workbook
+from bot.stats_cli import export, stats
+from handlers.config import Targets, load_config
+from handlers.reports import (
+    DepartmentStats,
+    Period,
+    Rate,
+    ReportTargets,
+    StatisticsReport,
+    TrendPoint,
+    bucket_trend,
+    combine,
+    format_percent,
+    format_report_text,
+    histogram_median,
+    report_from_dict,
+    report_to_dict,
+)
+from scheduler.calendar import SHANGHAI
+from storage.database import Database
+from storage.departments import sync_departments
+from storage.statistics import compute_statistics, ticket_rows_for_export
+from tests.test_statistics import NOVEMBER, NOW, PHONE, build_november
+
+MASKED = "138****5678"
+
+
+def synthetic_report(departments: int = 5, *, name_length: int = 8) -> StatisticsReport:
+    """A report built by hand: department i has 10 × (i + 1) resolutions, some of them late."""
+    targets = ReportTargets(basic_satisfied_weight=0.9)
+    rows = []
+    for i in range(departments):
+        resolved = 10 * (i + 1)
+        rows.append(
+            DepartmentStats(
+                department=f"d{i:02d}",
+                name=("测试单位" * 10)[: name_length - 2] + f"{i:02d}",
+                targets=targets,
+                received=resolved + 3,
+                dispatched=resolved + 2,
+                signed_on_time=resolved,
+                returned=i % 3,
+                resolved=resolved,
+                resolved_on_time=resolved - i,
+                overdue_open=i % 2,
+                surveyed=resolved,
+                rated=resolved - 1,
+                satisfied=resolved - 3,
+                basic=2,
+                inspected=i,  # d00 has no inspection: its QA rate is "—"
+                passed=i,
+                working_days=((3, resolved - 1), (9, 1)),
+            )
+        )
+    period = Period(date(2026, 11, 1), date(2026, 11, 30))
+    _, trend = bucket_trend(
+        period, [(date(2026, 11, d), d % 7, d % 5, d % 5 - (d % 2)) for d in range(2, 29, 2)]
+    )
+    overall = combine(rows, targets=targets, extra={"received": 4})
+    return StatisticsReport(
+        period=period,
+        generated_at=datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI),
+        rows=(overall, *rows),
+        trend=trend,
+        targets=targets,
+    )
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("histogram", "median"),
+    [
+        ((), None),
+        (((3, 1),), 3),
+        (((2, 1), (4, 1)), 3.0),  # even: the mean of the two middle values
+        (((1, 2), (5, 2)), 3.0),
+        (((1, 3), (9, 1)), 1),
+        (((9, 1), (1, 3)), 1),  # order does not matter
+        (((1, 1), (2, 0), (7, 1)), 4.0),  # empty bins are ignored
+    ],
+)
+def test_histogram_median(histogram: tuple[tuple[int, int], ...], median: float | None) -> None:
+    assert histogram_median(histogram) == median
+
+
+def test_rates() -> None:
+    assert Rate(0, 0, 0.95).value is None
+    assert not Rate(0, 0, 0.95).below  # no denominator: no verdict
+    assert Rate(0, 4, 0.95).value == 0.0
+    assert Rate(0, 4, 0.95).below
+    assert not Rate(19, 20, 0.95).below  # exactly on target
+    assert not Rate(2.85, 3, 0.95).below  # 0.95 after floating arithmetic
+    assert not Rate(1, 20).below  # no target
+    assert format_percent(Rate(0, 0, 0.95)) == "—"
+    assert format_percent(Rate(6, 7, 0.95)) == "85.7%⚠"
+    assert format_percent(Rate(3, 3, 0.95)) == "100.0%"
+
+
+def test_trend_buckets_by_length() -> None:
+    long = Period(date(2024, 1, 1), date(2026, 12, 31))
+    unit, points = bucket_trend(long, [(date(2025, 6, 15), 1, 1, 1), (date(2025, 6, 30), 2, 0, 0)])
+    assert unit == "month"
+    assert len(points) == 36
+    june = next(p for p in points if p.start == date(2025, 6, 1))
+    assert (june.received, june.resolved, june.on_time_rate) == (3, 1, 1.0)
+    assert TrendPoint(date(2025, 1, 1)).on_time_rate is None
+
+
+def test_json_round_trip_is_lossless() -> None:
+    report = synthetic_report(7)
+    data = json.loads(json.dumps(report_to_dict(report), ensure_ascii=False))
+    assert report_from_dict(data) == report
+    overall = data["rows"][0]
+    assert overall["department"] is None
+    assert overall["rates"]["on_time_rate"]["target"] == 0.95
+    with pytest.raises(ValueError, match="format"):
+        report_from_dict({**data, "version": 99})
+
+
+# -- text --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_text_marks_rates_below_target_and_missing_ones(lang: str) -> None:
+    text = format_report_text(synthetic_report(3), lang)
+    assert "2026-11" in text
+    assert "⚠" in text
+    assert "—" in text  # d00 has no QA inspection
+    # d02: 30 resolved, 28 on time → 93.3% below the 95% target
+    assert "93.3%⚠" in text
+    assert "测试单位测试02" in text  # the name, not the code
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("name_length", [6, 40])
+def test_text_fits_a_telegram_message_with_20_departments(lang: str, name_length: int) -> None:
+    report = synthetic_report(20, name_length=name_length)
+    text = format_report_text(report, lang)
+    assert len(text) <= 4000
+    assert "d19" not in text  # names, not codes
+    assert text.count("\n") >= 20  # every department has a line
+    assert "…" not in text.splitlines()[-1][:2]  # nothing was left out
+
+
+def test_text_leaves_out_what_does_not_fit_and_says_so() -> None:
+    text = format_report_text(synthetic_report(80, name_length=40), "zh")
+    assert len(text) <= 4000
+    assert "另有" in text.splitlines()[-1]
+
+
+# -- chart -------------------------------------------------------------------------------------
+
+
+def decode_png(data: bytes) -> object:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return matplotlib.image.imread(io.BytesIO(data), format="png")
+
+
+@pytest.mark.parametrize(("departments", "lang"), [(3, "zh"), (20, "zh"), (5, "en")])
+def test_chart_is_a_png_of_the_expected_size_and_not_blank(departments: int, lang: str) -> None:
+    pixels = decode_png(render_chart(synthetic_report(departments), lang=lang))
+    width, height = (round(side * CHART_DPI) for side in CHART_SIZE)
+    assert pixels.shape[:2] == (height, width)  # type: ignore[attr-defined]
+    assert pixels[..., :3].std() > 0.05  # type: ignore[index]
+
+
+def test_chart_of_an_empty_report() -> None:
+    period = Period(date(2026, 11, 1), date(2026, 11, 30))
+    _, trend = bucket_trend(period, [])
+    empty = StatisticsReport(
+        period,
+        datetime(2026, 12, 1, tzinfo=SHANGHAI),
+        (DepartmentStats(None, ""), DepartmentStats("labour", "劳动保障服务中心")),
+        trend,
+    )
+    pixels = decode_png(render_chart(empty))
+    assert pixels[..., :3].std() > 0.01  # type: ignore[index]
+
+
+# -- workbook ----------------------------------------------------------------------------------
+
+
+def workbook_values(data: bytes, sheet: str) -> list[tuple[object, ...]]:
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        return [tuple(row) for row in book[sheet].iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def test_workbook_from_the_database(database: Database) -> None:
+    with database.transaction() as session:
+        build_november(session)
+    with database.read() as session:
+        report = compute_statistics(session, NOVEMBER, now=NOW, targets=Targets())
+        data = render_workbook(report, ticket_rows_for_export(session, NOVEMBER))
+
+    summary = workbook_values(data, "汇总 Summary")
+    header = summary[0]
+    column = {title: i for i, title in enumerate(header)}
+    overall = summary[1]
+    assert overall[column["单位代码 Code"]] in ("", None)
+    assert overall[column["受理 Received"]] == 10
+    assert overall[column["办结 Resolved"]] == 7
+    assert overall[column["按时办结 Resolved on time"]] == 6
+    assert overall[column["按时办结率 On-time resolution"]] == pytest.approx(6 / 7)
+    assert overall[column["满意率 Satisfaction"]] == pytest.approx(0.8)  # (3 + 1) / 5
+    labour = next(row for row in summary if row[0] == "labour")
+    assert labour[column["满意率 Satisfaction"]] is None  # nobody rated: empty, not 0%
+    target_row = next(row for row in summary if row[1:2] == ("目标 Target",))
+    assert target_row[column["按时办结率 On-time resolution"]] == 0.95
+    assert target_row[column["退单率 Return rate"]] is None
+
+    tickets = workbook_values(data, "工单 Tickets")
+    assert len(tickets) == 1 + 10  # header and November's ten tickets
+    phone_column = tickets[0].index("联系电话 Phone")
+    assert {row[phone_column] for row in tickets[1:]} == {MASKED}
+    cells = [str(value) for row in tickets for value in row if value is not None]
+    assert not any(PHONE in cell for cell in cells)
+    assert not any("张三" in cell for cell in cells)  # no citizen name
+    t3 = next(row for row in tickets if row[0] == "T3")
+    assert t3[tickets[0].index("满意度 Rating")] == "满意"
+    assert t3[tickets[0].index("受理时间 Received")] == datetime(2026, 11, 4, 8, 0)  # local
+
+
+def test_workbook_streams_any_iterable_of_rows() -> None:
+    def rows() -> Iterator[dict[str, object]]:
+        for i in range(3):
+            yield {
+                "number": f"N{i}",
+                "received_at": datetime(2026, 11, 2, 1, 0, tzinfo=SHANGHAI),
+                "request_type": "help",
+                "status": "received",
+                "phone": "+86 139-1234-0000",
+            }
+
+    tickets = workbook_values(render_workbook(synthetic_report(2), rows()), "工单 Tickets")
+    assert [row[0] for row in tickets[1:]] == ["N0", "N1", "N2"]
+    assert tickets[1][-1] == "139****0000"
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_app() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(stats)
+    app.command()(export)
+    return app
+
+
+@pytest.fixture
+def hotline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """HOTLINE_DATABASE_URL → a migrated SQLite file holding the November fixture."""
+    path = tmp_path / "hotline.sqlite3"
+    url = f"sqlite:///{path}"
+    database = Database(url)
+    database.upgrade()
+    with database.transaction() as session:
+        sync_departments(session, load_config(None).departments)
+        build_november(session)
+    database.dispose()
+    for name in ("HOTLINE_CONFIG", "HOTLINE_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
+    bot_settings.get_settings.cache_clear()
+    yield tmp_path
+    bot_settings.get_settings.cache_clear()
+
+
+def test_stats_json(cli_app: typer.Typer, hotline_env: Path) -> None:
+    result = CliRunner().invoke(cli_app, ["stats", "2026-11", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    overall = rows[0]
+    assert overall["department"] is None
+    assert (overall["received"], overall["resolved"], overall["resolved_on_time"]) == (10, 7, 6)
+    assert overall["on_time_rate"] == pytest.approx(6 / 7)
+    assert overall["satisfaction_rate"] == pytest.approx(0.8)
+    assert overall["survey_response_rate"] == pytest.approx(5 / 7)
+    assert overall["qa_pass_rate"] == pytest.approx(2 / 3)
+    assert "overdue_open" in overall  # its value depends on today's date
+    labour = next(row for row in rows if row["department"] == "labour")
+    assert labour["satisfaction_rate"] is None
+
+
+def test_stats_csv_for_one_department(cli_app: typer.Typer, hotline_env: Path) -> None:
+    result = CliRunner().invoke(
+        cli_app, ["stats", "2026-11-01..2026-11-30", "-d", "social_affairs", "-f", "csv"]
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 1
+    assert rows[0]["department"] == "social_affairs"
+    assert (rows[0]["resolved"], rows[0]["reopened"]) == ("3", "1")
+    assert float(rows[0]["reopen_rate"]) == pytest.approx(1 / 3)
+    assert rows[0]["qa_pass_rate"] == "1.0"
+
+
+def test_stats_table(cli_app: typer.Typer, hotline_env: Path) -> None:
+    result = CliRunner().invoke(cli_app, ["stats", "2026-11"])
+    assert result.exit_code == 0, result.stderr
+    assert "全部" in result.stdout
+    assert "85.7%⚠" in result.stdout  # the on-time rate, 6 / 7
+
+
+def test_export_workbook_and_chart(cli_app: typer.Typer, hotline_env: Path) -> None:
+    workbook = hotline_env / "november.xlsx"
+    result = CliRunner().invoke(cli_app, ["export", "2026-11", str(workbook)])
+    assert result.exit_code == 0, result.stderr
+    assert "10 tickets" in result.stdout
+    tickets = workbook_values(workbook.read_bytes(), "工单 Tickets")
+    assert len(tickets) == 11
+    chart = hotline_env / "november.png"
+    result = CliRunner().invoke(cli_app, ["export", "2026-11", str(chart)])
+    assert result.exit_code == 0, result.stderr
+    decode_png(chart.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["stats", "2026-13"], "no month 13"),
+        (["stats", "someday"], "unknown period"),
+        (["stats", "2026-11", "-d", "nowhere"], "unknown department 'nowhere'"),
+        (["export", "2026-11", "out.txt"], ".xlsx or .png"),
+        (["export", "2026-11-30..2026-11-01", "out.xlsx"], "before it starts"),
+    ],
+)
+def test_command_errors_are_one_line(
+    cli_app: typer.Typer, hotline_env: Path, args: list[str], words: str
+) -> None:
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hotline: error:")
+    assert words in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_database_is_one_line(
+    cli_app: typer.Typer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HOTLINE_CONFIG", raising=False)
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", "postgresql://hotline:secret@127.0.0.1:1/hotline")
+    bot_settings.get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli_app, ["stats", "month"])
+    finally:
+        bot_settings.get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "cannot reach the database" in result.stderr
+    assert "secret" not in result.stderr

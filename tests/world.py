@@ -1,0 +1,108 @@
+"""A small hotline for end-to-end tests: three departments, their group chats, the office
+chat, a supervisor and staff — the way an operator sets them up with the CLI."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.config import HotlineConfig, config_from_mapping
+from handlers.model import Role
+from storage.admin import add_staff, set_department_chat, set_office_chat
+from storage.database import Database
+from storage.departments import sync_departments
+from tests.conftest import TEST_NOW
+from tests.fake_telegram import FakeTelegramServer, FakeUser
+
+NUMBER = re.compile(r"\d{8}-\d{4,}")
+
+TEST_DEPARTMENTS = [
+    {
+        "code": "roads",
+        "name_zh": "村镇规划建设服务中心",
+        "name_en": "Planning and Construction Centre",
+        "aliases": ["建设中心"],
+        "keywords": ["路灯", "道路", "自来水", "桥梁", "坑洼"],
+    },
+    {
+        "code": "welfare",
+        "name_zh": "社会事务办",
+        "name_en": "Social Affairs Office",
+        "aliases": ["民政办"],
+        "keywords": ["低保", "养老", "残疾", "救助"],
+    },
+    {
+        "code": "labour",
+        "name_zh": "劳动保障服务中心",
+        "name_en": "Labour and Social Security Centre",
+        "aliases": ["社保中心"],
+        "keywords": ["工资", "欠薪", "社保", "就业"],
+    },
+]
+
+
+def world_config(threshold: float = 1.0, **sections: Any) -> HotlineConfig:
+    """The test catalog; by default nothing is confident enough to be dispatched alone."""
+    return config_from_mapping(
+        {
+            "departments": TEST_DEPARTMENTS,
+            "routing": {"auto_dispatch_threshold": threshold},
+            **sections,
+        }
+    )
+
+
+OFFICE, ROADS_CHAT, LABOUR_CHAT = -1000, -2000, -3000
+
+
+@dataclass
+class World:
+    server: FakeTelegramServer
+    supervisor: FakeUser
+    roads: FakeUser  # staff of "roads"
+    labour: FakeUser  # staff of "labour"
+    citizen: FakeUser
+
+
+def build_world(server: FakeTelegramServer, database_url: str, config: HotlineConfig) -> World:
+    server.group(OFFICE, "热线办")
+    server.group(ROADS_CHAT, "建设中心工作群")
+    server.group(LABOUR_CHAT, "社保中心工作群")
+    world = World(
+        server=server,
+        supervisor=server.user(900, first_name="督办李"),
+        roads=server.user(901, first_name="张工"),
+        labour=server.user(902, first_name="王社保"),
+        citizen=server.user(1, first_name="赵大爷"),
+    )
+    db = Database(database_url)
+    with db.transaction() as session:
+        sync_departments(session, config.departments)
+        add_staff(session, 900, role=Role.SUPERVISOR, department=None, name="督办李", now=TEST_NOW)
+        add_staff(session, 901, role=Role.STAFF, department="roads", name="张工", now=TEST_NOW)
+        add_staff(session, 902, role=Role.STAFF, department="labour", name="王社保", now=TEST_NOW)
+        set_office_chat(session, OFFICE)
+        set_department_chat(session, "roads", ROADS_CHAT)
+        set_department_chat(session, "labour", LABOUR_CHAT)
+    db.dispose()
+    return world
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    markup = message.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(message: dict[str, Any], label: str) -> str:
+    """The callback data of the button whose text contains ``label``."""
+    for b in buttons(message):
+        if label in b["text"]:
+            return str(b["callback_data"])
+    raise AssertionError(f"no button {label!r} in {[b['text'] for b in buttons(message)]}")
+
+
+def number_in(message: dict[str, Any]) -> str:
+    found = NUMBER.search(message.get("text") or message.get("caption") or "")
+    assert found, message
+    return found.group()
