@@ -12,17 +12,20 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.delivery import Delivery, Sender
-from handlers import inbox
+from handlers import inbox, reminders
 from handlers.buttons import ButtonSigner
 from handlers.config import HotlineConfig
 from handlers.context import Hotline
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.outgoing import Reaction
+from handlers.reminders import SweepReport
 from handlers.routing import DepartmentRouter
 from scheduler.calendar import WorkingCalendar
 from scheduler.clock import Clock
+from scheduler.service import SweepScheduler
 from storage.database import Database
 from storage.worker import DatabaseWorker
 
@@ -74,8 +77,11 @@ class HotlineApp:
         self.instance = instance or default_instance_name()
         self.worker = DatabaseWorker(database, instance=self.instance)
         self.delivery: Delivery | None = None
+        self.scheduler: SweepScheduler | None = None
 
-    async def start(self, sender: Sender, *, poll_interval: float = 1.0) -> None:
+    async def start(
+        self, sender: Sender, *, poll_interval: float = 1.0, schedule: bool = True
+    ) -> None:
         self.worker.start()
         self.delivery = Delivery(
             self.worker,
@@ -88,8 +94,32 @@ class HotlineApp:
         self.delivery.start()
         # Whatever a previous run left unsent goes out now, not a poll interval later.
         await self.delivery.poll_once()
+        if schedule:
+            self.scheduler = SweepScheduler(
+                self.sweep,
+                seconds=self.hotline.config.scheduler.sweep_seconds,
+                first_run=datetime.now(UTC),
+            )
+            self.scheduler.start()
+
+    async def sweep(self) -> SweepReport:
+        """One pass over what is due: reminders, timeouts (also run by `hotline tick`)."""
+        now = self.clock.now()
+        report: SweepReport = await self.worker.run(
+            lambda store: reminders.sweep(store, self.hotline, now)
+        )
+        if report.total or report.surveys_closed or report.held_opened:
+            log.info(
+                "sweep: %s reminders, %d surveys closed, %d held messages opened",
+                report.reminders,
+                report.surveys_closed,
+                report.held_opened,
+            )
+        return report
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.delivery is not None:
             await self.delivery.stop()
         await self.worker.stop()

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -21,8 +22,10 @@ from sqlalchemy.orm import Session
 from bot.logging_setup import setup_logging
 from bot.settings import Settings, SettingsError, get_settings
 from handlers.config import ConfigError, HotlineConfig, load_config
-from handlers.model import Role
+from handlers.model import RequestType, Role
+from scheduler.calendar import SHANGHAI, WorkingCalendar
 from scheduler.clock import SystemClock
+from scheduler.deadlines import due_after_working_days
 from storage.admin import (
     AdminError,
     add_staff,
@@ -34,6 +37,7 @@ from storage.admin import (
 )
 from storage.database import Database, DatabaseError
 from storage.departments import sync_departments
+from storage.repository import SqlStore, routing_history
 
 app = typer.Typer(
     name="hotline",
@@ -46,10 +50,12 @@ db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff (承办人员) and supervisors (热线办).", no_args_is_help=True)
 department_app = typer.Typer(help="Departments (承办单位) and their chats.", no_args_is_help=True)
 office_app = typer.Typer(help="The hotline office (热线办) chat.", no_args_is_help=True)
+calendar_app = typer.Typer(help="The working-day calendar (工作日).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
 app.add_typer(department_app, name="department")
 app.add_typer(office_app, name="office")
+app.add_typer(calendar_app, name="calendar")
 
 EXIT_USAGE = 2
 
@@ -89,8 +95,6 @@ def database(*, ready: bool = True) -> Database:
 @app.command()
 def run() -> None:
     """Start the bot (long polling) with the HOTLINE_* settings."""
-    from bot.runner import StartupError, install_signal_handlers, serve
-
     current = settings()
     setup_logging(current.log_level)
     try:
@@ -99,6 +103,8 @@ def run() -> None:
         fail(str(exc))
     hotline_config = config()
     db = database()
+    # Imported only now: aiogram takes seconds to import, and a bad setting should not wait.
+    from bot.runner import StartupError, install_signal_handlers, serve
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -256,9 +262,9 @@ def department_list(
     table = Table("code", "名称", "name", "chat", "active")
     for r in rows:
         table.add_row(
-            r["code"],
-            r["name_zh"],
-            r["name_en"],
+            str(r["code"]),
+            str(r["name_zh"]),
+            str(r["name_en"]),
             str(r["chat_id"] or ""),
             "yes" if r["active"] else "no",
         )
@@ -284,3 +290,94 @@ def office_set_chat(
     with operator_session() as session:
         set_office_chat(session, chat_id)
     typer.echo(f"office → chat {chat_id}")
+
+
+# -- time: deadlines, the calendar, the sweep -----------------------------------------------------
+
+
+@app.command()
+def deadline(
+    received: Annotated[
+        str, typer.Option("--received", help="ISO date-time; without a zone it is Shanghai time")
+    ],
+    days: Annotated[
+        int | None, typer.Option("--days", help="working days (default: config)")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """When a ticket received at RECEIVED is due (7 working days unless --days)."""
+    try:
+        moment = datetime.fromisoformat(received)
+    except ValueError:
+        fail(f"--received {received!r} is not an ISO date-time like 2026-09-30T10:00")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SHANGHAI)
+    hotline_config = config()
+    count = days if days is not None else hotline_config.sla.days_for(RequestType.HELP)
+    if count < 1:
+        fail("--days must be at least 1")
+    result = due_after_working_days(moment, count, WorkingCalendar(hotline_config.calendar))
+    due = result.due.astimezone(SHANGHAI)
+    if output == "json":
+        data = {
+            "due": due.isoformat(),
+            "estimated": result.estimated,
+            "counted_days": [d.isoformat() for d in result.counted_days],
+        }
+        typer.echo(json.dumps(data))
+        return
+    if output != "text":
+        fail("--format must be text or json")
+    typer.echo(f"due {due:%Y-%m-%d %H:%M:%S} Asia/Shanghai ({count} working days)")
+    typer.echo("counted: " + ", ".join(d.isoformat() for d in result.counted_days))
+    if result.estimated:
+        typer.echo("estimated: the holidays of a year in this span are not confirmed yet")
+
+
+@calendar_app.command("check")
+def calendar_check(year: Annotated[int, typer.Argument(help="e.g. 2027")]) -> None:
+    """Is YEAR's holiday schedule confirmed? If not, what to add to the config file."""
+    status = WorkingCalendar(config().calendar).year_status(year)
+    if status.confirmed:
+        typer.echo(f"{year}: confirmed (from {status.source})")
+        return
+    typer.echo(f"{year}: NOT confirmed — deadlines in {year} are marked estimated")
+    if status.estimated_holidays:
+        typer.echo(
+            "assumed days off: "
+            + ", ".join(f"{day.isoformat()} {name}" for day, name in status.estimated_holidays)
+        )
+    typer.echo(status.hint)
+
+
+@app.command()
+def tick() -> None:
+    """Run one reminder sweep and exit (for deployments that prefer cron); the running bot
+    delivers what it queues."""
+    from bot.app import build_hotline
+    from handlers.reminders import sweep
+
+    current = settings()
+    setup_logging(current.log_level)
+    try:
+        token = current.require_token()
+    except SettingsError as exc:
+        fail(str(exc))
+    hotline_config = config()
+    db = database()
+    try:
+        with db.transaction() as session:
+            sync_departments(session, hotline_config.departments)
+            hotline = build_hotline(
+                hotline_config,
+                secret=token,
+                history=routing_history(session, hotline_config.routing.history_size),
+            )
+            report = sweep(SqlStore(session), hotline, SystemClock().now())
+    finally:
+        db.dispose()
+    typer.echo(
+        f"reminders {report.reminders or 'none'}; surveys closed {report.surveys_closed}; "
+        f"held messages opened {report.held_opened}"
+        + ("; outside working hours: only urgent tickets were chased" if report.held_back else "")
+    )

@@ -96,7 +96,8 @@ def render_chart(report: StatisticsReport, *, lang: str = "zh") -> bytes:
         title = "12345 hotline statistics" if lang == "en" else "12345 热线统计"
         figure.suptitle(f"{title} {report.period.label}（{span}）", fontsize=14)
         buffer = io.BytesIO()
-        FigureCanvasAgg(figure).print_png(buffer)
+        FigureCanvasAgg(figure)  # the Agg canvas, whatever matplotlib's default backend
+        figure.savefig(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -273,6 +274,10 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("是" if value else "否")
 
 
+def _quality(passed: bool | None) -> str:
+    return "" if passed is None else ("合格" if passed else "不合格")
+
+
 def _ticket_cells(sheet: Any, ticket: Mapping[str, Any]) -> list[Any]:
     values: dict[str, Any] = {
         "number": ticket["number"],
@@ -290,7 +295,7 @@ def _ticket_cells(sheet: Any, ticket: Mapping[str, Any]) -> list[Any]:
         "rating": RATINGS.get(
             ticket.get("rating") or "", "待评价" if ticket.get("resolved_at") else ""
         ),
-        "quality_passed": {True: "合格", False: "不合格"}.get(ticket.get("quality_passed"), ""),
+        "quality_passed": _quality(ticket.get("quality_passed")),
         "phone": mask_phone(ticket.get("phone")),  # personal data: never unmasked in a file
     }
     cells: list[Any] = []

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
@@ -47,10 +48,13 @@ async def serve(
     instance: str | None = None,
     poll_interval: float = 1.0,
     ready: asyncio.Event | None = None,
+    started: Callable[[HotlineApp], None] | None = None,
+    schedule: bool = True,
 ) -> None:
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM when run from the CLI).
 
-    ``ready`` is set once the bot polls for updates (tests and benchmarks wait for it).
+    ``ready`` is set once the bot polls for updates, and ``started`` is handed the running app
+    (tests and benchmarks use both); ``schedule`` False leaves sweeps to the caller.
     """
     stop = stop or asyncio.Event()
     bot = build_bot(token, api_base)
@@ -58,17 +62,19 @@ async def serve(
         me = await identify(bot, api_base)
         with database.transaction() as session:
             sync_departments(session, config.departments)
-            history = routing_history(session)
+            history = routing_history(session, config.routing.history_size)
         app = HotlineApp(
             hotline=build_hotline(config, secret=token, history=history, bot_username=me.username),
             database=database,
             clock=clock or SystemClock(),
             instance=instance,
         )
-        await app.start(AiogramSender(bot), poll_interval=poll_interval)
+        await app.start(AiogramSender(bot), poll_interval=poll_interval, schedule=schedule)
         try:
             poller = Poller(bot, build_dispatcher(app, me))
             log.info("serving as @%s through %s", me.username, api_base)
+            if started is not None:
+                started(app)
             if ready is not None:
                 ready.set()
             await poller.run(stop)

@@ -32,7 +32,6 @@ from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import Button, Keyboard, Method, Outgoing, Reaction
 from handlers.ports import Store
 from handlers.request_types import guess_request_type
-from handlers.routing import similarity
 from scheduler.deadlines import local_date
 
 MY_TICKETS_SHOWN = 10
@@ -522,7 +521,9 @@ def offer_choice(
     lang = citizen.language
     window = now - timedelta(days=hotline.config.routing.repeat_window_days)
     recent = [t for t in open_ones if t.received_at >= window]
-    scored = sorted(((similarity(body, t.text), t) for t in recent), key=lambda p: -p[0])
+    scored = sorted(
+        ((hotline.router.similarity(body, t.text), t) for t in recent), key=lambda p: -p[0]
+    )
     if scored and scored[0][0] >= hotline.config.routing.repeat_similarity:
         offered, reason = scored[0][1], "repeat"
         question = texts.ASK_SAME_REQUEST(

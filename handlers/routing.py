@@ -376,11 +376,12 @@ class DepartmentRouter:
     def learn(self, text: str, code: str) -> None:
         """Record a dispatcher's choice or correction; the next ``route()`` already uses it.
 
-        Learning the same text again replaces the earlier decision.
+        Learning the same text again replaces the earlier decision. A code the catalog no
+        longer lists is ignored, as in the history: an old ticket of a retired department may
+        still be confirmed, and that must not fail the caller.
         """
-        if code not in self._codes:
-            raise ValueError(f"unknown department code {code!r}")
-        self._history.add([(_key(text), code)])
+        if code in self._codes:
+            self._history.add([(_key(text), code)])
 
     def evidence(self, text: str) -> dict[str, dict[str, float]]:
         """Each kind of evidence per department, before weighting (for tuning and display)."""
@@ -427,7 +428,8 @@ class DepartmentRouter:
     def similarity(self, a: str, b: str) -> float:
         """``similarity(a, b)`` checked against the topic: two texts that route to different
         departments (a broken street light and uncollected rubbish on the same street) are
-        different requests, however many words they share."""
+        different requests, however many words they share. Within one department a short text
+        can still fool it ("小区停水了" and "小区停电了")."""
         lexical = similarity(a, b)
         if not lexical:
             return 0.0

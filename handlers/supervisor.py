@@ -5,6 +5,7 @@ late and similar requests."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from handlers import lifecycle, texts
@@ -24,14 +25,13 @@ from handlers.model import Language, Role, StaffMember, Ticket, TicketEvent
 from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import Method, Outgoing, Reaction
 from handlers.ports import Store
-from handlers.routing import similarity
 from handlers.staff import move_refused, refuse
 from scheduler.deadlines import due_after_hours, extend_deadline
 
 INVITE_DAYS = 7
 OVERDUE_SHOWN = 50
 SIMILAR_SCANNED = 150
-SIMILAR_THRESHOLD = 0.6
+SIMILAR_THRESHOLD = 0.5
 
 
 def _supervisor(
@@ -411,7 +411,9 @@ def similar_command(
 ) -> None:
     """/similar: groups of similar open requests from different citizens (并单 candidates)."""
     lang = staff.language
-    clusters = similar_clusters(store.recent_open_tickets(SIMILAR_SCANNED))
+    clusters = similar_clusters(
+        store.recent_open_tickets(SIMILAR_SCANNED), hotline.router.similarity
+    )
     if not clusters:
         _say(store, msg, texts.SIMILAR_NONE(lang), now)
         return
@@ -423,7 +425,9 @@ def similar_command(
 
 
 def similar_clusters(
-    tickets: list[Ticket], threshold: float = SIMILAR_THRESHOLD
+    tickets: list[Ticket],
+    similar: Callable[[str, str], float],
+    threshold: float = SIMILAR_THRESHOLD,
 ) -> list[list[Ticket]]:
     """Tickets joined when similar enough and from different citizens (union-find)."""
     parent = list(range(len(tickets)))
@@ -437,7 +441,7 @@ def similar_clusters(
     for i, a in enumerate(tickets):
         for j in range(i + 1, len(tickets)):
             b = tickets[j]
-            if a.citizen_id != b.citizen_id and similarity(a.text, b.text) >= threshold:
+            if a.citizen_id != b.citizen_id and similar(a.text, b.text) >= threshold:
                 parent[root(j)] = root(i)
     groups: dict[int, list[Ticket]] = {}
     for i, ticket in enumerate(tickets):

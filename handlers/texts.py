@@ -518,3 +518,21 @@ ALREADY_THERE = Phrase(
     "工单 {number} 已在{department}。", "Ticket {number} is already with {department}."
 )
 EXTENSION_DECIDED_BY = Phrase("{verdict}（{name}）", "{verdict} ({name})")
+
+# -- reminders (催办 / 督办) -------------------------------------------------------------------
+
+REMIND_SIGN = Phrase(
+    "⏰ 催办：以下工单派单后超过签收时限仍未签收，请尽快签收：",
+    "⏰ Please sign for these tickets: the sign-for limit has passed:",
+)
+REMIND_SIGN_OFFICE = Phrase("⏰ 签收超时：以下工单尚未签收：", "⏰ Not signed for in time:")
+REMIND_DUE_SOON = Phrase(
+    "⏰ 催办：以下工单即将到期，请抓紧办理：", "⏰ These tickets are due soon:"
+)
+REMIND_DUE_TODAY = Phrase(
+    "⏰ 催办：以下工单今天是办结时限的最后一个工作日：", "⏰ Today is the last working day for:"
+)
+REMIND_OVERDUE = Phrase(
+    "🚨 督办：以下工单已超过办结时限：", "🚨 Overdue tickets (escalated to the office):"
+)
+REMIND_LINE = Phrase("{number} · {department} · {left}", "{number} · {department} · {left}")

@@ -390,3 +390,13 @@ class MetricAlertRow(Base):
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     below: Mapped[bool] = mapped_column(Boolean)
     changed_at: Mapped[datetime]
+
+
+class JobRunRow(Base):
+    """A hotline-wide job done once per step (the daily digest, the daily QA sample)."""
+
+    __tablename__ = "job_runs"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ran_at: Mapped[datetime]

@@ -11,9 +11,9 @@ from dataclasses import asdict, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Select, and_, func, insert, select, update
+from sqlalchemy import Select, String, and_, cast, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from handlers.events import Person
 from handlers.model import (
@@ -37,6 +37,7 @@ from handlers.model import (
 )
 from handlers.numbering import format_ticket_number
 from handlers.outgoing import Method, Outgoing
+from scheduler.deadlines import local_date
 from storage.models import (
     AssignmentRow,
     CitizenRow,
@@ -46,6 +47,7 @@ from storage.models import (
     InviteRow,
     OutboxRow,
     ProcessedUpdateRow,
+    ReminderRow,
     ResolutionRow,
     RoutingExampleRow,
     SettingRow,
@@ -94,7 +96,7 @@ def outgoing_payload(message: Outgoing) -> dict[str, Any]:
 class SqlStore:
     """One unit of work's view of the database."""
 
-    def __init__(self, session: Session, *, instance: str = "local") -> None:
+    def __init__(self, session: Session, *, instance: str | None = None) -> None:
         self.session = session
         self.instance = instance
         self.queued: list[QueuedMessage] = []  # outbox rows queued in this unit of work
@@ -103,7 +105,7 @@ class SqlStore:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _insert(self, table: Any) -> Insert:
+    def _insert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
         """A dialect insert, for ON CONFLICT clauses (SQLite and PostgreSQL spell them alike)."""
         if self._dialect == "postgresql":
             return postgresql.insert(table)
@@ -691,6 +693,96 @@ class SqlStore:
             )
         )
 
+    # -- reminders -----------------------------------------------------------------------------
+
+    def _not_reminded(self, kind: str, step: Any) -> Any:
+        return ~exists().where(
+            ReminderRow.ticket_id == TicketRow.id,
+            ReminderRow.kind == kind,
+            ReminderRow.step == step,
+        )
+
+    def sign_overdue_tickets(
+        self, now: datetime, limit: int, *, urgent_only: bool
+    ) -> list[tuple[Ticket, str]]:
+        """Dispatched tickets whose latest assignment is past its sign-for limit, unreminded."""
+        later = aliased(AssignmentRow)
+        step = cast(AssignmentRow.id, String)
+        stmt = (
+            select(*_TICKET_COLUMNS, AssignmentRow.id.label("assignment_id"))
+            .join(AssignmentRow, AssignmentRow.ticket_id == TicketRow.id)
+            .where(
+                TicketRow.status == TicketStatus.DISPATCHED,
+                ~exists().where(
+                    later.ticket_id == AssignmentRow.ticket_id, later.id > AssignmentRow.id
+                ),
+                AssignmentRow.signed_at.is_(None),
+                AssignmentRow.returned_at.is_(None),
+                AssignmentRow.sign_due_at < now,
+                self._not_reminded("sign_overdue", step),
+            )
+            .order_by(AssignmentRow.sign_due_at, TicketRow.id)
+            .limit(limit)
+        )
+        if urgent_only:
+            stmt = stmt.where(TicketRow.urgent.is_(True))
+        found = []
+        for row in self.session.execute(stmt):
+            values = dict(row._mapping)
+            assignment_id = values.pop("assignment_id")
+            found.append((Ticket(**values), str(assignment_id)))
+        return found
+
+    def tickets_due_on(self, due_at: datetime, kind: str, limit: int) -> list[tuple[Ticket, str]]:
+        """Open, non-urgent tickets whose deadline is ``due_at`` (the end of a working day)."""
+        step = (
+            due_at.date().isoformat() if due_at.tzinfo is None else local_date(due_at).isoformat()
+        )
+        tickets = self._tickets(
+            _select_tickets()
+            .where(
+                TicketRow.status.in_(OPEN_STATUSES),
+                TicketRow.urgent.is_(False),
+                TicketRow.deadline_at > due_at - timedelta(days=1),
+                TicketRow.deadline_at <= due_at,
+                self._not_reminded(kind, step),
+            )
+            .order_by(TicketRow.id)
+            .limit(limit)
+        )
+        return [(t, step) for t in tickets]
+
+    def overdue_unreminded(
+        self, now: datetime, kind: str, step: str, limit: int, *, urgent_only: bool
+    ) -> list[tuple[Ticket, str]]:
+        stmt = (
+            _select_tickets()
+            .where(
+                TicketRow.status.in_(OPEN_STATUSES),
+                TicketRow.deadline_at < now,
+                self._not_reminded(kind, step),
+            )
+            .order_by(TicketRow.deadline_at, TicketRow.id)
+            .limit(limit)
+        )
+        if urgent_only:
+            stmt = stmt.where(TicketRow.urgent.is_(True))
+        return [(t, step) for t in self._tickets(stmt)]
+
+    def add_reminders(self, keys: list[tuple[int, str, str]], now: datetime) -> set[int]:
+        """Record reminder keys; the tickets whose key is new (a racing sweep's are not)."""
+        fresh: set[int] = set()
+        for ticket_id, kind, step in keys:
+            inserted = self.session.execute(
+                self._insert(ReminderRow)
+                .values(ticket_id=ticket_id, kind=kind, step=step, queued_at=now)
+                .on_conflict_do_nothing(index_elements=["ticket_id", "kind", "step"])
+                .returning(ReminderRow.ticket_id)
+            ).scalar()
+            if inserted is not None:
+                fresh.add(inserted)
+        return fresh
+
     # -- event log and outbox ------------------------------------------------------------------
 
     def record(self, event: TicketEvent) -> None:
@@ -709,14 +801,15 @@ class SqlStore:
             status="pending",
             attempts=0,
             next_attempt_at=now,
-            # Queued by this process, so this process delivers it right after the commit.
+            # Queued by a bot process, which delivers it right after the commit; queued by a
+            # tool (instance None, e.g. `hotline tick`), left for the running bot to claim.
             claimed_by=self.instance,
-            claimed_until=now + DELIVERY_LEASE,
+            claimed_until=now + DELIVERY_LEASE if self.instance else None,
         )
         if message.dedupe_key is not None:
             stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
         outbox_id = self.session.execute(stmt.returning(OutboxRow.id)).scalar()
-        if outbox_id is not None:
+        if outbox_id is not None and self.instance:
             self.queued.append(
                 QueuedMessage(
                     id=outbox_id,

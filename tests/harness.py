@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.app import HotlineApp
 from bot.runner import serve
 from handlers.config import HotlineConfig
+from handlers.reminders import SweepReport
 from scheduler.clock import FixedClock
 from storage.database import Database
 from storage.models import TicketRow
@@ -25,6 +27,14 @@ class RunningBot:
     clock: FixedClock
     task: asyncio.Task[None]
     stop: asyncio.Event
+    app: HotlineApp
+
+    async def sweep(self) -> SweepReport:
+        """One reminder sweep at the clock's time, and its messages delivered."""
+        report = await self.app.sweep()
+        assert self.app.delivery is not None
+        await self.app.delivery.idle()
+        return report
 
     def tickets(self) -> list[TicketRow]:
         with self.database.read() as session:
@@ -55,10 +65,15 @@ async def running_bot(
     clock: FixedClock,
     *,
     instance: str = "test-bot",
+    schedule: bool = False,
 ) -> AsyncIterator[RunningBot]:
-    """The bot, as ``hotline run`` starts it, polling the fake server until the test ends."""
+    """The bot, as ``hotline run`` starts it, polling the fake server until the test ends.
+
+    Sweeps run when the test calls ``sweep()`` unless ``schedule`` starts APScheduler too.
+    """
     database = Database(database_url)
     stop, ready = asyncio.Event(), asyncio.Event()
+    apps: list[HotlineApp] = []
     task = asyncio.create_task(
         serve(
             token=DEFAULT_TOKEN,
@@ -70,6 +85,8 @@ async def running_bot(
             instance=instance,
             poll_interval=0.05,
             ready=ready,
+            started=apps.append,
+            schedule=schedule,
         )
     )
     try:
@@ -80,7 +97,7 @@ async def running_bot(
             if task.done():
                 task.result()  # the bot failed to start: show why
             raise AssertionError("the bot did not start polling")
-        yield RunningBot(server, database, clock, task, stop)
+        yield RunningBot(server, database, clock, task, stop, apps[0])
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)

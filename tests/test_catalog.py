@@ -11,7 +11,7 @@ import pytest
 from handlers.catalog import Catalog, CatalogError, Department, catalog_from_mapping, load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CATALOG = ROOT / "bot" / "default_departments.toml"
+DEFAULT_CATALOG = ROOT / "handlers" / "defaults" / "departments.toml"
 TAXONOMY_CATALOG = ROOT / "bench" / "catalogs" / "taxonomy.toml"
 TAXONOMY_CSV = Path("/work/shared/data/routing/taxonomy.csv")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,8 +19,8 @@ from storage.models import (
     TicketEventRow,
     TicketItemRow,
 )
-from tests.fake_telegram import FakeTelegramServer
-from tests.harness import RunningBot, running_bot
+from tests.fake_telegram import FakeTelegramServer, FakeUser
+from tests.harness import running_bot
 from tests.world import (
     LABOUR_CHAT,
     OFFICE,
@@ -43,12 +44,15 @@ def world(fake_telegram: FakeTelegramServer, database_url: str, config: HotlineC
     return build_world(fake_telegram, database_url, config)
 
 
-async def dispatch_to(world: World, text: str, department: str) -> tuple[str, dict[str, Any]]:
+async def dispatch_to(
+    world: World, text: str, department: str, citizen: FakeUser | None = None
+) -> tuple[str, dict[str, Any]]:
     """A citizen's request, picked for ``department`` by the supervisor; returns the number
     and the department's card."""
     server = world.server
-    server.push_text(world.citizen, text)
-    confirmation = await server.wait_for_message(world.citizen.chat_id, contains="工单编号")
+    citizen = citizen or world.citizen
+    server.push_text(citizen, text)
+    confirmation = await server.wait_for_message(citizen.chat_id, contains="工单编号")
     assert "热线办" in confirmation["text"]  # not confident: the dispatch queue
     number = number_in(confirmation)
     queued = await server.wait_for_message(OFFICE, contains=number)
@@ -79,14 +83,20 @@ async def test_dispatch_sign_talk_resolve_and_rate(
         # 签收: the card changes in place, the citizen hears of it.
         server.press_button(world.roads, card, button(card, "签收"), chat_id=ROADS_CHAT)
         signed = await server.wait_for_message(
-            ROADS_CHAT, predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"]
+            ROADS_CHAT,
+            predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"],
         )
         assert "张工" in signed["text"]
         assert "签收" not in {b["text"] for b in buttons(signed)}
-        assert "签收办理" in (await server.wait_for_message(world.citizen.chat_id, contains="签收"))["text"]
+        assert (
+            "签收办理"
+            in (await server.wait_for_message(world.citizen.chat_id, contains="签收"))["text"]
+        )
 
         # Staff reply to the card: the citizen gets it from the department, not from 张工.
-        server.push_text(world.roads, "您好，我们明天上午去现场查看。", chat_id=ROADS_CHAT, reply_to=signed)
+        server.push_text(
+            world.roads, "您好，我们明天上午去现场查看。", chat_id=ROADS_CHAT, reply_to=signed
+        )
         relayed = await server.wait_for_message(world.citizen.chat_id, contains="明天上午")
         assert "村镇规划建设服务中心" in relayed["text"]
         assert "张工" not in relayed["text"]
@@ -108,7 +118,8 @@ async def test_dispatch_sign_talk_resolve_and_rate(
         answer = await server.wait_for_message(world.citizen.chat_id, contains="路灯已更换")
         assert {b["text"] for b in buttons(answer)} == {"满意", "基本满意", "不满意"}
         closed_card = await server.wait_for_message(
-            ROADS_CHAT, predicate=lambda m: m["message_id"] == card["message_id"] and "已办结" in m["text"]
+            ROADS_CHAT,
+            predicate=lambda m: m["message_id"] == card["message_id"] and "已办结" in m["text"],
         )
         assert buttons(closed_card) == []
 
@@ -117,12 +128,16 @@ async def test_dispatch_sign_talk_resolve_and_rate(
         server.press_button(world.citizen, answer, rate)
         await server.wait_for_message(world.citizen.chat_id, contains="感谢您的评价")
         server.press_button(world.citizen, answer, rate, strict=False)
-        again = await server.wait_for_call("answerCallbackQuery", lambda c: "已评价" in c.params.get("text", ""))
+        again = await server.wait_for_call(
+            "answerCallbackQuery", lambda c: "已评价" in c.params.get("text", "")
+        )
         assert again.params["show_alert"] in (True, "true")
 
         [ticket] = bot.tickets()
         assert ticket.status.value == "closed"
-        actions = [e.action for e in bot.rows(TicketEventRow, TicketEventRow.ticket_id == ticket.id)]
+        actions = [
+            e.action for e in bot.rows(TicketEventRow, TicketEventRow.ticket_id == ticket.id)
+        ]
         assert actions[:3] == ["received", "dispatched", "signed"]
         assert "staff_message" in actions
         assert actions[-2:] == ["resolved", "closed"]
@@ -151,25 +166,34 @@ async def test_return_goes_to_the_office_and_the_new_department_gets_the_card(
         number, card = await dispatch_to(world, "工地老板拖欠我三个月工资", "村镇规划建设")
         server.press_button(world.roads, card, button(card, "退回"), chat_id=ROADS_CHAT)
         prompt = await server.wait_for_message(ROADS_CHAT, contains="退回理由")
-        server.push_text(world.roads, "欠薪不属于本单位职责，建议转劳动保障", chat_id=ROADS_CHAT, reply_to=prompt)
+        server.push_text(
+            world.roads, "欠薪不属于本单位职责，建议转劳动保障", chat_id=ROADS_CHAT, reply_to=prompt
+        )
         returned = await server.wait_for_message(OFFICE, contains="退回")
         assert "欠薪不属于本单位职责" in returned["text"]
         old_card = await server.wait_for_message(
-            ROADS_CHAT, predicate=lambda m: m["message_id"] == card["message_id"] and "不在本单位" in m["text"]
+            ROADS_CHAT,
+            predicate=lambda m: m["message_id"] == card["message_id"] and "不在本单位" in m["text"],
         )
         assert buttons(old_card) == []
 
-        server.press_button(world.supervisor, returned, button(returned, "其他单位"), chat_id=OFFICE)
+        server.press_button(
+            world.supervisor, returned, button(returned, "其他单位"), chat_id=OFFICE
+        )
         picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
         server.press_button(world.supervisor, picker, button(picker, "劳动保障"), chat_id=OFFICE)
         new_card = await server.wait_for_message(LABOUR_CHAT, contains=f"工单 {number}")
         assert "待签收" in new_card["text"]
         server.press_button(world.labour, new_card, button(new_card, "签收"), chat_id=LABOUR_CHAT)
         await server.wait_for_message(
-            LABOUR_CHAT, predicate=lambda m: m["message_id"] == new_card["message_id"] and "办理中" in m["text"]
+            LABOUR_CHAT,
+            predicate=lambda m: m["message_id"] == new_card["message_id"] and "办理中" in m["text"],
         )
         assignments = bot.rows(AssignmentRow)
-        assert [(a.department_code, a.returned_at is not None, a.signed_at is not None) for a in assignments] == [
+        assert [
+            (a.department_code, a.returned_at is not None, a.signed_at is not None)
+            for a in assignments
+        ] == [
             ("roads", True, False),
             ("labour", False, True),
         ]
@@ -186,10 +210,11 @@ async def test_extension_approved_moves_the_deadline_for_card_and_citizen(
 ) -> None:
     server = fake_telegram
     async with running_bot(server, database_url, config, clock) as bot:
-        number, card = await dispatch_to(world, "桥梁栏杆松动需要加固", "村镇规划建设")
+        _, card = await dispatch_to(world, "桥梁栏杆松动需要加固", "村镇规划建设")
         server.press_button(world.roads, card, button(card, "签收"), chat_id=ROADS_CHAT)
         signed = await server.wait_for_message(
-            ROADS_CHAT, predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"]
+            ROADS_CHAT,
+            predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"],
         )
         server.press_button(world.roads, signed, button(signed, "延期"), chat_id=ROADS_CHAT)
         prompt = await server.wait_for_message(ROADS_CHAT, contains="延期工作日数")
@@ -221,7 +246,7 @@ async def test_foreign_and_citizen_presses_are_refused_and_logged(
 ) -> None:
     server = fake_telegram
     async with running_bot(server, database_url, config, clock) as bot:
-        number, card = await dispatch_to(world, "道路上有个大坑", "村镇规划建设")
+        _, card = await dispatch_to(world, "道路上有个大坑", "村镇规划建设")
         sign = button(card, "签收")
         # A citizen forwards the button data to the bot from their own chat.
         server.press_button(world.citizen, card, sign, chat_id=ROADS_CHAT, strict=False)
@@ -232,8 +257,12 @@ async def test_foreign_and_citizen_presses_are_refused_and_logged(
         refused = await server.wait_for_call("answerCallbackQuery")
         assert "无权" in refused.params["text"]
         # A supervisor-only button pressed by staff.
-        queued = [m for m in server.sent_messages(OFFICE) if "其他单位" in str(m.get("reply_markup"))][0]
-        server.press_button(world.roads, queued, button(queued, "其他单位"), chat_id=OFFICE, strict=False)
+        queued = next(
+            m for m in server.sent_messages(OFFICE) if "其他单位" in str(m.get("reply_markup"))
+        )
+        server.press_button(
+            world.roads, queued, button(queued, "其他单位"), chat_id=OFFICE, strict=False
+        )
         refused = await server.wait_for_call("answerCallbackQuery")
         assert "督办" in refused.params["text"]
         await asyncio.sleep(0.2)
@@ -266,10 +295,11 @@ async def test_invite_enrols_staff_who_can_then_sign(
         server.push_text(intruder, f"/start {payload}")
         assert "无效" in (await server.wait_for_message(intruder.chat_id))["text"]
 
-        number, card = await dispatch_to(world, "路灯不亮了", "村镇规划建设")
+        _, card = await dispatch_to(world, "路灯不亮了", "村镇规划建设")
         server.press_button(newcomer, card, button(card, "签收"), chat_id=ROADS_CHAT)
         signed = await server.wait_for_message(
-            ROADS_CHAT, predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"]
+            ROADS_CHAT,
+            predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"],
         )
         assert "新同事" in signed["text"]
 
@@ -283,18 +313,21 @@ async def test_queue_overdue_and_reply_commands(
 ) -> None:
     server = fake_telegram
     async with running_bot(server, database_url, config, clock):
-        number, card = await dispatch_to(world, "自来水管破裂", "村镇规划建设")
+        number, _ = await dispatch_to(world, "自来水管破裂", "村镇规划建设")
         server.push_text(world.roads, "/queue", chat_id=ROADS_CHAT)
         queue = await server.wait_for_message(ROADS_CHAT, contains="待办工单")
         assert number in queue["text"]
         server.push_text(world.roads, f"/reply {number} 维修人员已出发", chat_id=ROADS_CHAT)
-        assert "维修人员已出发" in (await server.wait_for_message(world.citizen.chat_id, contains="维修"))["text"]
+        assert (
+            "维修人员已出发"
+            in (await server.wait_for_message(world.citizen.chat_id, contains="维修"))["text"]
+        )
         # Staff may not use supervisors' commands.
         server.push_text(world.roads, "/overdue", chat_id=ROADS_CHAT)
         assert "督办" in (await server.wait_for_message(ROADS_CHAT))["text"]
         server.push_text(world.supervisor, "/overdue", chat_id=OFFICE)
         assert "没有超期" in (await server.wait_for_message(OFFICE, contains="超期"))["text"]
-        clock.advance(__import__("datetime").timedelta(days=14))
+        clock.advance(timedelta(days=14))
         server.push_text(world.supervisor, "/overdue", chat_id=OFFICE)
         overdue = await server.wait_for_message(OFFICE, contains="超期工单")
         assert number in overdue["text"]

@@ -11,7 +11,9 @@ from storage.models import Base
 from storage.types import StrEnumType, UtcDateTime
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or create_engine(
+    config.get_main_option("sqlalchemy.url", "")
+)
 
 
 def render_item(kind: str, obj: Any, _context: Any) -> str | Literal[False]:
@@ -19,7 +21,7 @@ def render_item(kind: str, obj: Any, _context: Any) -> str | Literal[False]:
     if kind == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"
     if kind == "type" and isinstance(obj, StrEnumType):
-        return f"sa.String(length={obj.impl.length})"
+        return f"sa.String(length={getattr(obj.impl_instance, 'length', None)})"
     return False
 
 

@@ -833,7 +833,7 @@ class FakeTelegramServer:
         contains: str | None = None,
         predicate: Callable[[dict[str, Any]], bool] | None = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the helper's documented interface
+        timeout: float = 5.0,
         after: After = None,
         edits: bool = True,
     ) -> dict[str, Any]:
@@ -896,7 +896,7 @@ class FakeTelegramServer:
         method: str,
         predicate: Callable[[Call], bool] | None = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the helper's documented interface
+        timeout: float = 5.0,
         after: After = None,
     ) -> Call:
         """The first call of ``method`` ("*" = any) satisfying ``predicate``, failed or not.
@@ -929,7 +929,7 @@ class FakeTelegramServer:
 
     async def wait_for_updates_confirmed(
         self,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the helper's documented interface
+        timeout: float = 5.0,
     ) -> None:
         """Wait until the bot confirmed (via getUpdates offset) every pushed update."""
         deadline = time.monotonic() + timeout

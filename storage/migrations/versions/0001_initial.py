@@ -1,8 +1,8 @@
 """initial schema: citizens, staff, departments, tickets and their life, outbox
 
-Revision ID: 383126c124b9
+Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 06:32:07.989285
+Create Date: 2026-11-27 06:59:39.542617
 """
 
 from collections.abc import Sequence
@@ -39,6 +39,13 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.BigInteger(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_departments")),
+    )
+    op.create_table(
+        "job_runs",
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("step", sa.String(length=32), nullable=False),
+        sa.Column("ran_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("kind", "step", name=op.f("pk_job_runs")),
     )
     op.create_table(
         "metric_alerts",
@@ -565,6 +572,7 @@ def downgrade() -> None:
 
     op.drop_table("processed_updates")
     op.drop_table("metric_alerts")
+    op.drop_table("job_runs")
     op.drop_table("departments")
     op.drop_table("citizens")
     # ### end Alembic commands ###
