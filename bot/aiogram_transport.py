@@ -6,7 +6,6 @@ outbox row becomes one Bot API call. The hotline's rules are in ``handlers``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -37,6 +36,7 @@ from aiogram.types import (
 
 from bot.app import BotIdentity, HotlineApp
 from bot.delivery import RetryLater, Undeliverable
+from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
 from handlers.events import (
     ButtonPress,
@@ -48,11 +48,9 @@ from handlers.events import (
 )
 from handlers.model import Language
 from storage.outbox import QueuedMessage
-from storage.worker import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 CAPTION_LIMIT = 1024
 
 
@@ -197,95 +195,44 @@ def build_dispatcher(app: HotlineApp, me: BotIdentity) -> Dispatcher:
 # -- long polling ------------------------------------------------------------------------------
 
 
-class Poller:
-    """Long polling that acknowledges an update only after it is handled and committed.
+class AiogramFeed:
+    """Updates through aiogram: fetched with its Bot, handled by its Dispatcher."""
 
-    aiogram's own polling confirms updates as soon as they are read, so a crash loses whatever
-    was in flight; here a batch is handled concurrently (its commits grouped), and the next
-    getUpdates confirms it only when every update in it is safe.
-    """
-
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, timeout: int = 25) -> None:
+    def __init__(self, bot: Bot, dispatcher: Dispatcher) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
-        self.timeout = timeout
-        self.offset: int | None = None
-        self.handled = 0
 
-    async def run(self, stop: asyncio.Event) -> None:
-        delay = 0.5
-        while not stop.is_set():
-            fetch = asyncio.ensure_future(
-                self.bot.get_updates(
-                    offset=self.offset,
-                    timeout=self.timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                    request_timeout=self.timeout + 15,
-                )
-            )
-            stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            if not fetch.done():
-                fetch.cancel()
-                await asyncio.gather(fetch, return_exceptions=True)
-                return
-            try:
-                updates = fetch.result()
-            except TelegramUnauthorizedError:
-                raise
-            except TelegramConflictError:
-                log.warning("another process is polling with this token; waiting")
-                await asyncio.sleep(delay := min(delay * 2, 30))
-                continue
-            except (TelegramAPIError, OSError, TimeoutError) as exc:
-                log.warning("getUpdates failed (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30)
-                continue
-            delay = 0.5
-            if not updates:
-                continue
-            done = await asyncio.gather(*(self._handle(update) for update in updates))
-            if all(done):
-                self.offset = updates[-1].update_id + 1
-                self.handled += len(updates)
-            else:
-                # The database is unavailable: leave the batch unconfirmed; Telegram gives it
-                # back on the next call, and updates already committed are skipped by id.
-                await asyncio.sleep(1.0)
-
-    async def _handle(self, update: Update) -> bool:
-        """True when the update is dealt with for good, False to have it redelivered."""
+    async def fetch(self, offset: int | None, timeout: int) -> list[Update]:
         try:
-            await self.dispatcher.feed_update(self.bot, update)
-        except StorageUnavailable as exc:
-            log.error(
-                "update %s not handled, the database is unavailable: %s", update.update_id, exc
+            return await self.bot.get_updates(
+                offset=offset,
+                timeout=timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                request_timeout=timeout + 15,
             )
-            return False
-        except Exception:
-            log.exception("update %s could not be handled", update.update_id)
-            await self._apologise(update)
-        return True
+        except TelegramUnauthorizedError as exc:
+            raise Unauthorized(exc.message) from exc
+        except TelegramConflictError as exc:
+            raise FetchFailed("another process is polling with this token") from exc
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise FetchFailed(str(exc)) from exc
 
-    async def _apologise(self, update: Update) -> None:
+    def update_id(self, update: Update) -> int:
+        return update.update_id
+
+    async def handle(self, update: Update) -> None:
+        await self.dispatcher.feed_update(self.bot, update)
+
+    async def apologise(self, update: Update) -> None:
         """A bug met this update: at least tell the person, rather than stay silent."""
         message = update.message or update.edited_message
-        user = message.from_user if message else None
-        chat_id = message.chat.id if message and message.chat.type == "private" else None
         if update.callback_query is not None:
-            user = update.callback_query.from_user
-        lang = Language.from_telegram(user.language_code if user else None)
-        try:
-            if update.callback_query is not None:
-                await update.callback_query.answer(
-                    texts.SOMETHING_WENT_WRONG(lang), show_alert=True
-                )
-            elif chat_id is not None:
-                await self.bot.send_message(chat_id, texts.SOMETHING_WENT_WRONG(lang))
-        except TelegramAPIError:
-            log.info("could not apologise for update %s", update.update_id)
+            lang = Language.from_telegram(update.callback_query.from_user.language_code)
+            await update.callback_query.answer(texts.SOMETHING_WENT_WRONG(lang), show_alert=True)
+        elif message is not None and message.chat.type == "private":
+            user = message.from_user
+            lang = Language.from_telegram(user.language_code if user else None)
+            await self.bot.send_message(message.chat.id, texts.SOMETHING_WENT_WRONG(lang))
 
 
 # -- messages out ------------------------------------------------------------------------------

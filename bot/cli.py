@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from bot.logging_setup import setup_logging
+from bot.route_cli import route
 from bot.settings import Settings, SettingsError, get_settings
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.model import RequestType, Role
@@ -56,6 +57,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(department_app, name="department")
 app.add_typer(office_app, name="office")
 app.add_typer(calendar_app, name="calendar")
+app.command("route")(route)
 
 EXIT_USAGE = 2
 
@@ -93,8 +95,14 @@ def database(*, ready: bool = True) -> Database:
 
 
 @app.command()
-def run() -> None:
+def run(
+    transport: Annotated[
+        str, typer.Option("--transport", help="aiogram (default) or ptb (python-telegram-bot)")
+    ] = "aiogram",
+) -> None:
     """Start the bot (long polling) with the HOTLINE_* settings."""
+    if transport not in ("aiogram", "ptb"):
+        fail("--transport must be aiogram or ptb")
     current = settings()
     setup_logging(current.log_level)
     try:
@@ -104,7 +112,7 @@ def run() -> None:
     hotline_config = config()
     db = database()
     # Imported only now: aiogram takes seconds to import, and a bad setting should not wait.
-    from bot.runner import StartupError, install_signal_handlers, serve
+    from bot.runner import StartupError, TransportName, install_signal_handlers, serve
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -116,6 +124,7 @@ def run() -> None:
             database=db,
             stop=stop,
             instance=current.instance,
+            transport=TransportName(transport),
         )
 
     try:

@@ -1,4 +1,8 @@
-"""``hotline run``: wire settings, config, database and Telegram together, and serve."""
+"""``hotline run``: wire settings, config, database and Telegram together, and serve.
+
+Two transports speak Telegram for the same core: aiogram (the default) and
+python-telegram-bot (``--transport ptb``).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
-
-from bot.aiogram_transport import AiogramSender, Poller, build_bot, build_dispatcher
 from bot.app import BotIdentity, HotlineApp, build_hotline
+from bot.delivery import Sender
+from bot.polling import Poller, UpdateFeed
 from handlers.config import HotlineConfig
 from scheduler.clock import Clock, SystemClock
 from storage.database import Database
@@ -26,15 +31,74 @@ class StartupError(RuntimeError):
     """The bot cannot start; the message is one line for the operator."""
 
 
-async def identify(bot: Bot, api_base: str) -> BotIdentity:
-    """getMe: proves the token and the Bot API server before anything else starts."""
-    try:
-        me = await bot.get_me()
-    except TelegramUnauthorizedError:
-        raise StartupError(f"the Bot API server at {api_base} refused HOTLINE_BOT_TOKEN") from None
-    except (TelegramAPIError, OSError, TimeoutError) as exc:
-        raise StartupError(f"cannot reach the Bot API server at {api_base}: {exc}") from None
-    return BotIdentity(user_id=me.id, username=me.username)
+class TransportName(StrEnum):
+    AIOGRAM = "aiogram"
+    PTB = "ptb"
+
+
+@dataclass
+class Transport:
+    """What a Telegram library contributes: who the bot is, sending, receiving, closing."""
+
+    identify: Callable[[], Awaitable[BotIdentity]]
+    sender: Sender
+    feed: Callable[[HotlineApp, BotIdentity], UpdateFeed[Any]]
+    close: Callable[[], Awaitable[None]]
+
+
+def aiogram_transport(token: str, api_base: str) -> Transport:
+    from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+
+    from bot.aiogram_transport import AiogramFeed, AiogramSender, build_bot, build_dispatcher
+
+    bot = build_bot(token, api_base)
+
+    async def identify() -> BotIdentity:
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise StartupError(
+                f"the Bot API server at {api_base} refused HOTLINE_BOT_TOKEN"
+            ) from None
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise StartupError(f"cannot reach the Bot API server at {api_base}: {exc}") from None
+        return BotIdentity(user_id=me.id, username=me.username)
+
+    return Transport(
+        identify=identify,
+        sender=AiogramSender(bot),
+        feed=lambda app, me: AiogramFeed(bot, build_dispatcher(app, me)),
+        close=bot.session.close,
+    )
+
+
+def ptb_transport(token: str, api_base: str) -> Transport:
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.ptb_transport import PtbFeed, PtbSender, build_ptb_bot
+
+    bot = build_ptb_bot(token, api_base)
+
+    async def identify() -> BotIdentity:
+        try:
+            await bot.initialize()  # getMe
+        except InvalidToken:
+            raise StartupError(
+                f"the Bot API server at {api_base} refused HOTLINE_BOT_TOKEN"
+            ) from None
+        except (TelegramError, OSError) as exc:
+            raise StartupError(f"cannot reach the Bot API server at {api_base}: {exc}") from None
+        return BotIdentity(user_id=bot.id, username=bot.username)
+
+    return Transport(
+        identify=identify,
+        sender=PtbSender(bot),
+        feed=lambda app, me: PtbFeed(bot, app, me),
+        close=bot.shutdown,
+    )
+
+
+TRANSPORTS = {TransportName.AIOGRAM: aiogram_transport, TransportName.PTB: ptb_transport}
 
 
 async def serve(
@@ -43,6 +107,7 @@ async def serve(
     api_base: str,
     config: HotlineConfig,
     database: Database,
+    transport: TransportName = TransportName.AIOGRAM,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
     instance: str | None = None,
@@ -57,9 +122,9 @@ async def serve(
     (tests and benchmarks use both); ``schedule`` False leaves sweeps to the caller.
     """
     stop = stop or asyncio.Event()
-    bot = build_bot(token, api_base)
+    telegram = TRANSPORTS[transport](token, api_base)
     try:
-        me = await identify(bot, api_base)
+        me = await telegram.identify()
         with database.transaction() as session:
             sync_departments(session, config.departments)
             history = routing_history(session, config.routing.history_size)
@@ -69,10 +134,10 @@ async def serve(
             clock=clock or SystemClock(),
             instance=instance,
         )
-        await app.start(AiogramSender(bot), poll_interval=poll_interval, schedule=schedule)
+        await app.start(telegram.sender, poll_interval=poll_interval, schedule=schedule)
         try:
-            poller = Poller(bot, build_dispatcher(app, me))
-            log.info("serving as @%s through %s", me.username, api_base)
+            poller = Poller(telegram.feed(app, me))
+            log.info("serving as @%s through %s (%s)", me.username, api_base, transport.value)
             if started is not None:
                 started(app)
             if ready is not None:
@@ -81,7 +146,7 @@ async def serve(
         finally:
             await app.stop()
     finally:
-        await bot.session.close()
+        await telegram.close()
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import HotlineApp
-from bot.runner import serve
+from bot.runner import TransportName, serve
 from handlers.config import HotlineConfig
 from handlers.reminders import SweepReport
 from scheduler.clock import FixedClock
@@ -66,6 +66,7 @@ async def running_bot(
     *,
     instance: str = "test-bot",
     schedule: bool = False,
+    transport: TransportName = TransportName.AIOGRAM,
 ) -> AsyncIterator[RunningBot]:
     """The bot, as ``hotline run`` starts it, polling the fake server until the test ends.
 
@@ -87,6 +88,7 @@ async def running_bot(
             ready=ready,
             started=apps.append,
             schedule=schedule,
+            transport=transport,
         )
     )
     try:

@@ -1,0 +1,296 @@
+"""The python-telegram-bot transport: the same hotline behind PTB's ``Bot``.
+
+PTB's ``Application`` is not used: its polling confirms updates as soon as they are read. The
+project's own poller (bot.polling) fetches with PTB's ``Bot.get_updates`` and confirms a batch
+only after it is committed, exactly as with aiogram.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from bot.app import BotIdentity, HotlineApp
+from bot.delivery import RetryLater, Undeliverable
+from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
+from handlers import texts
+from handlers.events import ButtonPress, ChatKind, Content, IncomingMessage, Person, parse_command
+from handlers.model import Language
+from storage.outbox import QueuedMessage
+
+log = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+_MEDIA = (
+    ("document", Content.DOCUMENT),
+    ("video", Content.VIDEO),
+    ("animation", Content.VIDEO),
+    ("video_note", Content.VIDEO),
+    ("voice", Content.VOICE),
+    ("audio", Content.AUDIO),
+)
+
+
+def build_ptb_bot(token: str, api_base: str) -> Bot:
+    """A PTB Bot talking to ``api_base``, with a connection pool fit for concurrent sends."""
+    return Bot(
+        token,
+        base_url=f"{api_base}/bot",
+        base_file_url=f"{api_base}/file/bot",
+        request=HTTPXRequest(connection_pool_size=64, pool_timeout=30.0),
+    )
+
+
+def _chat_kind(chat_type: str) -> ChatKind:
+    if chat_type == "private":
+        return ChatKind.PRIVATE
+    if chat_type == "channel":
+        return ChatKind.CHANNEL
+    return ChatKind.GROUP
+
+
+def _person(user: Any) -> Person:
+    return Person(
+        user_id=user.id,
+        first_name=user.first_name or "",
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def incoming_message(
+    message: Message, update_id: int, me: BotIdentity, *, edited: bool = False
+) -> IncomingMessage | None:
+    if message.from_user is None:
+        return None
+    fields: dict[str, Any] = {}
+    content = Content.OTHER
+    if message.text is not None:
+        command = parse_command(message.text, me.username)
+        content = Content.COMMAND if command else Content.TEXT
+        if command:
+            fields["command"], fields["command_args"] = command
+        fields["text"] = message.text
+    elif message.photo:
+        largest = message.photo[-1]
+        content = Content.PHOTO
+        fields |= {"file_id": largest.file_id, "file_unique_id": largest.file_unique_id}
+    elif message.sticker is not None:
+        content = Content.STICKER
+    else:
+        for attribute, kind in _MEDIA:
+            media = getattr(message, attribute, None)
+            if media is not None:
+                content = kind
+                fields |= {"file_id": media.file_id, "file_unique_id": media.file_unique_id}
+                break
+        else:
+            if message.location is not None:
+                content = Content.LOCATION
+                fields |= {
+                    "latitude": message.location.latitude,
+                    "longitude": message.location.longitude,
+                }
+            elif message.contact is not None:
+                content = Content.CONTACT
+                fields |= {
+                    "contact_phone": message.contact.phone_number,
+                    "contact_user_id": message.contact.user_id,
+                }
+    if content not in (Content.TEXT, Content.COMMAND) and message.caption:
+        fields["text"] = message.caption
+    reply = message.reply_to_message
+    return IncomingMessage(
+        update_id=update_id,
+        sender=_person(message.from_user),
+        chat_id=message.chat.id,
+        chat_kind=_chat_kind(message.chat.type),
+        message_id=message.message_id,
+        content=content,
+        reply_to_message_id=reply.message_id if reply else None,
+        reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == me.user_id),
+        edited=edited,
+        **fields,
+    )
+
+
+def button_press(query: CallbackQuery, update_id: int) -> ButtonPress:
+    message = query.message
+    chat = message.chat if message is not None else None
+    return ButtonPress(
+        update_id=update_id,
+        sender=_person(query.from_user),
+        chat_id=chat.id if chat else None,
+        chat_kind=_chat_kind(chat.type) if chat else ChatKind.PRIVATE,
+        message_id=message.message_id if message is not None else None,
+        callback_id=query.id,
+        data=query.data or "",
+    )
+
+
+class PtbFeed:
+    """Updates through PTB: fetched with ``Bot.get_updates``, turned into core events."""
+
+    def __init__(self, bot: Bot, app: HotlineApp, me: BotIdentity) -> None:
+        self.bot = bot
+        self.app = app
+        self.me = me
+
+    async def fetch(self, offset: int | None, timeout: int) -> tuple[Update, ...]:
+        try:
+            return await self.bot.get_updates(
+                offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
+            )
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc)) from exc
+        except Conflict as exc:
+            raise FetchFailed("another process is polling with this token") from exc
+        except (TelegramError, OSError) as exc:
+            raise FetchFailed(str(exc)) from exc
+
+    def update_id(self, update: Update) -> int:
+        return update.update_id
+
+    async def handle(self, update: Update) -> None:
+        if update.callback_query is not None:
+            query = update.callback_query
+            reaction = await self.app.on_button(button_press(query, update.update_id))
+            try:
+                await query.answer(
+                    text=reaction.callback_answer, show_alert=reaction.callback_alert
+                )
+            except TelegramError as exc:  # the toast is a courtesy; the change is committed
+                log.info("could not answer callback query: %s", exc)
+            return
+        message = update.message or update.edited_message
+        if message is None:
+            return
+        event = incoming_message(
+            message, update.update_id, self.me, edited=update.edited_message is not None
+        )
+        if event is not None:
+            await self.app.on_message(event)
+
+    async def apologise(self, update: Update) -> None:
+        message = update.message or update.edited_message
+        if update.callback_query is not None:
+            lang = Language.from_telegram(update.callback_query.from_user.language_code)
+            await update.callback_query.answer(texts.SOMETHING_WENT_WRONG(lang), show_alert=True)
+        elif message is not None and message.chat.type == "private":
+            user = message.from_user
+            lang = Language.from_telegram(user.language_code if user else None)
+            await self.bot.send_message(message.chat.id, texts.SOMETHING_WENT_WRONG(lang))
+
+
+def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | ForceReply | None:
+    if payload.get("buttons"):
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(b["text"], callback_data=b.get("data"), url=b.get("url"))
+                    for b in row
+                ]
+                for row in payload["buttons"]
+            ]
+        )
+    if payload.get("force_reply"):
+        return ForceReply(input_field_placeholder=payload.get("placeholder"))
+    return None
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the int form is going away
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class PtbSender:
+    """Makes the Bot API call for one outbox message with PTB."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: QueuedMessage) -> int | None:
+        try:
+            return await self._call(message)
+        except RetryAfter as exc:
+            raise RetryLater("Telegram asks to slow down (429)", _retry_after(exc)) from exc
+        except Forbidden as exc:
+            raise Undeliverable(str(exc), blocked=True) from exc
+        except BadRequest as exc:  # before NetworkError: PTB makes it a subclass
+            if "not modified" in str(exc).lower():
+                return message.payload.get("edit_message_id")
+            raise Undeliverable(str(exc)) from exc
+        except ChatMigrated as exc:
+            raise Undeliverable(str(exc)) from exc
+        except InvalidToken as exc:
+            raise RetryLater("the Bot API server refused the token") from exc
+        except (NetworkError, TelegramError, OSError) as exc:
+            raise RetryLater(str(exc)) from exc
+
+    async def _call(self, message: QueuedMessage) -> int | None:
+        p = message.payload
+        chat_id = message.chat_id
+        markup = _markup(p)
+        reply = (
+            ReplyParameters(p["reply_to_message_id"], allow_sending_without_reply=True)
+            if p.get("reply_to_message_id")
+            else None
+        )
+        text = p.get("text", "")
+        match message.method:
+            case "sendMessage":
+                sent = await self.bot.send_message(
+                    chat_id, text, reply_markup=markup, reply_parameters=reply
+                )
+            case "editMessageText":
+                edited = await self.bot.edit_message_text(
+                    text,
+                    chat_id=chat_id,
+                    message_id=p["edit_message_id"],
+                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+                )
+                return edited.message_id if isinstance(edited, Message) else None
+            case "sendLocation":
+                sent = await self.bot.send_location(
+                    chat_id, p["latitude"], p["longitude"], reply_parameters=reply
+                )
+            case "sendPhoto" | "sendDocument" | "sendVideo" | "sendVoice" | "sendAudio":
+                kind = message.method.removeprefix("send").lower()
+                call = getattr(self.bot, f"send_{kind}")
+                sent = await call(
+                    chat_id,
+                    p["file_id"],
+                    caption=text[:CAPTION_LIMIT] or None,
+                    reply_markup=markup,
+                    reply_parameters=reply,
+                )
+            case other:
+                raise Undeliverable(f"unknown outbox method {other!r}")
+        return int(sent.message_id)
