@@ -25,6 +25,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
@@ -312,9 +313,10 @@ class AiogramSender:
             case "sendPhoto" | "sendDocument" | "sendVideo" | "sendVoice" | "sendAudio":
                 kind = message.method.removeprefix("send").lower()
                 call = getattr(self.bot, f"send_{kind}")
+                upload = p.get("upload")
                 sent = await call(
                     chat_id,
-                    p["file_id"],
+                    BufferedInputFile(upload[1], filename=upload[0]) if upload else p["file_id"],
                     caption=text[:CAPTION_LIMIT] or None,
                     reply_markup=markup,
                     reply_parameters=reply,

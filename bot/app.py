@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.delivery import Delivery, Sender
+from bot.renderers import Renderers
 from handlers import inbox, reminders
 from handlers.buttons import ButtonSigner
 from handlers.config import HotlineConfig
@@ -89,6 +90,7 @@ class HotlineApp:
             clock=self.clock,
             instance=self.instance,
             poll_interval=poll_interval,
+            renderer=Renderers(self.database),
         )
         self.worker.on_commit = self.delivery.schedule
         self.delivery.start()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.logging_setup import setup_logging
 from bot.route_cli import route
+from bot.stats_cli import export, stats
 from bot.settings import Settings, SettingsError, get_settings
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.model import RequestType, Role
@@ -58,6 +59,8 @@ app.add_typer(department_app, name="department")
 app.add_typer(office_app, name="office")
 app.add_typer(calendar_app, name="calendar")
 app.command("route")(route)
+app.command("stats")(stats)
+app.command("export")(export)
 
 EXIT_USAGE = 2
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -71,12 +71,14 @@ class Delivery:
         instance: str,
         poll_interval: float = 1.0,
         concurrency: int = 64,
+        renderer: Callable[[dict[str, Any]], Awaitable[tuple[str, bytes]]] | None = None,
     ) -> None:
         self.worker = worker
         self.sender = sender
         self.clock = clock
         self.instance = instance
         self.poll_interval = poll_interval
+        self.renderer = renderer  # draws charts and workbooks named by a payload's "render"
         self._slots = asyncio.Semaphore(concurrency)
         self._chats: dict[int, deque[QueuedMessage]] = {}
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
@@ -184,10 +186,22 @@ class Delivery:
         return None
 
     async def _resolve_targets(self, message: QueuedMessage) -> QueuedMessage:
-        """Outbox rows named in the payload (the message to edit, or to reply to) become the
-        Telegram messages they were sent as."""
+        """Make the payload ready to send: a file to render is drawn ("upload"), and outbox rows
+        it names (the message to edit, or to reply to) become the Telegram messages they were."""
         payload = message.payload
         edit_of, reply_to = payload.get("edit_outbox_id"), payload.get("reply_to_outbox_id")
+        if payload.get("render") is not None:
+            if self.renderer is None:
+                raise Undeliverable("this process cannot render files")
+            payload = payload | {"upload": await self.renderer(payload["render"])}
+            message = QueuedMessage(
+                message.id,
+                message.chat_id,
+                message.method,
+                payload,
+                message.ticket_id,
+                message.attempts,
+            )
         if edit_of is None and reply_to is None:
             return message
         # Sent by this process moments ago (its record may still be on the way), or look it up.

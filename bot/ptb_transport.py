@@ -18,6 +18,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     ReplyParameters,
     Update,
@@ -284,9 +285,10 @@ class PtbSender:
             case "sendPhoto" | "sendDocument" | "sendVideo" | "sendVoice" | "sendAudio":
                 kind = message.method.removeprefix("send").lower()
                 call = getattr(self.bot, f"send_{kind}")
+                upload = p.get("upload")
                 sent = await call(
                     chat_id,
-                    p["file_id"],
+                    InputFile(upload[1], filename=upload[0]) if upload else p["file_id"],
                     caption=text[:CAPTION_LIMIT] or None,
                     reply_markup=markup,
                     reply_parameters=reply,

@@ -94,7 +94,8 @@ def render_chart(report: StatisticsReport, *, lang: str = "zh") -> bytes:
         _draw_trend(trend_axes, report, lang)
         span = f"{report.period.start.isoformat()} – {report.period.end.isoformat()}"
         title = "12345 hotline statistics" if lang == "en" else "12345 热线统计"
-        figure.suptitle(f"{title} {report.period.label}（{span}）", fontsize=14)
+        around = ("（", "）") if lang != "en" else (" (", ")")
+        figure.suptitle(f"{title} {report.period.label}{around[0]}{span}{around[1]}", fontsize=14)
         buffer = io.BytesIO()
         FigureCanvasAgg(figure)  # the Agg canvas, whatever matplotlib's default backend
         figure.savefig(buffer, format="png")
@@ -138,7 +139,8 @@ def _draw_rates(axes: Any, report: StatisticsReport, lang: str) -> None:
             linewidth=1,
             label=f"{target_word} {target * 100:g}%",
         )
-    axes.set_ylim(0, 110)
+    axes.set_ylim(0, 125)  # headroom above 100% for the legend
+    axes.set_yticks(range(0, 101, 20))
     axes.set_ylabel("%")
     axes.set_xticks(positions)
     many = len(rows) > 6
@@ -148,7 +150,7 @@ def _draw_rates(axes: Any, report: StatisticsReport, lang: str) -> None:
         ha="right" if many else "center",
         fontsize=9,
     )
-    axes.legend(loc="lower left", fontsize=8, ncols=3)
+    axes.legend(loc="upper left", fontsize=8, ncols=3)
     axes.set_title(
         "On-time resolution and satisfaction by department"
         if lang == "en"
@@ -176,6 +178,8 @@ def _draw_trend(axes: Any, report: StatisticsReport, lang: str) -> None:
         label=label("resolved", lang),
     )
     axes.set_ylabel("件" if lang != "en" else "tickets")
+    highest = max((max(p.received, p.resolved) for p in points), default=0)
+    axes.set_ylim(0, max(1, highest) * 1.3)  # headroom for the legend
     rate_axes = axes.twinx()
     # Buckets without answers have no rate: join the others rather than leave lone dots.
     rated = [(i, p.on_time_rate) for i, p in enumerate(points) if p.on_time_rate is not None]
@@ -188,14 +192,15 @@ def _draw_trend(axes: Any, report: StatisticsReport, lang: str) -> None:
         label=label("on_time_rate", lang),
     )
     rate_axes.axhline(report.targets.on_time * 100, linestyle="--", color="#777777", linewidth=1)
-    rate_axes.set_ylim(0, 105)
+    rate_axes.set_ylim(0, 130)
+    rate_axes.set_yticks(range(0, 101, 20))
     rate_axes.set_ylabel("%")
     step = max(1, len(points) // 12)  # at most a dozen date labels
     axes.set_xticks(positions[::step])
     axes.set_xticklabels([p.start.strftime("%m-%d") for p in points[::step]], fontsize=8)
     handles, labels = axes.get_legend_handles_labels()
     more_handles, more_labels = rate_axes.get_legend_handles_labels()
-    axes.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize=8)
+    axes.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize=8, ncols=3)
     unit = {"day": ("按日", "daily"), "week": ("按周", "weekly"), "month": ("按月", "monthly")}
     zh, en = unit[report.trend_unit]
     axes.set_title(f"Trend ({en})" if lang == "en" else f"趋势（{zh}）", fontsize=11)
@@ -209,6 +214,7 @@ HEADER_FONT = Font(bold=True)
 BELOW_FONT = Font(color="C00000", bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 PERCENT = "0.0%"
+EXCEL_MAX_ROWS = 1_048_576
 DATETIME = "yyyy-mm-dd hh:mm"
 
 RATINGS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意", "none": "未评价"}
@@ -310,11 +316,18 @@ def _ticket_cells(sheet: Any, ticket: Mapping[str, Any]) -> list[Any]:
     return cells
 
 
-def render_workbook(report: StatisticsReport, ticket_rows: Iterable[Mapping[str, Any]]) -> bytes:
+def render_workbook(
+    report: StatisticsReport,
+    ticket_rows: Iterable[Mapping[str, Any]],
+    *,
+    max_ticket_rows: int = EXCEL_MAX_ROWS - 2,
+) -> bytes:
     """An .xlsx: 汇总 Summary (a row per department and a target row), 趋势 Trend,
     工单 Tickets (one row per ticket, streamed; the phone masked, no name) and 说明 About.
 
-    Write-only mode keeps memory flat however many tickets ``ticket_rows`` yields.
+    Write-only mode keeps memory flat however many tickets ``ticket_rows`` yields. A sheet
+    holds 1,048,576 rows: beyond ``max_ticket_rows`` tickets a last row says how many more
+    there are.
     """
     book = Workbook(write_only=True)
 
@@ -357,8 +370,15 @@ def render_workbook(report: StatisticsReport, ticket_rows: Iterable[Mapping[str,
 
     tickets = book.create_sheet("工单 Tickets")
     _header(tickets, [title for _, title in TICKET_COLUMNS])
+    written = left_out = 0
     for ticket in ticket_rows:
-        tickets.append(_ticket_cells(tickets, ticket))
+        if written < max_ticket_rows:
+            tickets.append(_ticket_cells(tickets, ticket))
+            written += 1
+        else:
+            left_out += 1  # keep counting: the note below says how many are missing
+    if left_out:
+        tickets.append([f"…… 另有 {left_out} 张工单超出 Excel 行数上限 / {left_out} more tickets"])
 
     about = book.create_sheet("说明 About")
     t = report.targets

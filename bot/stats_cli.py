@@ -20,6 +20,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -147,10 +148,9 @@ def _rich_table(report: StatisticsReport, lang: str) -> Table:
         cell = partial(_rate_cell, row)
         median, mean = row.median_working_days, row.mean_working_days
         days = "—" if median is None or mean is None else f"{median:g}/{mean:.1f}"
+        name = escape(row_name(row, lang))  # a name with [brackets] is not markup
         table.add_row(
-            f"[bold]{row_name(row, lang)}[/bold]"
-            if row.department is None
-            else row_name(row, lang),
+            f"[bold]{name}[/bold]" if row.department is None else name,
             str(row.received),
             str(row.resolved),
             str(row.overdue_open),

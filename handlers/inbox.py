@@ -13,9 +13,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from handlers import citizen as citizen_actions
+from handlers import quality, statistics, survey, texts
 from handlers import staff as staff_actions
 from handlers import supervisor as supervisor_actions
-from handlers import survey, texts
 from handlers.buttons import BadButton, ButtonAction
 from handlers.context import Hotline
 from handlers.display import shorten
@@ -83,6 +83,20 @@ def _on_reply(
         ticket = store.ticket(sent.ticket_id)
         if ticket is not None:
             staff_actions.relay_to_citizen(store, hotline, msg, ticket, staff, now)
+        return True
+    if sent.purpose == "ask_qa_reason":
+        if staff is None or not staff.is_supervisor:
+            staff_actions.refuse(
+                store, sent.ticket_id, msg.sender.user_id, "QA reason by non-supervisor", now
+            )
+            _say(
+                store,
+                msg,
+                texts.SUPERVISOR_ONLY(Language.from_telegram(msg.sender.language_code)),
+                now,
+            )
+        else:
+            quality.on_qa_reason(store, hotline, msg, sent, staff, now)
         return True
     if sent.purpose == "survey_comment" and msg.chat_kind is ChatKind.PRIVATE:
         citizen = store.citizen_for(msg.sender, msg.chat_id, now)
@@ -185,6 +199,8 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "invite": supervisor_actions.invite_command,
     "departments": supervisor_actions.departments_command,
     "similar": supervisor_actions.similar_command,
+    "stats": statistics.stats_command,
+    "export": statistics.export_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {
@@ -281,6 +297,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "pickany": supervisor_actions.on_pick_button,
     "approve": supervisor_actions.on_extension_button,
     "reject": supervisor_actions.on_extension_button,
+    "qa": quality.on_qa_button,
 }
 
 

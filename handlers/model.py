@@ -191,6 +191,26 @@ class Survey:
 
 
 @dataclass(frozen=True, slots=True)
+class ResolvedTicket:
+    """A resolution with what an inspector needs to judge it (质检)."""
+
+    resolution_id: int
+    ticket_id: int
+    number: str
+    department_code: str
+    text: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class QualityCheck:
+    id: int
+    resolution_id: int
+    ticket_id: int
+    passed: bool | None
+
+
+@dataclass(frozen=True, slots=True)
 class HeldMessage:
     id: int
     citizen_id: int

@@ -3,7 +3,7 @@ SQLAlchemy; the core never imports the database layer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Protocol
 
@@ -16,7 +16,9 @@ from handlers.model import (
     Language,
     NewItem,
     NewTicket,
+    QualityCheck,
     Rating,
+    ResolvedTicket,
     Role,
     SentMessage,
     StaffMember,
@@ -25,6 +27,7 @@ from handlers.model import (
     TicketEvent,
 )
 from handlers.outgoing import Outgoing
+from handlers.reports import Period, StatisticsReport, TargetsLike
 
 
 class Store(Protocol):
@@ -167,6 +170,32 @@ class Store(Protocol):
         self, now: datetime, kind: str, step: str, limit: int, *, urgent_only: bool
     ) -> list[tuple[Ticket, str]]: ...
     def add_reminders(self, keys: list[tuple[int, str, str]], now: datetime) -> set[int]: ...
+
+    # -- hotline-wide jobs and 质检 -----------------------------------------------------------
+    def claim_job(self, kind: str, step: str, now: datetime) -> bool: ...
+    def resolutions_between(self, start: datetime, end: datetime) -> list[ResolvedTicket]: ...
+    def add_quality_check(
+        self, resolved: ResolvedTicket, *, sampled_for: date, now: datetime
+    ) -> int | None: ...
+    def quality_check(self, check_id: int, *, lock: bool = False) -> QualityCheck | None: ...
+    def decide_quality(
+        self, check_id: int, *, passed: bool, reason: str | None, inspector: int, now: datetime
+    ) -> None: ...
+
+    # -- statistics -----------------------------------------------------------------------------
+    def statistics(
+        self,
+        period: Period,
+        *,
+        now: datetime,
+        targets: TargetsLike,
+        names: Mapping[str, str],
+        department: str | None = None,
+    ) -> StatisticsReport: ...
+    def alert_state(self, department_code: str, metric: str) -> bool | None: ...
+    def set_alert_state(
+        self, department_code: str, metric: str, *, below: bool, now: datetime
+    ) -> None: ...
 
     # -- the log and the outbox ------------------------------------------------------------------
     def record(self, event: TicketEvent) -> None: ...

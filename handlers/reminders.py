@@ -22,6 +22,8 @@ from handlers.display import shorten
 from handlers.model import Ticket
 from handlers.outgoing import Outgoing
 from handlers.ports import Store
+from handlers.quality import sample_previous_day
+from handlers.statistics import check_alerts, send_digest
 from handlers.survey import close_unrated
 from scheduler.deadlines import end_of_day, local_date
 from scheduler.working_hours import WorkingHours, is_open
@@ -43,6 +45,9 @@ class Kind:
 class SweepReport:
     reminders: dict[str, int] = field(default_factory=dict)
     surveys_closed: int = 0
+    quality_sampled: int = 0
+    digest_sent: bool = False
+    alerts: int = 0
     held_opened: int = 0
     held_back: bool = False  # outside working hours: non-urgent reminders wait
 
@@ -77,6 +82,10 @@ def sweep(store: Store, hotline: Hotline, now: datetime, *, batch: int = BATCH) 
     found = store.overdue_unreminded(now, Kind.OVERDUE, step, batch, urgent_only=urgent_only)
     _remind(store, hotline, now, report, Kind.OVERDUE, found, to_office=True, to_department=False)
 
+    if office_open:
+        report.quality_sampled = sample_previous_day(store, hotline, now)
+        report.digest_sent = send_digest(store, hotline, now)
+        report.alerts = check_alerts(store, hotline, now)
     report.surveys_closed = close_unrated(store, hotline, now)
     report.held_opened = open_undecided(store, hotline, now)
     return report

@@ -27,7 +27,6 @@ TELEGRAM_TEXT_LIMIT = 4000
 BELOW_MARK = "⚠"
 NO_VALUE = "—"
 
-Lang = Literal["zh", "en"]
 TrendUnit = Literal["day", "week", "month"]
 
 # ---------------------------------------------------------------------------------------------
@@ -331,7 +330,8 @@ class DepartmentStats:
     - ``resolved``: answers (办结) given in the period, every round; ``resolved_on_time``: of
       those, on time against the (extended) deadline then in force;
     - ``overdue_open``: open tickets past their deadline *now* (超期), whatever the period;
-    - ``reopened``: answers given in the period whose survey came back 不满意 (重办);
+    - ``reopened``: surveys sent in the period (with the period's answers) rated 不满意,
+      each of which re-opened its ticket (重办);
     - ``surveyed``: surveys (回访) sent in the period; ``rated``: of those, rated 满意,
       基本满意 or 不满意 (``satisfied``/``basic``/``unsatisfied``); ``survey_timed_out``: of
       those, timed out unrated (未评价);
@@ -500,38 +500,29 @@ def trend_unit_for(period: Period) -> TrendUnit:
     return "month"
 
 
-def _bucket_start(day: date, unit: TrendUnit, period: Period) -> date:
+def _next_bucket(start: date, unit: TrendUnit) -> date:
     if unit == "day":
-        start = day
-    elif unit == "week":
-        start = day - timedelta(days=day.weekday())
-    else:
-        start = day.replace(day=1)
-    return max(start, period.start)  # the first bucket starts with the period
+        return start + timedelta(days=1)
+    if unit == "week":
+        return start + timedelta(days=7 - start.weekday())  # the next Monday
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1)  # the next 1st
 
 
-def bucket_trend(
-    period: Period, daily: Iterable[tuple[date, int, int, int]]
-) -> tuple[TrendUnit, tuple[TrendPoint, ...]]:
-    """Fold ``(local day, received, resolved, on time)`` counts into the period's buckets.
+def trend_buckets(period: Period) -> tuple[TrendUnit, tuple[tuple[date, date], ...]]:
+    """The period cut into days, weeks (from Monday) or months: ``(first day, day after)``.
 
-    Every bucket of the period is present, empty ones with zeros, so a chart has no gaps.
+    The first bucket starts with the period and the last ends with it, so partial weeks or
+    months at the edges are buckets of their own.
     """
     unit = trend_unit_for(period)
-    sums: dict[date, list[int]] = {}
-    day = period.start
-    while day <= period.end:
-        sums.setdefault(_bucket_start(day, unit, period), [0, 0, 0])
-        day += timedelta(days=1)
-    for day, received, resolved, on_time in daily:
-        if not period.start <= day <= period.end:
-            continue  # cannot happen with correct bounds; never invent a bucket
-        bucket = sums[_bucket_start(day, unit, period)]
-        bucket[0] += received
-        bucket[1] += resolved
-        bucket[2] += on_time
-    points = tuple(TrendPoint(start, *counts) for start, counts in sorted(sums.items()))
-    return unit, points
+    buckets: list[tuple[date, date]] = []
+    start = period.start
+    after = period.end + timedelta(days=1)
+    while start < after:
+        end = min(_next_bucket(start, unit), after)
+        buckets.append((start, end))
+        start = end
+    return unit, tuple(buckets)
 
 
 @dataclass(frozen=True, slots=True)

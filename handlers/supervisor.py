@@ -29,7 +29,7 @@ from handlers.staff import move_refused, refuse
 from scheduler.deadlines import due_after_hours, extend_deadline
 
 INVITE_DAYS = 7
-OVERDUE_SHOWN = 50
+OVERDUE_LISTED = 1000  # counted; as many as fit in one message are shown
 SIMILAR_SCANNED = 150
 SIMILAR_THRESHOLD = 0.5
 
@@ -339,17 +339,16 @@ def nudge_command(
     _say(store, msg, texts.NUDGED(staff.language), now)
 
 
-def overdue_command(
-    store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
-) -> None:
-    lang = staff.language
-    tickets = store.overdue_tickets(now, OVERDUE_SHOWN)
+def overdue_lines(
+    store: Store, hotline: Hotline, now: datetime, lang: Language, *, limit: int = 3900
+) -> list[str]:
+    """Every late ticket, most overdue first, in as many lines as ``limit`` characters hold."""
+    tickets = store.overdue_tickets(now, OVERDUE_LISTED)
     if not tickets:
-        _say(store, msg, texts.OVERDUE_NONE(lang), now)
-        return
+        return [texts.OVERDUE_NONE(lang)]
     lines = [texts.OVERDUE_HEADER(lang, count=len(tickets))]
-    lines += [
-        texts.OVERDUE_LINE(
+    for shown, t in enumerate(tickets):
+        line = texts.OVERDUE_LINE(
             lang,
             number=t.number,
             department=hotline.department_name(t.department_code, lang)
@@ -358,9 +357,18 @@ def overdue_command(
             deadline=show_date(t.deadline_at),
             left=time_left(hotline, t, now, lang),
         )
-        for t in tickets
-    ]
-    _say(store, msg, "\n".join(lines), now)
+        if sum(len(x) + 1 for x in lines) + len(line) > limit:
+            lines.append(texts.AND_MORE(lang, count=len(tickets) - shown))
+            break
+        lines.append(line)
+    return lines
+
+
+def overdue_command(
+    store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
+) -> None:
+    """/overdue: every late ticket."""
+    _say(store, msg, "\n".join(overdue_lines(store, hotline, now, staff.language)), now)
 
 
 def invite_command(

@@ -195,8 +195,9 @@ BUTTON_INVALID = Phrase(
 )
 BUTTON_NOT_YOURS = Phrase("这不是您的工单，无法操作。", "This is not your ticket.")
 SOMETHING_WENT_WRONG = Phrase(
-    "抱歉，系统暂时出错，您的消息已记录，我们会尽快处理。请稍后重试。",
-    "Sorry, something went wrong on our side. Please try again in a moment.",
+    "抱歉，系统出错，这条消息未能处理，工作人员会查看日志。请稍后重试，或换一种方式描述。",
+    "Sorry, something went wrong on our side and this message was not handled; the staff will "
+    "look into it. Please try again in a moment.",
 )
 
 
@@ -381,6 +382,7 @@ QUEUE_LINE = Phrase(
 )
 OVERDUE_NONE = Phrase("目前没有超期工单。👍", "No overdue tickets. 👍")
 OVERDUE_HEADER = Phrase("超期工单（{count} 件）：", "Overdue tickets ({count}):")
+AND_MORE = Phrase("……另有 {count} 件", "… and {count} more")
 OVERDUE_LINE = Phrase(
     "{number} · {department} · {status} · 时限 {deadline}（{left}）",
     "{number} · {department} · {status} · due {deadline} ({left})",
@@ -536,3 +538,44 @@ REMIND_OVERDUE = Phrase(
     "🚨 督办：以下工单已超过办结时限：", "🚨 Overdue tickets (escalated to the office):"
 )
 REMIND_LINE = Phrase("{number} · {department} · {left}", "{number} · {department} · {left}")
+
+# -- 质检 -----------------------------------------------------------------------------------------
+
+QA_HEADER = Phrase(
+    "🔍 质检抽样：{day} 办结 {total} 件，抽取 {count} 件，请逐件标记合格/不合格。",
+    "🔍 Quality check: {total} tickets resolved on {day}, {count} sampled; mark each one.",
+)
+QA_ITEM = Phrase(
+    "质检：工单 {number}（{department}）\n诉求：{text}\n答复：{answer}",
+    "Check: ticket {number} ({department})\nRequest: {text}\nAnswer: {answer}",
+)
+BUTTON_QA_PASS = Phrase("合格", "Pass")
+BUTTON_QA_FAIL = Phrase("不合格", "Fail")
+ASK_QA_REASON = Phrase(
+    "工单 {number} 质检不合格：请回复本消息说明原因。",
+    "Ticket {number} fails the check: reply to this message with the reason.",
+)
+QA_PASSED = Phrase("✅ 质检合格（{name}）", "✅ Passed ({name})")
+QA_FAILED = Phrase("❌ 质检不合格（{name}）：{reason}", "❌ Failed ({name}): {reason}")
+QA_DONE_ALREADY = Phrase("该工单已质检。", "This ticket was already checked.")
+QA_RECORDED = Phrase("已记录质检结果。", "The result is recorded.")
+
+# -- statistics, digest, alerts ---------------------------------------------------------------
+
+STATS_CAPTION = Phrase("统计图：{label}", "Chart: {label}")
+EXPORT_CAPTION = Phrase("工单导出：{label}（电话已脱敏）", "Ticket export: {label} (phones masked)")
+DIGEST_HEADER = Phrase("☀️ 每日简报", "☀️ Daily digest")
+DIGEST_OVERDUE = Phrase("超期未办结（{count} 件）：", "Overdue and still open ({count}):")
+DIGEST_NO_OVERDUE = Phrase("目前没有超期工单。", "No overdue tickets.")
+METRIC_NAMES = {
+    "on_time": Phrase("按时办结率", "on-time resolution rate"),
+    "satisfaction": Phrase("满意率", "satisfaction rate"),
+}
+ALERT_BELOW = Phrase(
+    "⚠️ 预警：{department}近 30 天{metric}为 {value}，低于目标 {target}。",
+    "⚠️ Alert: {department}'s 30-day {metric} is {value}, below the {target} target.",
+)
+ALERT_RECOVERED = Phrase(
+    "✅ 恢复：{department}近 30 天{metric}回升至 {value}（目标 {target}）。",
+    "✅ Recovered: {department}'s 30-day {metric} is back to {value} (target {target}).",
+)

@@ -6,7 +6,7 @@ rows come back as the core's frozen snapshots, never as ORM objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,7 +26,9 @@ from handlers.model import (
     Language,
     NewItem,
     NewTicket,
+    QualityCheck,
     Rating,
+    ResolvedTicket,
     Role,
     SentMessage,
     StaffMember,
@@ -37,6 +39,7 @@ from handlers.model import (
 )
 from handlers.numbering import format_ticket_number
 from handlers.outgoing import Method, Outgoing
+from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
 from storage.models import (
     AssignmentRow,
@@ -45,8 +48,11 @@ from storage.models import (
     ExtensionRow,
     HeldMessageRow,
     InviteRow,
+    JobRunRow,
+    MetricAlertRow,
     OutboxRow,
     ProcessedUpdateRow,
+    QualityCheckRow,
     ReminderRow,
     ResolutionRow,
     RoutingExampleRow,
@@ -59,6 +65,7 @@ from storage.models import (
     TicketRow,
 )
 from storage.outbox import QueuedMessage
+from storage.statistics import compute_statistics
 
 # How long the process that queued a message has to deliver it before any other may.
 DELIVERY_LEASE = timedelta(seconds=60)
@@ -782,6 +789,113 @@ class SqlStore:
             if inserted is not None:
                 fresh.add(inserted)
         return fresh
+
+    # -- hotline-wide jobs and 质检 -------------------------------------------------------------
+
+    def claim_job(self, kind: str, step: str, now: datetime) -> bool:
+        """True the first time (kind, step) is claimed, ever; False for every later try."""
+        return (
+            self.session.execute(
+                self._insert(JobRunRow)
+                .values(kind=kind, step=step, ran_at=now)
+                .on_conflict_do_nothing(index_elements=["kind", "step"])
+                .returning(JobRunRow.kind)
+            ).first()
+            is not None
+        )
+
+    def resolutions_between(self, start: datetime, end: datetime) -> list[ResolvedTicket]:
+        rows = self.session.execute(
+            select(
+                ResolutionRow.id,
+                ResolutionRow.ticket_id,
+                TicketRow.number,
+                ResolutionRow.department_code,
+                TicketRow.text,
+                ResolutionRow.answer,
+            )
+            .join(TicketRow, TicketRow.id == ResolutionRow.ticket_id)
+            .where(ResolutionRow.resolved_at >= start, ResolutionRow.resolved_at < end)
+            .order_by(ResolutionRow.id)
+        )
+        return [ResolvedTicket(*row) for row in rows]
+
+    def add_quality_check(
+        self, resolved: ResolvedTicket, *, sampled_for: date, now: datetime
+    ) -> int | None:
+        return self.session.execute(
+            self._insert(QualityCheckRow)
+            .values(
+                resolution_id=resolved.resolution_id,
+                ticket_id=resolved.ticket_id,
+                department_code=resolved.department_code,
+                sampled_for=sampled_for,
+                sampled_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["resolution_id"])
+            .returning(QualityCheckRow.id)
+        ).scalar()
+
+    def quality_check(self, check_id: int, *, lock: bool = False) -> QualityCheck | None:
+        stmt = select(
+            QualityCheckRow.id,
+            QualityCheckRow.resolution_id,
+            QualityCheckRow.ticket_id,
+            QualityCheckRow.passed,
+        ).where(QualityCheckRow.id == check_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = self.session.execute(stmt).first()
+        return QualityCheck(*row) if row else None
+
+    def decide_quality(
+        self, check_id: int, *, passed: bool, reason: str | None, inspector: int, now: datetime
+    ) -> None:
+        self.session.execute(
+            update(QualityCheckRow)
+            .where(QualityCheckRow.id == check_id)
+            .values(passed=passed, reason=reason, inspector=inspector, inspected_at=now)
+        )
+
+    # -- statistics ----------------------------------------------------------------------------
+
+    def statistics(
+        self,
+        period: Period,
+        *,
+        now: datetime,
+        targets: TargetsLike,
+        names: Mapping[str, str],
+        department: str | None = None,
+    ) -> StatisticsReport:
+        return compute_statistics(
+            self.session,
+            period,
+            now=now,
+            targets=targets,
+            department=department,
+            department_names=names,
+        )
+
+    def alert_state(self, department_code: str, metric: str) -> bool | None:
+        return self.session.scalar(
+            select(MetricAlertRow.below).where(
+                MetricAlertRow.department_code == department_code,
+                MetricAlertRow.metric == metric,
+            )
+        )
+
+    def set_alert_state(
+        self, department_code: str, metric: str, *, below: bool, now: datetime
+    ) -> None:
+        self.session.execute(
+            self._insert(MetricAlertRow)
+            .values(department_code=department_code, metric=metric, below=below, changed_at=now)
+            .on_conflict_do_update(
+                index_elements=["department_code", "metric"],
+                set_={"below": below, "changed_at": now},
+            )
+        )
 
     # -- event log and outbox ------------------------------------------------------------------
 

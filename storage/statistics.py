@@ -1,22 +1,23 @@
-"""SLA statistics in SQL: one GROUP BY per table, the same statements on SQLite and PostgreSQL.
+"""SLA statistics in SQL, the same statements on SQLite and PostgreSQL.
 
-Nothing here loads tickets into Python: every query returns at most one row per department
-and (local day | working-day count | rating), so memory depends on the number of departments
-and the length of the period, never on the number of tickets.
+Nothing here loads tickets into Python: every statement returns at most one row per
+department × (trend bucket | working-day count | rating), so memory depends on the number of
+departments and the length of the period, never on the number of tickets.
 
 A period ``[start, end]`` of local dates covers ``start 00:00`` to ``end + 1 day 00:00``
-Asia/Shanghai, compared in UTC (times are stored in UTC). Each count, for a department D
-(every count is also summed over all departments for the overall row):
+Asia/Shanghai; the bounds are computed in Python and compared in UTC (times are stored in UTC),
+so no SQL time-zone function is needed. Each count, for a department D (every count is also
+summed over all departments for the overall row):
 
 received
     tickets with ``received_at`` in the period and ``department_code = D`` (their *current*
     department). Tickets still in the dispatch queue (no department) count only in the overall
     row. Withdrawn and merged tickets count: they were received.
 dispatched
-    assignments with ``dispatched_at`` in the period, to D.
+    assignments to D with ``dispatched_at`` in the period.
 signed_on_time
-    of those, ``signed_at IS NOT NULL AND signed_at <= sign_due_at``. A dispatch not signed
-    for yet counts as dispatched but not (yet) signed on time.
+    of those, ``signed_at <= sign_due_at`` (so signed). A dispatch not signed for yet counts
+    as dispatched but not signed on time.
 returned
     assignments to D with ``returned_at`` in the period (whenever they were dispatched).
 extended
@@ -28,49 +29,75 @@ resolved / resolved_on_time
 overdue_open
     tickets of D with an open status (received, dispatched, returned, in_progress) and
     ``deadline_at < now`` — *now*, not the period.
-reopened
-    resolutions by D with ``resolved_at`` in the period whose survey is rated
-    ``unsatisfied`` (the answers that led to a 重办), so the reopen rate reopened / resolved
-    compares one cohort and stays within [0, 1]. A late rating moves an old period's figure.
-surveyed / rated / satisfied / basic / unsatisfied / survey_timed_out
-    surveys of D with ``sent_at`` in the period / of those, rated ``satisfied``, ``basic`` or
-    ``unsatisfied`` / each of those three / rated ``none`` (timed out). Pending surveys
+surveyed / satisfied / basic / unsatisfied / survey_timed_out / rated
+    surveys of D with ``sent_at`` in the period / of those, rated ``satisfied``, ``basic``,
+    ``unsatisfied``, ``none`` (timed out) / satisfied + basic + unsatisfied. Pending surveys
     (rating NULL) count as surveyed only.
+reopened
+    = unsatisfied: surveys sent in the period rated ``unsatisfied``. A survey is sent with its
+    answer and an unsatisfied rating re-opens the ticket, so this is the number of the period's
+    answers that were re-opened (重办), the same cohort as ``resolved``; a rating that arrives
+    later moves the figure of the period the answer was given in.
 inspected / passed
     quality checks of D with ``sampled_for`` (a local date) in the period and ``passed IS NOT
     NULL`` / of those, ``passed``.
 working days (median, mean)
-    a histogram ``GROUP BY working_days`` of the resolutions counted in ``resolved``; the
-    median and mean come from the counts.
+    a histogram (``GROUP BY working_days``) of the resolutions counted in ``resolved``; the
+    median and mean come from its counts.
 
-The trend counts received tickets and resolutions per local day (bucketed into weeks or months
-for long periods by :func:`handlers.reports.bucket_trend`).
+The trend counts received tickets, resolutions and on-time resolutions per bucket (day, week
+or month, see :func:`handlers.reports.trend_buckets`).
+
+How the counting is shaped, and why: the big tables are counted by *index seeks*, per
+department (and per trend bucket), not by one ``GROUP BY`` over the period. A ``GROUP BY`` makes
+SQLite sort every row of the period (over a second per million rows); a seek on an index that
+starts with ``department_code`` counts the same rows without sorting and without reading the
+table, on both databases. Each table is read once: resolutions are counted as on-time and late
+(``on_time`` is the index's second column) rather than as all and on-time, and the dispatches
+of a department are counted with their on-time sign-fors in one aggregate (``FILTER``). On
+PostgreSQL the per-department arms of a ``UNION ALL`` may run in parallel. The indexes this
+relies on are ``STATISTICS_INDEXES`` (bench/stats.py measures them; without them the numbers
+are the same, only slower). The small tables (extensions, quality checks, open overdue
+tickets) are grouped directly.
 """
 
 from __future__ import annotations
 
+import logging
+import weakref
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Date, and_, case, func, or_, select, true
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import (
+    Executable,
+    Integer,
+    String,
+    and_,
+    func,
+    inspect,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from handlers.model import OPEN_STATUSES
 from handlers.reports import (
     COUNT_FIELDS,
+    SHANGHAI,
     DepartmentStats,
     Period,
     ReportTargets,
     StatisticsReport,
     TargetsLike,
-    bucket_trend,
+    TrendPoint,
     combine,
+    trend_buckets,
 )
 from storage.models import (
     AssignmentRow,
@@ -82,44 +109,90 @@ from storage.models import (
     SurveyRow,
     TicketRow,
 )
+from storage.types import UtcDateTime
 
-RATED = ("satisfied", "basic", "unsatisfied")
+log = logging.getLogger(__name__)
+
+RATINGS = ("satisfied", "basic", "unsatisfied", "none")
+
+#: Indexes the statistics are shaped for (name → table, columns): one per big table, led by the
+#: department and the event time, so each count is a seek that reads only the index.
+STATISTICS_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ix_tickets_department_received": ("tickets", ("department_code", "received_at")),
+    # supersedes ix_assignments_department_dispatched (department_code, dispatched_at)
+    "ix_assignments_department_dispatched_sign": (
+        "assignments",
+        ("department_code", "dispatched_at", "signed_at", "sign_due_at"),
+    ),
+    "ix_assignments_department_returned": ("assignments", ("department_code", "returned_at")),
+    "ix_resolutions_department_on_time_resolved": (
+        "resolutions",
+        ("department_code", "on_time", "resolved_at", "working_days"),
+    ),
+    "ix_surveys_department_rating_sent": ("surveys", ("department_code", "rating", "sent_at")),
+}
+
+# SQLite allows 500 terms in a compound SELECT; stay well below it.
+_ARMS_PER_STATEMENT = 200
+
+
+_checked: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def missing_statistics_indexes(bind: Engine | Connection) -> list[str]:
+    """The names of ``STATISTICS_INDEXES`` the database lacks (matched by table and columns)."""
+    inspector = inspect(bind)
+    missing = []
+    for name, (table, columns) in STATISTICS_INDEXES.items():
+        present = {tuple(ix["column_names"]) for ix in inspector.get_indexes(table)}
+        if tuple(columns) not in present:
+            missing.append(name)
+    return missing
+
+
+def _warn_once_without_indexes(session: Session) -> None:
+    # Without them every count reads table rows: minutes instead of a second at a million
+    # tickets. Checked once per engine, so a missing migration is noticed in the log.
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or engine in _checked:
+        return
+    _checked.add(engine)
+    # The session's own connection: a new one would wait for the write lock this very
+    # transaction may hold (SQLite).
+    missing = missing_statistics_indexes(session.connection())
+    if missing:
+        log.warning(
+            "the statistics indexes %s are missing: statistics will be slow on large "
+            "databases (see storage.statistics.STATISTICS_INDEXES)",
+            ", ".join(missing),
+        )
 
 
 class UnknownDepartmentError(LookupError):
     """No department has this code; the message is one line for the operator."""
 
 
-class local_day(FunctionElement[date]):  # lower case: it reads as an SQL function
-    """The Asia/Shanghai calendar day of a UTC timestamp column."""
-
-    type = Date()
-    name = "local_day"
-    inherit_cache = True
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(), SHANGHAI)
 
 
-@compiles(local_day, "sqlite")
-def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite stores naive UTC text; China has kept UTC+8 without DST since 1991, so a fixed
-    # offset is exact for every date the hotline can hold.
-    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+def _count(*conditions: ColumnElement[bool]) -> Any:
+    """``(SELECT count(*) … WHERE conditions)``, correlated to the enclosing query."""
+    return select(func.count()).where(*conditions).scalar_subquery()
 
 
-@compiles(local_day, "postgresql")
-def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(timezone('Asia/Shanghai', {compiler.process(element.clauses, **kw)}) AS DATE)"
-
-
-def _in(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
+def _between(column: Any, start: Any, end: Any) -> ColumnElement[bool]:
     return and_(column >= start, column < end)
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _department_filter(column: Any, department: str | None) -> ColumnElement[bool]:
-    return column == department if department is not None else true()
+def _per_department(
+    session: Session, codes: Sequence[str], arm: Callable[[str], Any]
+) -> Iterator[Any]:
+    """Rows of ``UNION ALL`` of one aggregate ``arm(code)`` per department, in chunks."""
+    for first in range(0, len(codes), _ARMS_PER_STATEMENT):
+        arms: list[Any] = [arm(code) for code in codes[first : first + _ARMS_PER_STATEMENT]]
+        statement: Executable = arms[0] if len(arms) == 1 else union_all(*arms)
+        yield from session.execute(statement)
 
 
 def compute_statistics(
@@ -138,6 +211,7 @@ def compute_statistics(
     ``department_names`` (else by code); names from ``department_names``, else the database's
     Chinese name. Raises :class:`UnknownDepartmentError` for a code no department has.
     """
+    _warn_once_without_indexes(session)
     report_targets = ReportTargets.of(targets)
     start, end = period.utc_bounds()
     known = {
@@ -148,117 +222,189 @@ def compute_statistics(
     }
     if department is not None and department not in known:
         raise UnknownDepartmentError(f"no department has the code {department!r}")
+    codes = [department] if department is not None else sorted(known)
 
     counts: dict[str | None, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNT_FIELDS, 0))
-    histograms: dict[str | None, dict[int, int]] = defaultdict(dict)
-    daily: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    unit, buckets = trend_buckets(period)
+    bounds = [(_start_of(first), _start_of(after)) for first, after in buckets]
+    trend = [[0, 0, 0] for _ in buckets]  # received, resolved, on time
 
-    # Tickets received, by current department and local day (the day feeds the trend).
-    t = TicketRow
-    received_day = local_day(t.received_at)
-    for code, day, n in session.execute(
-        select(t.department_code, received_day, func.count())
-        .where(_in(t.received_at, start, end), _department_filter(t.department_code, department))
-        .group_by(t.department_code, received_day)
-    ):
-        counts[code]["received"] += n
-        daily[_as_date(day)][0] += n
+    # Tickets received and answers given, per department × trend bucket.
+    for code, index, received, on_time, late in session.execute(_trend_cells(codes, bounds)):
+        row, cell = counts[code], trend[index]
+        row["received"] += received
+        row["resolved"] += on_time + late
+        row["resolved_on_time"] += on_time
+        cell[0] += received
+        cell[1] += on_time + late
+        cell[2] += on_time
+    if department is None:
+        # Tickets in the dispatch queue belong to no department, but to the overall row.
+        for index, received in session.execute(_queue_cells(bounds)):
+            counts[None]["received"] += received
+            trend[index][0] += received
 
-    # Overdue open tickets, now.
-    for code, n in session.execute(
-        select(t.department_code, func.count())
-        .where(
-            t.status.in_(sorted(OPEN_STATUSES)),
-            t.deadline_at < now,
-            _department_filter(t.department_code, department),
-        )
-        .group_by(t.department_code)
-    ):
-        counts[code]["overdue_open"] += n
-
-    # Dispatches, on-time sign-fors and returns: one pass over the assignments.
     a = AssignmentRow
-    dispatched = _in(a.dispatched_at, start, end)
-    returned = _in(a.returned_at, start, end)
-    for code, n_dispatched, n_signed, n_returned in session.execute(
-        select(
-            a.department_code,
-            _count_if(dispatched),
-            _count_if(and_(dispatched, a.signed_at.is_not(None), a.signed_at <= a.sign_due_at)),
-            _count_if(returned),
-        )
-        .where(or_(dispatched, returned), _department_filter(a.department_code, department))
-        .group_by(a.department_code)
+    for code, dispatched, signed_on_time in _per_department(
+        session,
+        codes,
+        lambda code: select(
+            literal(code, String).label("code"),
+            func.count(),
+            func.count().filter(a.signed_at <= a.sign_due_at),
+        ).where(a.department_code == code, _between(a.dispatched_at, start, end)),
     ):
-        row = counts[code]
-        row["dispatched"] += n_dispatched
-        row["signed_on_time"] += n_signed
-        row["returned"] += n_returned
+        counts[code]["dispatched"] = dispatched
+        counts[code]["signed_on_time"] = signed_on_time
 
-    # Extensions approved in the period.
+    for code, returned, pending, *rated in session.execute(_returns_and_surveys(codes, start, end)):
+        row = counts[code]
+        row["returned"] = returned
+        row["satisfied"], row["basic"], row["unsatisfied"], row["survey_timed_out"] = rated
+        row["rated"] = row["satisfied"] + row["basic"] + row["unsatisfied"]
+        row["surveyed"] = pending + row["rated"] + row["survey_timed_out"]
+        row["reopened"] = row["unsatisfied"]
+
+    # The working-days histogram. ``on_time IN (true, false)`` is always true: it lets both
+    # databases seek the resolved_at range under each on_time value of the index.
+    r = ResolutionRow
+    histograms: dict[str, dict[int, int]] = defaultdict(dict)
+    for code, days, n in _per_department(
+        session,
+        codes,
+        lambda code: (
+            select(literal(code, String).label("code"), r.working_days, func.count())
+            .where(
+                r.department_code == code,
+                r.on_time.in_([True, False]),
+                _between(r.resolved_at, start, end),
+            )
+            .group_by(r.working_days)
+        ),
+    ):
+        histograms[code][int(days)] = n
+
+    _small_tables(session, counts, period, now=now, department=department)
+
+    names = dict(department_names or {})
+
+    def stats_for(code: str | None) -> DepartmentStats:
+        name = names.get(code, known[code][0]) if code is not None else ""
+        histogram = histograms.get(code, {}) if code is not None else {}
+        return DepartmentStats(
+            department=code,
+            name=name,
+            targets=report_targets,
+            working_days=tuple(sorted(histogram.items())),
+            **counts[code],
+        )
+
+    rows: tuple[DepartmentStats, ...]
+    if department is not None:
+        rows = (stats_for(department),)
+    else:
+        shown = [code for code in codes if known[code][1] or any(counts[code].values())]
+        order = {code: i for i, code in enumerate(names)}
+        shown.sort(key=lambda code: (order.get(code, len(order)), code))
+        department_rows = [stats_for(code) for code in shown]
+        queue = [stats_for(None)] if None in counts else []
+        rows = (combine([*department_rows, *queue], targets=report_targets), *department_rows)
+
+    return StatisticsReport(
+        period=period,
+        generated_at=now,
+        rows=rows,
+        trend=tuple(
+            TrendPoint(first, *values) for (first, _), values in zip(buckets, trend, strict=True)
+        ),
+        trend_unit=unit,
+        targets=report_targets,
+        department=department,
+    )
+
+
+def _bucket_table(bounds: Sequence[tuple[datetime, datetime]]) -> Any:
+    """``(SELECT 0 AS k, s0 AS s, e0 AS e UNION ALL …) AS buckets``: portable (SQLite has no
+    ``VALUES … AS name (columns)``)."""
+    rows = [
+        select(
+            literal(index, Integer).label("k"),
+            literal(low, UtcDateTime()).label("s"),
+            literal(high, UtcDateTime()).label("e"),
+        )
+        for index, (low, high) in enumerate(bounds)
+    ]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("buckets")
+
+
+def _trend_cells(codes: Sequence[str], bounds: Sequence[tuple[datetime, datetime]]) -> Executable:
+    """Per department × bucket: tickets received, answers on time, answers late."""
+    buckets = _bucket_table(bounds)
+    d = aliased(DepartmentRow)
+    t, r = TicketRow, ResolutionRow
+
+    def in_bucket(column: Any) -> ColumnElement[bool]:
+        return _between(column, buckets.c.s, buckets.c.e)
+
+    return (
+        select(
+            d.code,
+            buckets.c.k,
+            _count(t.department_code == d.code, in_bucket(t.received_at)),
+            _count(r.department_code == d.code, r.on_time.is_(True), in_bucket(r.resolved_at)),
+            _count(r.department_code == d.code, r.on_time.is_(False), in_bucket(r.resolved_at)),
+        )
+        .select_from(d)
+        .join(buckets, true())
+        .where(d.code.in_(codes))
+    )
+
+
+def _queue_cells(bounds: Sequence[tuple[datetime, datetime]]) -> Executable:
+    """Per bucket: tickets received that are in no department (the dispatch queue)."""
+    buckets = _bucket_table(bounds)
+    t = TicketRow
+    return select(
+        buckets.c.k,
+        _count(t.department_code.is_(None), _between(t.received_at, buckets.c.s, buckets.c.e)),
+    )
+
+
+def _returns_and_surveys(codes: Sequence[str], start: datetime, end: datetime) -> Executable:
+    """Per department: dispatches returned, pending surveys, and surveys by rating."""
+    d = aliased(DepartmentRow)
+    a, s = AssignmentRow, SurveyRow
+    sent = _between(s.sent_at, start, end)
+    return select(
+        d.code,
+        _count(a.department_code == d.code, _between(a.returned_at, start, end)),
+        _count(s.department_code == d.code, s.rating.is_(None), sent),
+        *(_count(s.department_code == d.code, s.rating == rating, sent) for rating in RATINGS),
+    ).where(d.code.in_(codes))
+
+
+def _small_tables(
+    session: Session,
+    counts: dict[str | None, dict[str, int]],
+    period: Period,
+    *,
+    now: datetime,
+    department: str | None,
+) -> None:
+    """Extensions, quality checks and overdue tickets: few rows, grouped directly."""
+    start, end = period.utc_bounds()
+
+    def mine(column: Any) -> ColumnElement[bool]:
+        return column == department if department is not None else true()
+
     e = ExtensionRow
     for code, n in session.execute(
         select(e.department_code, func.count())
-        .where(
-            e.status == "approved",
-            _in(e.decided_at, start, end),
-            _department_filter(e.department_code, department),
-        )
+        .where(e.status == "approved", _between(e.decided_at, start, end), mine(e.department_code))
         .group_by(e.department_code)
     ):
         counts[code]["extended"] += n
 
-    # Resolutions: the working-days histogram carries the counts and the on-time answers.
-    r = ResolutionRow
-    resolved_in = and_(
-        _in(r.resolved_at, start, end), _department_filter(r.department_code, department)
-    )
-    on_time = _count_if(r.on_time.is_(True))
-    for code, days, n, n_on_time in session.execute(
-        select(r.department_code, r.working_days, func.count(), on_time)
-        .where(resolved_in)
-        .group_by(r.department_code, r.working_days)
-    ):
-        row = counts[code]
-        row["resolved"] += n
-        row["resolved_on_time"] += n_on_time
-        histograms[code][int(days)] = histograms[code].get(int(days), 0) + n
-
-    resolved_day = local_day(r.resolved_at)
-    for day, n, n_on_time in session.execute(
-        select(resolved_day, func.count(), on_time).where(resolved_in).group_by(resolved_day)
-    ):
-        point = daily[_as_date(day)]
-        point[1] += n
-        point[2] += n_on_time
-
-    # Re-opened: answers of the period rated 不满意. Starting from the (few) unsatisfied
-    # surveys lets both databases use the rating index, then the resolution's primary key.
-    s = SurveyRow
-    for code, n in session.execute(
-        select(r.department_code, func.count())
-        .select_from(s)
-        .join(r, r.id == s.resolution_id)
-        .where(s.rating == "unsatisfied", resolved_in)
-        .group_by(r.department_code)
-    ):
-        counts[code]["reopened"] += n
-
-    # Surveys sent in the period, by rating.
-    for code, rating, n in session.execute(
-        select(s.department_code, s.rating, func.count())
-        .where(_in(s.sent_at, start, end), _department_filter(s.department_code, department))
-        .group_by(s.department_code, s.rating)
-    ):
-        row = counts[code]
-        row["surveyed"] += n
-        if rating in RATED:
-            row["rated"] += n
-            row[rating] += n
-        elif rating == "none":
-            row["survey_timed_out"] += n
-
-    # Quality checks of days in the period that have been inspected.
     q = QualityCheckRow
     for code, passed, n in session.execute(
         select(q.department_code, q.passed, func.count())
@@ -266,85 +412,52 @@ def compute_statistics(
             q.sampled_for >= period.start,
             q.sampled_for <= period.end,
             q.passed.is_not(None),
-            _department_filter(q.department_code, department),
+            mine(q.department_code),
         )
         .group_by(q.department_code, q.passed)
     ):
-        row = counts[code]
-        row["inspected"] += n
+        counts[code]["inspected"] += n
         if passed:
-            row["passed"] += n
+            counts[code]["passed"] += n
 
-    names = dict(department_names or {})
-
-    def stats_for(code: str | None) -> DepartmentStats:
-        name = names.get(code, known[code][0]) if code is not None else ""
-        return DepartmentStats(
-            department=code,
-            name=name,
-            targets=report_targets,
-            working_days=tuple(sorted(histograms[code].items())),
-            **counts[code],
-        )
-
-    if department is not None:
-        rows: tuple[DepartmentStats, ...] = (stats_for(department),)
-    else:
-        shown = {code for code, (_, active) in known.items() if active}
-        shown |= {code for code in counts if code is not None}
-        order = {code: i for i, code in enumerate(names)}
-        codes = sorted(shown, key=lambda code: (order.get(code, len(order)), code))
-        department_rows = [stats_for(code) for code in codes]
-        # The overall row also holds what belongs to no department: tickets in the dispatch
-        # queue (only tickets can lack a department).
-        queue = [stats_for(None)] if None in counts else []
-        overall = combine([*department_rows, *queue], targets=report_targets)
-        rows = (overall, *department_rows)
-
-    unit, trend = bucket_trend(period, [(day, v[0], v[1], v[2]) for day, v in daily.items()])
-    return StatisticsReport(
-        period=period,
-        generated_at=now,
-        rows=rows,
-        trend=trend,
-        trend_unit=unit,
-        targets=report_targets,
-        department=department,
-    )
+    t = TicketRow
+    for current, n in session.execute(
+        select(t.department_code, func.count())
+        .where(t.status.in_(sorted(OPEN_STATUSES)), t.deadline_at < now, mine(t.department_code))
+        .group_by(t.department_code)
+    ):
+        counts[current]["overdue_open"] += n
 
 
-def _as_date(value: date | str) -> date:
-    # Result processing already gives dates; a bare string is tolerated for raw drivers.
-    return value if isinstance(value, date) else date.fromisoformat(value)
+EXPORT_BATCH = 1000
 
 
 def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[str, Any]]:
-    """The period's tickets (by receipt), one mapping each, streamed in batches.
+    """The period's tickets (by receipt), one mapping each, streamed.
 
     Each row has the ticket's number, receipt time, type, urgency, current department (code
     and Chinese name), status, deadline, re-open count, approved extensions, and its latest
     answer: time, on time, working days, rating, quality-check result; plus ``phone``, the
     citizen's phone *unmasked* — the caller must mask it. No citizen name is read.
+
+    Two streams in the same order — the tickets, and the answers of those tickets by round —
+    are merged here, a batch at a time. (One query joining each ticket's latest answer made
+    PostgreSQL hash the whole resolutions table and sort on disk for a month's export.)
     """
     start, end = period.utc_bounds()
-    t, c, d = TicketRow, CitizenRow, DepartmentRow
-    latest = aliased(ResolutionRow)
-    s, q, e = SurveyRow, QualityCheckRow, ExtensionRow
-    latest_round = (
-        select(func.max(ResolutionRow.round))
-        .where(ResolutionRow.ticket_id == t.id)
-        .correlate(t)
-        .scalar_subquery()
-    )
+    t, c, d, e = TicketRow, CitizenRow, DepartmentRow, ExtensionRow
+    r, s, q = ResolutionRow, SurveyRow, QualityCheckRow
+    in_period = _between(t.received_at, start, end)
     extensions = (
         select(func.count())
-        .select_from(e)
         .where(e.ticket_id == t.id, e.status == "approved")
         .correlate(t)
         .scalar_subquery()
     )
-    statement = (
+    streaming = session.connection().execution_options(yield_per=EXPORT_BATCH)
+    tickets = streaming.execute(
         select(
+            t.id,
             t.number,
             t.received_at,
             t.request_type,
@@ -355,22 +468,46 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
             t.deadline_at,
             t.reopen_count,
             extensions.label("extensions"),
-            latest.resolved_at,
-            latest.on_time,
-            latest.working_days,
-            s.rating,
-            q.passed.label("quality_passed"),
             c.phone,
         )
-        .select_from(t)
         .join(c, c.id == t.citizen_id)
         .outerjoin(d, d.code == t.department_code)
-        .outerjoin(latest, and_(latest.ticket_id == t.id, latest.round == latest_round))
-        .outerjoin(s, s.resolution_id == latest.id)
-        .outerjoin(q, q.resolution_id == latest.id)
-        .where(_in(t.received_at, start, end))
+        .where(in_period)
         .order_by(t.received_at, t.id)
-        .execution_options(yield_per=1000)
-    )
-    for row in session.execute(statement).mappings():
-        yield dict(row)
+    ).mappings()
+    answers = streaming.execute(
+        select(
+            t.id,
+            r.resolved_at,
+            r.on_time,
+            r.working_days,
+            s.rating,
+            q.passed.label("quality_passed"),
+        )
+        .join(r, r.ticket_id == t.id)
+        .outerjoin(s, s.resolution_id == r.id)
+        .outerjoin(q, q.resolution_id == r.id)
+        .where(in_period)
+        .order_by(t.received_at, t.id, r.round)
+    ).mappings()
+    pending = next(answers, None)
+    for row in tickets:
+        ticket = dict(row)
+        ticket_id = ticket.pop("id")
+        latest: Any = _NO_ANSWER  # a RowMapping once an answer is found
+        # Every answer belongs to a ticket of the stream, in the same order: the rows for
+        # this ticket come next, the last one is the latest round.
+        while pending is not None and pending["id"] == ticket_id:
+            latest = pending
+            pending = next(answers, None)
+        ticket.update({key: latest[key] for key in _NO_ANSWER})
+        yield ticket
+
+
+_NO_ANSWER: dict[str, Any] = {
+    "resolved_at": None,
+    "on_time": None,
+    "working_days": None,
+    "rating": None,
+    "quality_passed": None,
+}

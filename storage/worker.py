@@ -104,14 +104,21 @@ class DatabaseWorker:
                     stop_after = True
                     break
                 batch.append(job)
-            self._commit_batch(batch)
+            try:
+                self._commit_batch(batch)
+            except BaseException as exc:  # never let the thread die: every later caller would hang
+                log.exception("the database worker failed a batch")
+                for job in batch:
+                    job.error, job.queued, job.committed = exc, [], []
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(self._settle, batch)
             if stop_after:
                 return
 
     def _commit_batch(self, batch: list[_Job]) -> None:
         try:
             self._run_in_one_transaction(batch)
-        except Exception as exc:
+        except BaseException as exc:  # any failure, also from test guards, goes to the caller
             if len(batch) > 1:
                 # The commit itself failed: give every job its own transaction, so one job's
                 # conflict (or a passing fault) does not fail the others.
@@ -151,7 +158,7 @@ class DatabaseWorker:
                 try:
                     with session.begin_nested():
                         job.result = job.work(store)
-                except Exception as exc:  # the job's own failure: its savepoint is undone
+                except BaseException as exc:  # the job's own failure: its savepoint is undone
                     job.error = exc
                     del store.queued[queued:], store.committed_actions[committed:]
                 else:

@@ -7,7 +7,8 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import matplotlib.image
@@ -27,13 +28,13 @@ from handlers.reports import (
     ReportTargets,
     StatisticsReport,
     TrendPoint,
-    bucket_trend,
     combine,
     format_percent,
     format_report_text,
     histogram_median,
     report_from_dict,
     report_to_dict,
+    trend_buckets,
 )
 from scheduler.calendar import SHANGHAI
 from storage.database import Database
@@ -72,8 +73,11 @@ def synthetic_report(departments: int = 5, *, name_length: int = 8) -> Statistic
             )
         )
     period = Period(date(2026, 11, 1), date(2026, 11, 30))
-    _, trend = bucket_trend(
-        period, [(date(2026, 11, d), d % 7, d % 5, d % 5 - (d % 2)) for d in range(2, 29, 2)]
+    _, buckets = trend_buckets(period)
+    # received d % 7, resolved d % 5, of them on time all but one on odd days
+    trend = tuple(
+        TrendPoint(first, first.day % 7, first.day % 5, max(0, first.day % 5 - first.day % 2))
+        for first, _ in buckets
     )
     overall = combine(rows, targets=targets, extra={"received": 4})
     return StatisticsReport(
@@ -117,14 +121,39 @@ def test_rates() -> None:
     assert format_percent(Rate(3, 3, 0.95)) == "100.0%"
 
 
-def test_trend_buckets_by_length() -> None:
-    long = Period(date(2024, 1, 1), date(2026, 12, 31))
-    unit, points = bucket_trend(long, [(date(2025, 6, 15), 1, 1, 1), (date(2025, 6, 30), 2, 0, 0)])
-    assert unit == "month"
-    assert len(points) == 36
-    june = next(p for p in points if p.start == date(2025, 6, 1))
-    assert (june.received, june.resolved, june.on_time_rate) == (3, 1, 1.0)
+@pytest.mark.parametrize(
+    ("start", "end", "unit", "first", "last"),
+    [
+        # a month: days
+        (date(2026, 11, 1), date(2026, 11, 30), "day", (date(2026, 11, 1), date(2026, 11, 2)),
+         (date(2026, 11, 30), date(2026, 12, 1))),
+        # a year: weeks from Monday; the first and last are partial
+        (date(2026, 1, 1), date(2026, 12, 31), "week", (date(2026, 1, 1), date(2026, 1, 5)),
+         (date(2026, 12, 28), date(2027, 1, 1))),
+        # three years: months
+        (date(2024, 1, 15), date(2026, 12, 31), "month", (date(2024, 1, 15), date(2024, 2, 1)),
+         (date(2026, 12, 1), date(2027, 1, 1))),
+    ],
+)  # fmt: skip
+def test_trend_buckets(
+    start: date,
+    end: date,
+    unit: str,
+    first: tuple[date, date],
+    last: tuple[date, date],
+) -> None:
+    found_unit, buckets = trend_buckets(Period(start, end))
+    assert found_unit == unit
+    assert (buckets[0], buckets[-1]) == (first, last)
+    # contiguous, covering the period exactly
+    assert all(a[1] == b[0] for a, b in pairwise(buckets))
+    assert buckets[0][0] == start
+    assert buckets[-1][1] == end + timedelta(days=1)
+
+
+def test_trend_points() -> None:
     assert TrendPoint(date(2025, 1, 1)).on_time_rate is None
+    assert TrendPoint(date(2025, 1, 1), 3, 4, 3).on_time_rate == 0.75
 
 
 def test_json_round_trip_is_lossless() -> None:
@@ -187,12 +216,12 @@ def test_chart_is_a_png_of_the_expected_size_and_not_blank(departments: int, lan
 
 def test_chart_of_an_empty_report() -> None:
     period = Period(date(2026, 11, 1), date(2026, 11, 30))
-    _, trend = bucket_trend(period, [])
+    _, buckets = trend_buckets(period)
     empty = StatisticsReport(
         period,
         datetime(2026, 12, 1, tzinfo=SHANGHAI),
         (DepartmentStats(None, ""), DepartmentStats("labour", "劳动保障服务中心")),
-        trend,
+        tuple(TrendPoint(first) for first, _ in buckets),
     )
     pixels = decode_png(render_chart(empty))
     assert pixels[..., :3].std() > 0.01  # type: ignore[index]
@@ -258,6 +287,12 @@ def test_workbook_streams_any_iterable_of_rows() -> None:
     tickets = workbook_values(render_workbook(synthetic_report(2), rows()), "工单 Tickets")
     assert [row[0] for row in tickets[1:]] == ["N0", "N1", "N2"]
     assert tickets[1][-1] == "139****0000"
+
+    # Excel's row limit, scaled down: the tickets that do not fit are counted, not dropped
+    capped = render_workbook(synthetic_report(2), rows(), max_ticket_rows=2)
+    tickets = workbook_values(capped, "工单 Tickets")
+    assert [row[0] for row in tickets[1:3]] == ["N0", "N1"]
+    assert "1 more tickets" in str(tickets[3][0])
 
 
 # -- the commands ------------------------------------------------------------------------------

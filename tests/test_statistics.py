@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from handlers.config import Targets
+from handlers.config import HotlineConfig, Targets
 from handlers.model import Language, RequestType, Role, TicketStatus
 from handlers.reports import (
     RATE_FIELDS,
@@ -37,7 +38,13 @@ from storage.models import (
     SurveyRow,
     TicketRow,
 )
-from storage.statistics import UnknownDepartmentError, compute_statistics, ticket_rows_for_export
+from storage.statistics import (
+    STATISTICS_INDEXES,
+    UnknownDepartmentError,
+    compute_statistics,
+    missing_statistics_indexes,
+    ticket_rows_for_export,
+)
 
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
@@ -298,7 +305,10 @@ def row(report: StatisticsReport, department: str | None) -> DepartmentStats:
 
 def test_counts_per_department(november: Database) -> None:
     report = statistics(november)
-    assert [r.department for r in report.rows] == [None, C, L, S]  # overall first, then by code
+    assert report.rows[0].department is None  # the overall row first
+    codes = [r.department or "" for r in report.rows[1:]]
+    assert codes == sorted(codes)  # then the departments, by code
+    assert {C, L, S} <= set(codes)
     c, s, lab, total = row(report, C), row(report, S), row(report, L), row(report, None)
 
     # received (current department, received in Shanghai-November):
@@ -457,24 +467,27 @@ def test_unknown_department(november: Database) -> None:
         statistics(november, department="nowhere")
 
 
-def test_names_and_order_from_the_caller(november: Database) -> None:
+def test_names_and_order_from_the_caller(november: Database, hotline_config: HotlineConfig) -> None:
     report = statistics(november, department_names={L: "Labour", C: "Construction"})
-    assert [(r.department, r.name) for r in report.rows] == [
-        (None, ""),
-        (L, "Labour"),
-        (C, "Construction"),
-        (S, "社会事务办"),  # not named by the caller: the database's Chinese name, after them
-    ]
+    named = [(r.department, r.name) for r in report.rows]
+    assert named[:3] == [(None, ""), (L, "Labour"), (C, "Construction")]
+    # the others are not named by the caller: the database's Chinese names, by code
+    social = hotline_config.departments.get(S)
+    assert social is not None
+    assert (S, social.name_zh) in named[3:]
+    others = [code or "" for code, _ in named[3:]]
+    assert others == sorted(others)
 
 
-def test_an_empty_period_has_no_rates(database: Database) -> None:
+def test_an_empty_period_has_no_rates(database: Database, hotline_config: HotlineConfig) -> None:
     with database.read() as session:
         report = compute_statistics(session, NOVEMBER, now=NOW, targets=Targets())
     total = report.rows[0]
     assert total.received == 0
     assert all(total.rate(name).value is None for name in RATE_FIELDS)
     assert total.median_working_days is None
-    assert len(report.rows) == 4  # the three active departments are listed, with zeros
+    # every active department is listed, with zeros
+    assert len(report.rows) == 1 + len(hotline_config.departments.departments)
 
 
 def test_a_year_is_bucketed_by_week(november: Database) -> None:
@@ -500,7 +513,7 @@ def test_the_report_survives_json(november: Database) -> None:
     assert again.generated_at.utcoffset() == NOW.utcoffset()
 
 
-def test_ticket_rows_for_export(november: Database) -> None:
+def test_ticket_rows_for_export(november: Database, hotline_config: HotlineConfig) -> None:
     with november.read() as session:
         rows: Iterator[dict[str, Any]] = ticket_rows_for_export(session, NOVEMBER)
         exported = list(rows)
@@ -520,7 +533,27 @@ def test_ticket_rows_for_export(november: Database) -> None:
     assert by_number["T2"]["quality_passed"] is False
     assert by_number["T8"]["department_code"] is None
     assert by_number["T8"]["resolved_at"] is None
-    assert by_number["T1"]["department_name"] == "村镇规划建设服务中心"
+    construction = hotline_config.departments.get(C)
+    assert construction is not None
+    assert by_number["T1"]["department_name"] == construction.name_zh
     assert by_number["T1"]["phone"] == PHONE  # raw: the workbook masks it
     assert "name" not in by_number["T1"]
     assert by_number["T1"]["received_at"].tzinfo is not None
+
+
+def test_the_statistics_indexes_change_no_number(november: Database) -> None:
+    """The counts are shaped for STATISTICS_INDEXES; with or without them, the same report."""
+    without = statistics(november)
+    missing = missing_statistics_indexes(november.engine)
+    try:
+        with november.transaction() as session:
+            for name in missing:
+                table, columns = STATISTICS_INDEXES[name]
+                session.execute(text(f"CREATE INDEX {name} ON {table} ({', '.join(columns)})"))
+        assert missing_statistics_indexes(november.engine) == []
+        assert statistics(november) == without
+    finally:
+        # The PostgreSQL schema is shared by the session's tests: leave it as it was.
+        with november.transaction() as session:
+            for name in missing:
+                session.execute(text(f"DROP INDEX IF EXISTS {name}"))
