@@ -59,15 +59,13 @@ def read_commands(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str]) ->
     loop.call_soon_threadsafe(queue.put_nowait, "STOP")
 
 
-async def serve_commands(
-    queue: asyncio.Queue[str], counters: Any, stop: Any
-) -> dict[str, Any]:
+async def serve_commands(queue: asyncio.Queue[str], counters: Any, stop: Any) -> dict[str, Any]:
     while True:
         command = await queue.get()
         if command == "CPU":
             emit(usage() | counters())
         elif command == "STOP":
-            final = usage() | counters()
+            final: dict[str, Any] = usage() | counters()
             await stop()
             return final
         else:
@@ -129,6 +127,7 @@ async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> di
         def _count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
             key = _SAVEPOINT.sub("sa_savepoint_N", " ".join(statement.split()))
             statements[key[:110]] += 1
+
     stop_event, ready = asyncio.Event(), asyncio.Event()
     apps: list[HotlineApp] = []
     task = asyncio.create_task(

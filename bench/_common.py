@@ -216,7 +216,8 @@ class BotProcess:
         return self.proc.pid
 
     async def _answer(self) -> dict[str, Any]:
-        assert self.proc is not None and self.proc.stdout is not None
+        assert self.proc is not None
+        assert self.proc.stdout is not None
         while True:
             line = await self.proc.stdout.readline()
             if not line:
@@ -231,7 +232,8 @@ class BotProcess:
             print(f"[{self.kind}] {decoded}", file=sys.stderr)
 
     async def command(self, name: str, timeout: float = 60.0) -> dict[str, Any]:
-        assert self.proc is not None and self.proc.stdin is not None
+        assert self.proc is not None
+        assert self.proc.stdin is not None
         self.proc.stdin.write(f"{name}\n".encode())
         await self.proc.stdin.drain()
         return await asyncio.wait_for(self._answer(), timeout)

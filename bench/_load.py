@@ -136,7 +136,9 @@ class BulkLoader:
     def commit(self) -> None:
         self.raw.commit()
 
-    def finish(self, tables: Sequence[str] = ("citizens", "staff", "tickets", "assignments")) -> None:
+    def finish(
+        self, tables: Sequence[str] = ("citizens", "staff", "tickets", "assignments")
+    ) -> None:
         """Commit, move PostgreSQL's id sequences past the loaded ids, refresh statistics."""
         self.raw.commit()
         if self.sqlite:
@@ -155,7 +157,9 @@ class BulkLoader:
         self.raw.commit()
         driver = self.raw.driver_connection
         driver.autocommit = True  # VACUUM cannot run in a transaction
-        driver.execute("VACUUM ANALYZE")  # the visibility map makes index-only scans possible
+        # Only this schema's tables (search_path): a bare VACUUM would visit every schema of the
+        # shared database. The visibility map makes index-only scans possible.
+        driver.execute(f"VACUUM ANALYZE {', '.join([*tables, 'ticket_counters'])}")
         driver.autocommit = False
 
     def close(self) -> None:

@@ -69,7 +69,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, insert, select
 
@@ -306,8 +305,9 @@ def verify_hotline(
     failures.check(owners == tickets, f"{name}: {owners} citizens own the {tickets} tickets")
     wanted = set(citizens)
     to_citizens = [
-        c for c in server._calls[first_call:] if c.method == "sendMessage" and c.ok
-        and c.result["chat"]["id"] in wanted
+        c
+        for c in server._calls[first_call:]
+        if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] in wanted
     ]
     per_chat = Counter(c.result["chat"]["id"] for c in to_citizens)
     failures.check(
@@ -802,7 +802,7 @@ async def amain(args: argparse.Namespace) -> int:
             pool = [(f"pool {args.pool}", args.pool)]
             with tempfile.TemporaryDirectory(prefix="hotline-spy-") as scratch:
                 tmp = args.profile_dir or scratch
-                Path(tmp).mkdir(parents=True, exist_ok=True)
+                os.makedirs(tmp, exist_ok=True)
                 for spec in specs:
                     if spec.kind != "hotline":
                         continue

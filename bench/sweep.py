@@ -10,23 +10,26 @@ signed for (most past their sign-for limit), 75% are in progress; 85% were recei
 
 Then, on each database, the sweep the bot runs every minute —
 ``handlers.reminders.sweep(SqlStore(session), hotline, now)`` inside ``Database.transaction()``
-with ``hotline = bot.app.build_hotline(config, secret="123:abc")`` — is run again and again at
-the same ``now``: the first sweep, the second right after, and so on until one queues nothing
-(at most ``--max-sweeps``). For each it prints the time (transaction and commit included), the
-peak Python memory (tracemalloc, measured in an identical sweep rolled back just before: tracing
-slows the code down, so it is not timed), the SQL statements run, the reminders queued by kind
-and the outbox messages they became. ``--batch`` changes the sweep's per-kind limit (the bot
-uses ``handlers.reminders.BATCH``); ``--unbounded`` adds a run with no limit (reminders reset
-first), i.e. everything due in one sweep. The statements that took longest in the first sweep,
-and the EXPLAIN of the sweep's reminder queries follow. The first sweep of the day (office
-open) also runs the daily jobs (QA sample, digest, alerts), shown in the last column.
+with ``hotline = bot.app.build_hotline(config, secret="123:abc")`` — runs at that ``now``: the
+first sweep, then a second right after. ``--drain`` goes on until a sweep queues nothing (at
+most ``--max-sweeps``; the sweep queues at most ``--batch`` reminders per kind, default
+``handlers.reminders.BATCH``), then runs ``ANALYZE`` and sweeps once more. For each sweep it
+prints the time (transaction and commit included), the time spent executing SQL (cursor
+execute), the peak Python memory (tracemalloc, measured in an identical sweep rolled back just
+before: tracing slows the code down, so that run is not timed), the SQL statements, the
+reminders queued by kind, the outbox messages they became and the daily jobs done (the first
+sweep of the day also samples QA, sends the digest and checks the alerts). ``--unbounded``
+adds a sweep with no limit (reminders reset first): everything due at once. ``--profile`` adds
+one first sweep under cProfile. The slowest statements and the EXPLAIN of the sweep's queries
+follow.
 
 On SQLite the index check of ``storage.statistics`` is done once before sweeping
 (``check_statistics_indexes_first``): inside the sweep it opens a second connection that waits
 30 s for the sweep's own write lock and then fails ("database is locked").
 
-Defaults (100,000 tickets, both databases, until drained) take about 3–5 minutes on the 2-core
-machine.
+Defaults (100,000 tickets, both databases, two sweeps each) take about 3 minutes on the 2-core
+machine; ``--drain`` about 8 more (PostgreSQL's sweeps slow down as reminders pile up, see the
+report), ``--unbounded`` about 5 more, ``--profile`` about 1 more.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 from sqlalchemy import delete, event, func, select
@@ -78,7 +82,8 @@ KINDS = (
 
 def working_days_back(calendar: WorkingCalendar, today: date, n: int) -> list[date]:
     """``today`` (if a working day) and the working days before it: ``n`` of them, newest first."""
-    days, day = [], today
+    days: list[date] = []
+    day = today
     while len(days) < n:
         if calendar.is_working_day(day):
             days.append(day)
@@ -113,7 +118,8 @@ def load_open_tickets(url: str, config: HotlineConfig, count: int, texts: Sequen
     )
     weights = [1.0 / (1 + i) ** 0.7 for i in range(len(departments))]
     types = [t.value for t in RequestType]
-    tickets, assignments = [], []
+    tickets: list[tuple[Any, ...]] = []
+    assignments: list[tuple[Any, ...]] = []
     for ticket_id in range(1, count + 1):
         r = rng.random()
         age = rng.randrange(0, 8) if r < 0.88 else rng.randrange(8, 21)  # in working days
@@ -323,30 +329,35 @@ def one_sweep(
     )
 
 
-def sweep_until_drained(
+def sweep_repeatedly(
     database: Database,
     hotline: Hotline,
     counter: StatementCounter,
     batch: int,
     max_sweeps: int,
-    prefix: str = "",
 ) -> list[SweepRun]:
+    """Sweep 1, sweep 2 right after, … until one queues nothing or ``max_sweeps`` ran."""
     runs: list[SweepRun] = []
     for n in range(1, max_sweeps + 1):
-        trace = n <= 2
-        run = one_sweep(database, hotline, counter, f"{prefix}sweep {n}", batch, trace=trace)
+        run = one_sweep(database, hotline, counter, f"sweep {n}", batch, trace=n <= 2)
         runs.append(run)
-        note(
-            f"  {run.label}: {run.seconds:.2f}s, {run.total} reminders, {run.messages} messages"
-        )
+        note(f"  {run.label}: {run.seconds:.2f}s, {run.total} reminders, {run.messages} messages")
         if run.total == 0:
             break
-    if runs and runs[-1].total != 0:
-        note(f"  still queueing after {max_sweeps} sweeps")
-    elif len(runs) > 2:
-        # The drained state: one more traced sweep, for its memory.
-        runs[-1] = one_sweep(database, hotline, counter, runs[-1].label + " (empty)", batch, trace=True)
+    if len(runs) > 2 and runs[-1].total == 0:
+        # The drained state: the same (empty) sweep again, traced for its memory.
+        runs[-1] = one_sweep(
+            database, hotline, counter, runs[-1].label + " (empty)", batch, trace=True
+        )
     return runs
+
+
+def analyze(database: Database) -> None:
+    """Fresh planner statistics (on PostgreSQL only this schema's tables, via search_path)."""
+    tables = "" if database.is_sqlite else " reminders, outbox, tickets, assignments"
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE" + tables)
+        conn.commit()
 
 
 _COST = re.compile(r"\(cost=[\d.]+\.\.[\d.]+ rows=(\d+) width=\d+\)")
@@ -367,9 +378,7 @@ def explain(database: Database, statements: dict[str, Any]) -> list[tuple[str, l
     return out
 
 
-def profile_sweep(
-    database: Database, hotline: Hotline, batch: int, backend: str, top: int
-) -> None:
+def profile_sweep(database: Database, hotline: Hotline, batch: int, backend: str, top: int) -> None:
     """One sweep from a clean slate (reminders and outbox emptied) under cProfile."""
     import cProfile
     import pstats
@@ -396,7 +405,9 @@ def profile_sweep(
                 path = path.split(marker, 1)[1]
         return f"{name} ({path})"
 
-    ours = [e for e in entries if any(m in e[0] for m in ("/handlers/", "/storage/", "/scheduler/"))]
+    ours = [
+        e for e in entries if any(m in e[0] for m in ("/handlers/", "/storage/", "/scheduler/"))
+    ]
     print_table(
         ["function (ours)", "calls", "cumulative s", "share"],
         [
@@ -409,12 +420,17 @@ def profile_sweep(
     layers: Counter[str] = Counter()
     for p, _, n, _, tot, _ in entries:
         label = (
-            "SQLAlchemy" if "sqlalchemy" in p else
-            "driver (sqlite3/psycopg)" if any(d in p or d in n for d in ("sqlite3", "psycopg")) else
-            "handlers/" if "/handlers/" in p else
-            "storage/" if "/storage/" in p else
-            "scheduler/" if "/scheduler/" in p else
-            "other"
+            "SQLAlchemy"
+            if "sqlalchemy" in p
+            else "driver (sqlite3/psycopg)"
+            if any(d in p or d in n for d in ("sqlite3", "psycopg"))
+            else "handlers/"
+            if "/handlers/" in p
+            else "storage/"
+            if "/storage/" in p
+            else "scheduler/"
+            if "/scheduler/" in p
+            else "other"
         )
         layers[label] += tot
     print_table(
@@ -438,15 +454,18 @@ def database_for(backend: str) -> Iterator[str]:
 
 
 def summarize(runs: Sequence[SweepRun]) -> list[SweepRun | tuple[str, ...]]:
-    """First two sweeps, the middle ones aggregated, the last one."""
-    if len(runs) <= 4:
+    """First two sweeps, the middle ones aggregated, the empty ones at the end."""
+    tail = 0
+    while tail < len(runs) - 2 and runs[len(runs) - 1 - tail].total == 0:
+        tail += 1
+    middle = runs[2 : len(runs) - tail]
+    if len(middle) <= 1:
         return list(runs)
-    middle = runs[2:-1]
     return [
         runs[0],
         runs[1],
         (
-            f"sweeps 3–{len(runs) - 1}",
+            f"sweeps 3–{2 + len(middle)}",
             f"{statistics.median(r.seconds for r in middle):.2f} median, "
             f"{max(r.seconds for r in middle):.2f} max",
             f"{statistics.median(r.sql_seconds for r in middle):.2f}",
@@ -456,7 +475,7 @@ def summarize(runs: Sequence[SweepRun]) -> list[SweepRun | tuple[str, ...]]:
             fmt(sum(r.messages for r in middle)),
             "—",
         ),
-        runs[-1],
+        *runs[len(runs) - tail :],
     ]
 
 
@@ -489,6 +508,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument(
         "--batch", type=int, default=reminders.BATCH, help="the sweep's per-kind limit"
+    )
+    parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="sweep on until a sweep queues nothing (then ANALYZE and sweep once more)",
     )
     parser.add_argument("--max-sweeps", type=int, default=60, help="stop draining after this")
     parser.add_argument(
@@ -532,18 +556,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_statistics_indexes_first(database)
             counter = StatementCounter(database)
             counter.capture = True
-            runs = sweep_until_drained(database, hotline, counter, args.batch, args.max_sweeps)
+            runs = sweep_repeatedly(
+                database, hotline, counter, args.batch, args.max_sweeps if args.drain else 2
+            )
             counter.capture = False
             drained = runs[-1].total == 0
+            if args.drain and drained:
+                analyze(database)
+                again = one_sweep(
+                    database, hotline, counter, "empty, after ANALYZE", args.batch, trace=False
+                )
+                note(f"  {again.label}: {again.seconds:.2f}s")
+                runs.append(again)
             print_table(
                 headers,
                 [r if isinstance(r, tuple) else row(r) for r in summarize(runs)],
                 f"{backend}: {args.tickets:,} open tickets, sweep batch {args.batch:,} per kind, "
-                f"{len(runs)} sweeps {'to drain' if drained else '(not drained)'}, "
+                f"{len(runs)} sweeps{' to drain' if drained else ''}, "
                 f"{sum(r.total for r in runs):,} reminders in all "
                 f"({sum(r.seconds for r in runs):.1f}s of sweeping; SQL s = cursor execute time)",
             )
             print_top(runs[0], backend)
+            if len(runs) > 2:
+                slow = max(runs[2:], key=lambda r: r.seconds)
+                print_top(slow, backend)
             if args.unbounded:
                 with database.transaction() as session:
                     session.execute(delete(ReminderRow))

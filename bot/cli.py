@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from bot.logging_setup import setup_logging
 from bot.route_cli import route
-from bot.stats_cli import export, stats
 from bot.settings import Settings, SettingsError, get_settings
+from bot.stats_cli import export, stats
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.model import RequestType, Role
 from scheduler.calendar import SHANGHAI, WorkingCalendar
@@ -307,6 +307,15 @@ def office_set_chat(
 # -- time: deadlines, the calendar, the sweep -----------------------------------------------------
 
 
+def _moment(text: str, option: str) -> datetime:
+    """An ISO date-time; without a zone it is Shanghai time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not an ISO date-time like 2026-09-30T10:00")
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+
 @app.command()
 def deadline(
     received: Annotated[
@@ -318,12 +327,7 @@ def deadline(
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """When a ticket received at RECEIVED is due (7 working days unless --days)."""
-    try:
-        moment = datetime.fromisoformat(received)
-    except ValueError:
-        fail(f"--received {received!r} is not an ISO date-time like 2026-09-30T10:00")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=SHANGHAI)
+    moment = _moment(received, "--received")
     hotline_config = config()
     count = days if days is not None else hotline_config.sla.days_for(RequestType.HELP)
     if count < 1:
@@ -363,7 +367,12 @@ def calendar_check(year: Annotated[int, typer.Argument(help="e.g. 2027")]) -> No
 
 
 @app.command()
-def tick() -> None:
+def tick(
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="sweep as of this ISO date-time (default: now), to replay"),
+    ] = None,
+) -> None:
     """Run one reminder sweep and exit (for deployments that prefer cron); the running bot
     delivers what it queues."""
     from bot.app import build_hotline
@@ -375,6 +384,7 @@ def tick() -> None:
         token = current.require_token()
     except SettingsError as exc:
         fail(str(exc))
+    now = SystemClock().now() if at is None else _moment(at, "--at")
     hotline_config = config()
     db = database()
     try:
@@ -385,7 +395,7 @@ def tick() -> None:
                 secret=token,
                 history=routing_history(session, hotline_config.routing.history_size),
             )
-            report = sweep(SqlStore(session), hotline, SystemClock().now())
+            report = sweep(SqlStore(session), hotline, now)
     finally:
         db.dispose()
     typer.echo(

@@ -184,7 +184,9 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 def stats(
     period: Annotated[
         str,
-        typer.Argument(
+        typer.Option(
+            "--period",
+            "-p",
             help="today, yesterday, week, month, quarter, year, last-month, 2026, 2026-11, "
             "2026-Q4, 2026-11-27, or 2026-11-01..2026-11-15",
         ),
@@ -223,14 +225,18 @@ def _counted(rows: Iterator[Mapping[str, Any]], counter: list[int]) -> Iterator[
 
 
 def export(
-    period: Annotated[str, typer.Argument(help="the period, as for `hotline stats`")],
     output: Annotated[
         Path,
-        typer.Argument(
+        typer.Option(
+            "--output",
+            "-o",
             help="file to write: .xlsx (summary, trend and every ticket) or .png (the chart)",
             dir_okay=False,
         ),
     ],
+    period: Annotated[
+        str, typer.Option("--period", "-p", help="the period, as for `hotline stats`")
+    ] = "month",
 ) -> None:
     """Write a period's statistics to an Excel workbook (phones masked) or a PNG chart."""
     from bot.reports import render_chart, render_workbook  # matplotlib is slow to import

@@ -98,6 +98,8 @@ class TicketRow(Base):
         Index("ix_tickets_citizen_received", "citizen_id", "received_at"),
         Index("ix_tickets_department_status_deadline", "department_code", "status", "deadline_at"),
         Index("ix_tickets_status_deadline", "status", "deadline_at"),
+        # Statistics count per department by index seeks (storage.statistics, bench/stats).
+        Index("ix_tickets_department_received", "department_code", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,7 +229,14 @@ class AssignmentRow(Base):
 
     __tablename__ = "assignments"
     __table_args__ = (
-        Index("ix_assignments_department_dispatched", "department_code", "dispatched_at"),
+        Index(
+            "ix_assignments_department_dispatched_sign",
+            "department_code",
+            "dispatched_at",
+            "signed_at",
+            "sign_due_at",
+        ),
+        Index("ix_assignments_department_returned", "department_code", "returned_at"),
         Index("ix_assignments_open_sign", "signed_at", "returned_at", "sign_due_at"),
     )
 
@@ -275,6 +284,13 @@ class ResolutionRow(Base):
     __tablename__ = "resolutions"
     __table_args__ = (
         Index("ix_resolutions_resolved_department", "resolved_at", "department_code"),
+        Index(
+            "ix_resolutions_department_on_time_resolved",
+            "department_code",
+            "on_time",
+            "resolved_at",
+            "working_days",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -293,7 +309,10 @@ class SurveyRow(Base):
     """回访 of one resolution: sent with the answer, rated by the citizen or timed out."""
 
     __tablename__ = "surveys"
-    __table_args__ = (Index("ix_surveys_open_due", "rating", "due_at"),)
+    __table_args__ = (
+        Index("ix_surveys_open_due", "rating", "due_at"),
+        Index("ix_surveys_department_rating_sent", "department_code", "rating", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resolution_id: Mapped[int] = mapped_column(ForeignKey("resolutions.id"), unique=True)

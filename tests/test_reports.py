@@ -326,7 +326,7 @@ def hotline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 def test_stats_json(cli_app: typer.Typer, hotline_env: Path) -> None:
-    result = CliRunner().invoke(cli_app, ["stats", "2026-11", "--format", "json"])
+    result = CliRunner().invoke(cli_app, ["stats", "--period", "2026-11", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     overall = rows[0]
@@ -343,7 +343,7 @@ def test_stats_json(cli_app: typer.Typer, hotline_env: Path) -> None:
 
 def test_stats_csv_for_one_department(cli_app: typer.Typer, hotline_env: Path) -> None:
     result = CliRunner().invoke(
-        cli_app, ["stats", "2026-11-01..2026-11-30", "-d", "social_affairs", "-f", "csv"]
+        cli_app, ["stats", "-p", "2026-11-01..2026-11-30", "-d", "social_affairs", "-f", "csv"]
     )
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
@@ -355,7 +355,7 @@ def test_stats_csv_for_one_department(cli_app: typer.Typer, hotline_env: Path) -
 
 
 def test_stats_table(cli_app: typer.Typer, hotline_env: Path) -> None:
-    result = CliRunner().invoke(cli_app, ["stats", "2026-11"])
+    result = CliRunner().invoke(cli_app, ["stats", "--period", "2026-11"])
     assert result.exit_code == 0, result.stderr
     assert "全部" in result.stdout
     assert "85.7%⚠" in result.stdout  # the on-time rate, 6 / 7
@@ -363,13 +363,15 @@ def test_stats_table(cli_app: typer.Typer, hotline_env: Path) -> None:
 
 def test_export_workbook_and_chart(cli_app: typer.Typer, hotline_env: Path) -> None:
     workbook = hotline_env / "november.xlsx"
-    result = CliRunner().invoke(cli_app, ["export", "2026-11", str(workbook)])
+    result = CliRunner().invoke(
+        cli_app, ["export", "--period", "2026-11", "--output", str(workbook)]
+    )
     assert result.exit_code == 0, result.stderr
     assert "10 tickets" in result.stdout
     tickets = workbook_values(workbook.read_bytes(), "工单 Tickets")
     assert len(tickets) == 11
     chart = hotline_env / "november.png"
-    result = CliRunner().invoke(cli_app, ["export", "2026-11", str(chart)])
+    result = CliRunner().invoke(cli_app, ["export", "--period", "2026-11", "--output", str(chart)])
     assert result.exit_code == 0, result.stderr
     decode_png(chart.read_bytes())
 
@@ -377,11 +379,14 @@ def test_export_workbook_and_chart(cli_app: typer.Typer, hotline_env: Path) -> N
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["stats", "2026-13"], "no month 13"),
-        (["stats", "someday"], "unknown period"),
-        (["stats", "2026-11", "-d", "nowhere"], "unknown department 'nowhere'"),
-        (["export", "2026-11", "out.txt"], ".xlsx or .png"),
-        (["export", "2026-11-30..2026-11-01", "out.xlsx"], "before it starts"),
+        (["stats", "--period", "2026-13"], "no month 13"),
+        (["stats", "--period", "someday"], "unknown period"),
+        (["stats", "--period", "2026-11", "-d", "nowhere"], "unknown department 'nowhere'"),
+        (["export", "--period", "2026-11", "--output", "out.txt"], ".xlsx or .png"),
+        (
+            ["export", "--period", "2026-11-30..2026-11-01", "--output", "out.xlsx"],
+            "before it starts",
+        ),
     ],
 )
 def test_command_errors_are_one_line(
@@ -403,7 +408,7 @@ def test_an_unreachable_database_is_one_line(
     monkeypatch.setenv("HOTLINE_DATABASE_URL", "postgresql://hotline:secret@127.0.0.1:1/hotline")
     bot_settings.get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(cli_app, ["stats", "month"])
+        result = CliRunner().invoke(cli_app, ["stats", "--period", "month"])
     finally:
         bot_settings.get_settings.cache_clear()
     assert result.exit_code == 2

@@ -7,6 +7,7 @@ with the arithmetic beside it; ``T1``… name the fixture's tickets.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -557,3 +558,13 @@ def test_the_statistics_indexes_change_no_number(november: Database) -> None:
         with november.transaction() as session:
             for name in missing:
                 session.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
+def test_statistics_inside_a_write_transaction(database: Database) -> None:
+    """The one-time index check reads through the session's own connection: a second one
+    would wait for this transaction's write lock on SQLite (the sweep's daily digest)."""
+    with database.transaction() as session:
+        started = time.monotonic()
+        report = compute_statistics(session, NOVEMBER, now=NOW, targets=Targets())
+        assert time.monotonic() - started < 10  # not SQLite's 30 s busy timeout
+    assert report.rows[0].received == 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 06:59:39.542617
+Create Date: 2026-11-27 08:18:22.298899
 """
 
 from collections.abc import Sequence
@@ -163,6 +163,9 @@ def upgrade() -> None:
             "ix_tickets_citizen_received", ["citizen_id", "received_at"], unique=False
         )
         batch_op.create_index(
+            "ix_tickets_department_received", ["department_code", "received_at"], unique=False
+        )
+        batch_op.create_index(
             "ix_tickets_department_status_deadline",
             ["department_code", "status", "deadline_at"],
             unique=False,
@@ -203,9 +206,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_assignments_department_dispatched",
-            ["department_code", "dispatched_at"],
+            "ix_assignments_department_dispatched_sign",
+            ["department_code", "dispatched_at", "signed_at", "sign_due_at"],
             unique=False,
+        )
+        batch_op.create_index(
+            "ix_assignments_department_returned", ["department_code", "returned_at"], unique=False
         )
         batch_op.create_index(
             "ix_assignments_open_sign", ["signed_at", "returned_at", "sign_due_at"], unique=False
@@ -355,6 +361,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("resolutions", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_resolutions_department_on_time_resolved",
+            ["department_code", "on_time", "resolved_at", "working_days"],
+            unique=False,
+        )
+        batch_op.create_index(
             "ix_resolutions_resolved_department", ["resolved_at", "department_code"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_resolutions_ticket_id"), ["ticket_id"], unique=False)
@@ -491,6 +502,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("resolution_id", name=op.f("uq_surveys_resolution_id")),
     )
     with op.batch_alter_table("surveys", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_surveys_department_rating_sent",
+            ["department_code", "rating", "sent_at"],
+            unique=False,
+        )
         batch_op.create_index("ix_surveys_open_due", ["rating", "due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_surveys_sent_at"), ["sent_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_surveys_ticket_id"), ["ticket_id"], unique=False)
@@ -504,6 +520,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_surveys_ticket_id"))
         batch_op.drop_index(batch_op.f("ix_surveys_sent_at"))
         batch_op.drop_index("ix_surveys_open_due")
+        batch_op.drop_index("ix_surveys_department_rating_sent")
 
     op.drop_table("surveys")
     with op.batch_alter_table("quality_checks", schema=None) as batch_op:
@@ -525,6 +542,7 @@ def downgrade() -> None:
     with op.batch_alter_table("resolutions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resolutions_ticket_id"))
         batch_op.drop_index("ix_resolutions_resolved_department")
+        batch_op.drop_index("ix_resolutions_department_on_time_resolved")
 
     op.drop_table("resolutions")
     with op.batch_alter_table("reminders", schema=None) as batch_op:
@@ -550,13 +568,15 @@ def downgrade() -> None:
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assignments_ticket_id"))
         batch_op.drop_index("ix_assignments_open_sign")
-        batch_op.drop_index("ix_assignments_department_dispatched")
+        batch_op.drop_index("ix_assignments_department_returned")
+        batch_op.drop_index("ix_assignments_department_dispatched_sign")
 
     op.drop_table("assignments")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_status_deadline")
         batch_op.drop_index(batch_op.f("ix_tickets_received_at"))
         batch_op.drop_index("ix_tickets_department_status_deadline")
+        batch_op.drop_index("ix_tickets_department_received")
         batch_op.drop_index("ix_tickets_citizen_received")
 
     op.drop_table("tickets")
