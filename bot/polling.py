@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from storage.worker import StorageUnavailable
 
@@ -36,7 +36,7 @@ class UpdateFeed(Protocol[U]):
     async def apologise(self, update: U) -> None: ...
 
 
-class Poller:
+class Poller(Generic[U]):
     def __init__(self, feed: UpdateFeed[U], *, timeout: int = 25) -> None:
         self.feed = feed
         self.timeout = timeout
