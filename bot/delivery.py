@@ -82,8 +82,8 @@ class Delivery:
         self._slots = asyncio.Semaphore(concurrency)
         self._chats: dict[int, deque[QueuedMessage]] = {}
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
-        self._records: list[Callable[[Session], None]] = []
-        self._record_wanted = asyncio.Event()
+        self._recording: set[asyncio.Future[None]] = set()
+        self._unrecorded: list[Callable[[Session], None]] = []  # to retry (database was down)
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -95,7 +95,6 @@ class Delivery:
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._poll_forever(), name="outbox-poll"),
-            asyncio.create_task(self._record_forever(), name="outbox-record"),
         ]
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -114,7 +113,7 @@ class Delivery:
         while True:
             await self._idle.wait()
             await self._flush_records()
-            if not self._chats and not self._records:
+            if not self._chats and not self._recording and not self._unrecorded:
                 return
 
     def schedule(self, messages: list[QueuedMessage]) -> None:
@@ -250,34 +249,31 @@ class Delivery:
     # -- recording outcomes --------------------------------------------------------------------
 
     def _record(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-        self._records.append(lambda session: fn(session, *args, **kwargs))
-        self._record_wanted.set()
+        """Record an outcome now: queued to the database worker at once, so it commits before
+        any update that arrives afterwards (a reply to the message just sent must find it)."""
+        self._submit(lambda session: fn(session, *args, **kwargs))
+
+    def _submit(self, record: Callable[[Session], None]) -> None:
+        future = self.worker.submit(lambda store: record(store.session))
+        self._recording.add(future)
+
+        def done(finished: asyncio.Future[None]) -> None:
+            self._recording.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.warning(
+                    "could not record a delivery outcome (%s); will retry", finished.exception()
+                )
+                self._unrecorded.append(record)
+
+        future.add_done_callback(done)
 
     async def _flush_records(self) -> None:
-        if not self._records:
-            return
-        records, self._records = self._records, []
-
-        def apply(store: Any) -> None:
-            for record in records:
-                record(store.session)
-
-        try:
-            await self.worker.run(apply)
-        except BaseException:
-            self._records[:0] = records  # not recorded: keep them for the next flush
-            raise
-
-    async def _record_forever(self) -> None:
-        while True:
-            await self._record_wanted.wait()
-            self._record_wanted.clear()
-            try:
-                await self._flush_records()
-            except Exception:
-                log.exception("could not record delivery outcomes; will retry")
-                await asyncio.sleep(1.0)
-                self._record_wanted.set()
+        """Wait for outcomes being recorded, and retry those that failed."""
+        retry, self._unrecorded = self._unrecorded, []
+        for record in retry:
+            self._submit(record)
+        if self._recording:
+            await asyncio.gather(*self._recording, return_exceptions=True)
 
     # -- claiming what is due ------------------------------------------------------------------
 
@@ -297,6 +293,7 @@ class Delivery:
         while True:
             await asyncio.sleep(self.poll_interval)
             try:
+                await self._flush_records()
                 await self.poll_once()
             except Exception:
                 log.exception("could not claim due outbox messages")

@@ -135,6 +135,7 @@ def incoming_message(
         content=content,
         reply_to_message_id=reply.message_id if reply else None,
         reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == me.user_id),
+        reply_to_text=(reply.text or reply.caption) if reply else None,
         edited=edited,
         **fields,
     )

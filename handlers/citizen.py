@@ -7,6 +7,7 @@ state, and queues what the citizen must receive in the same transaction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -35,6 +36,7 @@ from handlers.request_types import guess_request_type
 from scheduler.deadlines import local_date
 
 MY_TICKETS_SHOWN = 10
+NUMBER_IN_TEXT = re.compile(r"\d{8}-\d{4,}")
 _MEDIA_KINDS = {
     Content.PHOTO: ItemKind.PHOTO,
     Content.DOCUMENT: ItemKind.DOCUMENT,
@@ -285,7 +287,13 @@ def _replied_ticket(store: Store, citizen: Citizen, msg: IncomingMessage) -> Tic
     if msg.reply_to_message_id is None or not msg.reply_to_bot:
         return None
     sent = store.sent_message(msg.chat_id, msg.reply_to_message_id)
-    ticket = store.ticket(sent.ticket_id) if sent and sent.ticket_id is not None else None
+    if sent is not None:
+        ticket = store.ticket(sent.ticket_id) if sent.ticket_id is not None else None
+    else:
+        # Not (yet) on record, e.g. answered within moments of being sent: the bot's messages
+        # about a ticket name its number.
+        found = NUMBER_IN_TEXT.search(msg.reply_to_text or "")
+        ticket = store.ticket_by_number(found.group()) if found else None
     return ticket if ticket is not None and ticket.citizen_id == citizen.id else None
 
 

@@ -65,6 +65,7 @@ class IncomingMessage:
     contact_user_id: int | None = None
     reply_to_message_id: int | None = None
     reply_to_bot: bool = False  # the message replied to was sent by this bot
+    reply_to_text: str | None = None  # its text or caption, as the client shows it
     edited: bool = False
 
 

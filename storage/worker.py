@@ -80,11 +80,16 @@ class DatabaseWorker:
 
     async def run(self, work: Callable[[SqlStore], T]) -> T:
         """Run ``work`` in a transaction; returns once it is committed."""
+        return await self.submit(work)
+
+    def submit(self, work: Callable[[SqlStore], T]) -> asyncio.Future[T]:
+        """Queue ``work`` now (jobs run in the order submitted); the future is settled once it
+        is committed."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("the database worker is not running")
         future: asyncio.Future[T] = self._loop.create_future()
         self._queue.put(_Job(work, future))
-        return await future
+        return future
 
     # -- the worker thread ---------------------------------------------------------------------
 
