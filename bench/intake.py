@@ -45,9 +45,9 @@ to the hotline process and prints where its CPU time goes (per thread, by librar
 hottest functions).
 
 Defaults (1,000 requests per load from 1,000 citizens, pool of 200, both backends) take about
-4 minutes on the 2-core benchmark machine — the hotline's runs dominate (it handles about 25
+3 minutes on the 2-core benchmark machine — the hotline's runs dominate (it handles 30–40
 requests a second), plus ~10 s per bot process for aiogram's import; ``--requests 2000`` about
-7 minutes; ``--profile`` adds about 2 minutes.
+5 minutes; ``--profile`` adds about 2 minutes.
 """
 
 from __future__ import annotations

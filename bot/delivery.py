@@ -83,6 +83,7 @@ class Delivery:
         self._chats: dict[int, deque[QueuedMessage]] = {}
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
         self._recording: set[asyncio.Future[None]] = set()
+        self._sent_batch: list[tuple[int, int | None, datetime]] = []
         self._unrecorded: list[Callable[[Session], None]] = []  # to retry (database was down)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -113,7 +114,12 @@ class Delivery:
         while True:
             await self._idle.wait()
             await self._flush_records()
-            if not self._chats and not self._recording and not self._unrecorded:
+            if (
+                not self._chats
+                and not self._recording
+                and not self._unrecorded
+                and not self._sent_batch
+            ):
                 return
 
     def schedule(self, messages: list[QueuedMessage]) -> None:
@@ -181,7 +187,7 @@ class Delivery:
             self._sent_ids[message.id] = message_id
             if len(self._sent_ids) > SENT_IDS_KEPT:
                 self._sent_ids.pop(next(iter(self._sent_ids)))
-        self._record(outbox.mark_sent, [(message.id, message_id)], self.clock.now())
+        self._mark_sent(message.id, message_id)
         return None
 
     async def _resolve_targets(self, message: QueuedMessage) -> QueuedMessage:
@@ -248,6 +254,17 @@ class Delivery:
 
     # -- recording outcomes --------------------------------------------------------------------
 
+    def _mark_sent(self, outbox_id: int, message_id: int | None) -> None:
+        """Sent messages of one loop turn are recorded together, in one statement."""
+        if not self._sent_batch:
+            asyncio.get_running_loop().call_soon(self._record_sent_batch)
+        self._sent_batch.append((outbox_id, message_id, self.clock.now()))
+
+    def _record_sent_batch(self) -> None:
+        batch, self._sent_batch = self._sent_batch, []
+        if batch:
+            self._record(outbox.mark_sent, batch)
+
     def _record(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         """Record an outcome now: queued to the database worker at once, so it commits before
         any update that arrives afterwards (a reply to the message just sent must find it)."""
@@ -269,6 +286,7 @@ class Delivery:
 
     async def _flush_records(self) -> None:
         """Wait for outcomes being recorded, and retry those that failed."""
+        self._record_sent_batch()
         retry, self._unrecorded = self._unrecorded, []
         for record in retry:
             self._submit(record)

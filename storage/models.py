@@ -7,7 +7,7 @@ and phone) lives only in ``citizens``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -46,6 +47,11 @@ class Base(DeclarativeBase):
         str: String(255),
         dict[str, Any]: JSON(),
     }
+
+    @classmethod
+    def core_table(cls) -> Table:
+        """The mapped table, typed as one, for Core statements run on a connection."""
+        return cast(Table, cls.__table__)
 
 
 class CitizenRow(Base):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import CitizenRow, OutboxRow
@@ -48,29 +48,44 @@ def claim_due(
     ).scalar_subquery()
     # The condition is repeated on the UPDATE itself: on PostgreSQL a row another process
     # claimed meanwhile is re-checked after its lock is released, and skipped.
-    claimed = session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id.in_(candidates), _claimable(now))
-        .values(claimed_by=instance, claimed_until=now + lease)
-        .returning(
-            OutboxRow.id,
-            OutboxRow.chat_id,
-            OutboxRow.method,
-            OutboxRow.payload,
-            OutboxRow.ticket_id,
-            OutboxRow.attempts,
+    claimed = (
+        session.connection()
+        .execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(candidates), _claimable(now))
+            .values(claimed_by=instance, claimed_until=now + lease)
+            .returning(
+                OutboxRow.id,
+                OutboxRow.chat_id,
+                OutboxRow.method,
+                OutboxRow.payload,
+                OutboxRow.ticket_id,
+                OutboxRow.attempts,
+            )
         )
-    ).all()
+        .all()
+    )
     return sorted((QueuedMessage(*row) for row in claimed), key=lambda m: m.id)
 
 
-def mark_sent(session: Session, sent: list[tuple[int, int | None]], now: datetime) -> None:
-    """Record delivered rows with the Telegram message id each became."""
-    for outbox_id, message_id in sent:
-        session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == outbox_id)
-            .values(status=SENT, sent_at=now, telegram_message_id=message_id, error=None)
+_MARK_SENT = (
+    update(OutboxRow.core_table())
+    .where(OutboxRow.core_table().c.id == bindparam("outbox_id"))
+    .values(
+        status=SENT,
+        sent_at=bindparam("at"),
+        telegram_message_id=bindparam("message_id"),
+        error=None,
+    )
+)
+
+
+def mark_sent(session: Session, sent: list[tuple[int, int | None, datetime]]) -> None:
+    """Record delivered rows, each with the Telegram message it became, in one statement."""
+    if sent:
+        session.connection().execute(
+            _MARK_SENT,
+            [{"outbox_id": o, "message_id": m, "at": at} for o, m, at in sent],
         )
 
 
@@ -78,7 +93,7 @@ def mark_retry(
     session: Session, outbox_id: int, *, attempts: int, at: datetime, error: str
 ) -> None:
     """Try again at ``at``, by whichever process claims it then."""
-    session.execute(
+    session.connection().execute(
         update(OutboxRow)
         .where(OutboxRow.id == outbox_id)
         .values(
@@ -92,7 +107,7 @@ def mark_retry(
 
 
 def mark_failed(session: Session, outbox_id: int, *, attempts: int, error: str) -> None:
-    session.execute(
+    session.connection().execute(
         update(OutboxRow)
         .where(OutboxRow.id == outbox_id)
         .values(status=FAILED, attempts=attempts, claimed_until=None, error=error[:500])
@@ -101,7 +116,7 @@ def mark_failed(session: Session, outbox_id: int, *, attempts: int, error: str) 
 
 def mark_blocked(session: Session, chat_id: int, now: datetime) -> None:
     """The person blocked the bot (403): remember it, so nobody waits on their delivery."""
-    session.execute(
+    session.connection().execute(
         update(CitizenRow)
         .where(CitizenRow.chat_id == chat_id, CitizenRow.blocked_at.is_(None))
         .values(blocked_at=now)
@@ -110,7 +125,11 @@ def mark_blocked(session: Session, chat_id: int, now: datetime) -> None:
 
 def sent_message_id(session: Session, outbox_id: int) -> tuple[str, int | None] | None:
     """The status of an outbox row and the Telegram message it became, if sent."""
-    row = session.execute(
-        select(OutboxRow.status, OutboxRow.telegram_message_id).where(OutboxRow.id == outbox_id)
-    ).first()
+    row = (
+        session.connection()
+        .execute(
+            select(OutboxRow.status, OutboxRow.telegram_message_id).where(OutboxRow.id == outbox_id)
+        )
+        .first()
+    )
     return (row[0], row[1]) if row else None

@@ -6,13 +6,28 @@ rows come back as the core's frozen snapshots, never as ORM objects.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import date, datetime, timedelta
+from functools import cached_property, lru_cache, partial
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, exists, func, insert, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from handlers.events import Person
@@ -84,45 +99,165 @@ def _select_tickets() -> Select[Any]:
     return select(*_TICKET_COLUMNS)
 
 
+_PAYLOAD_FIELDS = tuple(
+    f.name
+    for f in fields(Outgoing)
+    if f.name not in {"chat_id", "method", "ticket_id", "purpose", "dedupe_key", "buttons"}
+)
+
+
+def _fields_of(instance: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, shallow (``dataclasses.asdict`` deep-copies)."""
+    return {f.name: getattr(instance, f.name) for f in fields(instance)}
+
+
 def outgoing_payload(message: Outgoing) -> dict[str, Any]:
     """What the delivery needs to make the Bot API call, as JSON."""
-    payload = {
-        key: value
-        for key, value in asdict(message).items()
-        if key not in {"chat_id", "method", "ticket_id", "purpose", "dedupe_key", "buttons"}
-        and value not in (None, (), False, "")
-    }
+    payload: dict[str, Any] = {}
+    for name in _PAYLOAD_FIELDS:
+        value = getattr(message, name)
+        if value is not None and value != "" and value is not False:
+            payload[name] = value
     if message.buttons:
         payload["buttons"] = [
-            [{k: v for k, v in asdict(button).items() if v is not None} for button in row]
+            [
+                {
+                    "text": b.text,
+                    **({"data": b.data} if b.data else {}),
+                    **({"url": b.url} if b.url else {}),
+                }
+                for b in row
+            ]
             for row in message.buttons
         ]
     return payload
 
 
-class SqlStore:
-    """One unit of work's view of the database."""
+def _dialect_insert(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """A dialect insert, for ON CONFLICT clauses (SQLite and PostgreSQL spell them alike)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
-    def __init__(self, session: Session, *, instance: str | None = None) -> None:
+
+class _Statements:
+    """The intake's statements, built once per dialect: building and cache-keying a statement
+    costs several times more than running it on SQLite (bench/intake)."""
+
+    def __init__(self, dialect: str) -> None:
+        insert_ = partial(_dialect_insert, dialect)
+        self.claim_update = (
+            insert_(ProcessedUpdateRow.core_table())
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            # RETURNING, not rowcount: drivers disagree on INSERT rowcounts.
+            .returning(ProcessedUpdateRow.update_id)
+        )
+        self.citizen_by_user = select(*_CITIZEN_COLUMNS).where(
+            CitizenRow.telegram_user_id == bindparam("user_id")
+        )
+        self.add_citizen = (
+            insert_(CitizenRow.core_table())
+            .on_conflict_do_nothing(index_elements=["telegram_user_id"])
+            .returning(*_CITIZEN_COLUMNS)
+        )
+        self.open_tickets = (
+            _select_tickets()
+            .where(
+                TicketRow.citizen_id == bindparam("citizen_id"),
+                TicketRow.status.in_(OPEN_STATUSES),
+            )
+            .order_by(TicketRow.received_at.desc(), TicketRow.id.desc())
+        )
+        self.next_number = (
+            insert_(TicketCounterRow.core_table())
+            .on_conflict_do_update(index_elements=["day"], set_={"last": TicketCounterRow.last + 1})
+            .returning(TicketCounterRow.last)
+        )
+        self.add_ticket = insert(TicketRow.core_table()).returning(TicketRow.id)
+        self.record = insert(TicketEventRow.core_table())
+        self.queue = insert(OutboxRow.core_table()).returning(OutboxRow.id)
+        self.queue_once = (
+            insert_(OutboxRow.core_table())
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxRow.id)
+        )
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> _Statements:
+    return _Statements(dialect)
+
+
+class Bindings:
+    """The office chat, the departments' chats and which departments are active, read at most
+    every ``ttl`` seconds: every new ticket needs them, and only the CLI (another process)
+    changes them, so a change takes effect within ``ttl``."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._loaded_at = -math.inf
+        self.office: int | None = None
+        self.department_chats: dict[str, int | None] = {}
+
+    def current(self, conn: Connection) -> Bindings:
+        if time.monotonic() - self._loaded_at > self.ttl:
+            self.department_chats = {
+                code: chat
+                for code, chat in conn.execute(
+                    select(DepartmentRow.code, DepartmentRow.chat_id).where(
+                        DepartmentRow.active.is_(True)
+                    )
+                )
+            }
+            office = conn.scalar(select(SettingRow.value).where(SettingRow.key == OFFICE_CHAT))
+            self.office = int(office) if office else None
+            self._loaded_at = time.monotonic()
+        return self
+
+
+class SqlStore:
+    """One unit of work's view of the database.
+
+    ``bindings`` shares a cache of chat bindings across units of work (the bot's worker);
+    without it they are read from the database each time (the CLI, tests).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        instance: str | None = None,
+        bindings: Bindings | None = None,
+    ) -> None:
         self.session = session
         self.instance = instance
         self.queued: list[QueuedMessage] = []  # outbox rows queued in this unit of work
         self.committed_actions: list[Callable[[], None]] = []
         self._dialect = session.get_bind().dialect.name
+        self._sql = _statements(self._dialect)
+        self._bindings = bindings or Bindings(ttl=-1)
+
+    @cached_property
+    def conn(self) -> Connection:
+        """The session's connection, taken at the first statement (which begins the transaction).
+
+        Statements go to it, not through the ORM: the core gets plain rows, and Core execution
+        costs a fraction of the ORM's bulk-statement machinery.
+        """
+        return self.session.connection()
+
+    @property
+    def bindings(self) -> Bindings:
+        return self._bindings.current(self.conn)
 
     # -- helpers -------------------------------------------------------------------------------
 
     def _insert(self, table: Any) -> postgresql.Insert | sqlite.Insert:
-        """A dialect insert, for ON CONFLICT clauses (SQLite and PostgreSQL spell them alike)."""
-        if self._dialect == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        return _dialect_insert(self._dialect, table)
 
     def _tickets(self, stmt: Select[Any]) -> list[Ticket]:
-        return [Ticket(**row._mapping) for row in self.session.execute(stmt)]
+        return [Ticket(**row._mapping) for row in self.conn.execute(stmt)]
 
     def _one_ticket(self, stmt: Select[Any]) -> Ticket | None:
-        row = self.session.execute(stmt).first()
+        row = self.conn.execute(stmt).first()
         return Ticket(**row._mapping) if row else None
 
     def after_commit(self, action: Callable[[], None]) -> None:
@@ -131,62 +266,53 @@ class SqlStore:
     # -- updates -------------------------------------------------------------------------------
 
     def claim_update(self, update_id: int, now: datetime) -> bool:
-        stmt = (
-            self._insert(ProcessedUpdateRow)
-            .values(update_id=update_id, processed_at=now)
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            # RETURNING, not rowcount: drivers disagree on INSERT rowcounts.
-            .returning(ProcessedUpdateRow.update_id)
-        )
-        return self.session.execute(stmt).first() is not None
+        row = self.conn.execute(
+            self._sql.claim_update, {"update_id": update_id, "processed_at": now}
+        ).first()
+        return row is not None
 
     # -- citizens ------------------------------------------------------------------------------
 
     def _citizen_by_user(self, telegram_user_id: int) -> Citizen | None:
-        row = self.session.execute(
-            select(*_CITIZEN_COLUMNS).where(CitizenRow.telegram_user_id == telegram_user_id)
-        ).first()
+        row = self.conn.execute(self._sql.citizen_by_user, {"user_id": telegram_user_id}).first()
         return Citizen(**row._mapping) if row else None
 
     def citizen_for(self, person: Person, chat_id: int, now: datetime) -> Citizen:
         citizen = self._citizen_by_user(person.user_id)
         if citizen is None:
-            # Another instance may create the same citizen at the same moment.
-            self.session.execute(
-                self._insert(CitizenRow)
-                .values(
-                    telegram_user_id=person.user_id,
-                    chat_id=chat_id,
-                    language=Language.from_telegram(person.language_code),
-                    name=person.display_name or None,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["telegram_user_id"])
-            )
-            citizen = self._citizen_by_user(person.user_id)
+            row = self.conn.execute(
+                self._sql.add_citizen,
+                {
+                    "telegram_user_id": person.user_id,
+                    "chat_id": chat_id,
+                    "language": Language.from_telegram(person.language_code),
+                    "name": person.display_name or None,
+                    "created_at": now,
+                },
+            ).first()
+            # Nothing returned: another instance created the same citizen at the same moment.
+            citizen = Citizen(**row._mapping) if row else self._citizen_by_user(person.user_id)
             assert citizen is not None
         return citizen
 
     def citizen(self, citizen_id: int) -> Citizen | None:
-        row = self.session.execute(
+        row = self.conn.execute(
             select(*_CITIZEN_COLUMNS).where(CitizenRow.id == citizen_id)
         ).first()
         return Citizen(**row._mapping) if row else None
 
     def set_citizen_language(self, citizen_id: int, language: Language) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(CitizenRow).where(CitizenRow.id == citizen_id).values(language=language)
         )
 
     def set_citizen_phone(self, citizen_id: int, phone: str) -> None:
-        self.session.execute(
-            update(CitizenRow).where(CitizenRow.id == citizen_id).values(phone=phone)
-        )
+        self.conn.execute(update(CitizenRow).where(CitizenRow.id == citizen_id).values(phone=phone))
 
     # -- staff ---------------------------------------------------------------------------------
 
     def _staff(self, *where: Any) -> list[StaffMember]:
-        rows = self.session.execute(
+        rows = self.conn.execute(
             select(*_STAFF_COLUMNS).where(StaffRow.active.is_(True), *where).order_by(StaffRow.id)
         )
         return [StaffMember(**row._mapping) for row in rows]
@@ -196,7 +322,7 @@ class SqlStore:
         return found[0] if found else None
 
     def staff_by_id(self, staff_id: int) -> StaffMember | None:
-        row = self.session.execute(select(*_STAFF_COLUMNS).where(StaffRow.id == staff_id)).first()
+        row = self.conn.execute(select(*_STAFF_COLUMNS).where(StaffRow.id == staff_id)).first()
         return StaffMember(**row._mapping) if row else None
 
     def department_staff(self, department_code: str) -> list[StaffMember]:
@@ -222,60 +348,49 @@ class SqlStore:
             "active": True,
             "language": language,
         }
-        existing = self.session.scalar(
+        existing = self.conn.scalar(
             select(StaffRow.id).where(StaffRow.telegram_user_id == telegram_user_id)
         )
         if existing is None:
-            self.session.execute(
+            self.conn.execute(
                 insert(StaffRow).values(
                     telegram_user_id=telegram_user_id, name=name, created_at=now, **values
                 )
             )
         else:
             changes = values | ({"name": name} if name else {})
-            self.session.execute(update(StaffRow).where(StaffRow.id == existing).values(**changes))
+            self.conn.execute(update(StaffRow).where(StaffRow.id == existing).values(**changes))
         member = self.staff_member(telegram_user_id)
         assert member is not None
         return member
 
     def set_staff_language(self, staff_id: int, language: Language) -> None:
-        self.session.execute(
-            update(StaffRow).where(StaffRow.id == staff_id).values(language=language)
-        )
+        self.conn.execute(update(StaffRow).where(StaffRow.id == staff_id).values(language=language))
 
     # -- chats ---------------------------------------------------------------------------------
 
     def department_chat(self, department_code: str) -> int | None:
-        return self.session.scalar(
-            select(DepartmentRow.chat_id).where(DepartmentRow.code == department_code)
-        )
+        return self.bindings.department_chats.get(department_code)
 
     def office_chat(self) -> int | None:
-        value = self.session.scalar(select(SettingRow.value).where(SettingRow.key == OFFICE_CHAT))
-        return int(value) if value else None
+        return self.bindings.office
 
     def active_departments(self) -> list[str]:
-        return list(
-            self.session.scalars(select(DepartmentRow.code).where(DepartmentRow.active.is_(True)))
-        )
+        return list(self.bindings.department_chats)
 
     # -- tickets -------------------------------------------------------------------------------
 
     def next_ticket_number(self, day: date) -> str:
-        stmt = (
-            self._insert(TicketCounterRow)
-            .values(day=day, last=1)
-            .on_conflict_do_update(index_elements=["day"], set_={"last": TicketCounterRow.last + 1})
-            .returning(TicketCounterRow.last)
-        )
-        return format_ticket_number(day, self.session.execute(stmt).scalar_one())
+        last = self.conn.execute(self._sql.next_number, {"day": day, "last": 1}).scalar_one()
+        return format_ticket_number(day, last)
 
     def add_ticket(self, ticket: NewTicket) -> Ticket:
-        values = asdict(ticket) | {"updated_at": ticket.received_at, "reopen_count": 0}
-        ticket_id = self.session.execute(
-            insert(TicketRow).values(**values).returning(TicketRow.id)
+        values = _fields_of(ticket)
+        ticket_id = self.conn.execute(
+            self._sql.add_ticket,
+            values | {"updated_at": ticket.received_at, "reopen_count": 0},
         ).scalar_one()
-        return Ticket(id=ticket_id, **asdict(ticket))
+        return Ticket(id=ticket_id, **values)
 
     def ticket(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
         stmt = _select_tickets().where(TicketRow.id == ticket_id)
@@ -295,12 +410,11 @@ class SqlStore:
         )
 
     def open_tickets_of(self, citizen_id: int, since: datetime | None = None) -> list[Ticket]:
-        stmt = _select_tickets().where(
-            TicketRow.citizen_id == citizen_id, TicketRow.status.in_(OPEN_STATUSES)
-        )
-        if since is not None:
-            stmt = stmt.where(TicketRow.received_at >= since)
-        return self._tickets(stmt.order_by(TicketRow.received_at.desc(), TicketRow.id.desc()))
+        tickets = [
+            Ticket(**row._mapping)
+            for row in self.conn.execute(self._sql.open_tickets, {"citizen_id": citizen_id})
+        ]
+        return tickets if since is None else [t for t in tickets if t.received_at >= since]
 
     def latest_open_ticket(self, citizen_id: int) -> Ticket | None:
         return self._one_ticket(
@@ -311,7 +425,7 @@ class SqlStore:
         )
 
     def update_ticket(self, ticket_id: int, now: datetime, **changes: object) -> Ticket:
-        self.session.execute(
+        self.conn.execute(
             update(TicketRow).where(TicketRow.id == ticket_id).values(updated_at=now, **changes)
         )
         ticket = self.ticket(ticket_id)
@@ -355,15 +469,26 @@ class SqlStore:
         )
 
     def attachments(self, ticket_id: int) -> list[NewItem]:
-        rows = self.session.execute(
-            select(TicketItemRow)
+        rows = self.conn.execute(
+            select(
+                TicketItemRow.kind,
+                TicketItemRow.author,
+                TicketItemRow.created_at,
+                TicketItemRow.ticket_id,
+                TicketItemRow.citizen_id,
+                TicketItemRow.text,
+                TicketItemRow.file_id,
+                TicketItemRow.file_unique_id,
+                TicketItemRow.latitude,
+                TicketItemRow.longitude,
+            )
             .where(
                 TicketItemRow.ticket_id == ticket_id,
                 TicketItemRow.author == Role.CITIZEN,
                 TicketItemRow.kind != ItemKind.TEXT,
             )
             .order_by(TicketItemRow.id)
-        ).scalars()
+        )
         return [
             NewItem(
                 kind=row.kind,
@@ -393,7 +518,7 @@ class SqlStore:
         automatic: bool,
         confidence: float | None,
     ) -> Assignment:
-        assignment_id = self.session.execute(
+        assignment_id = self.conn.execute(
             insert(AssignmentRow)
             .values(
                 ticket_id=ticket_id,
@@ -411,7 +536,7 @@ class SqlStore:
         )
 
     def current_assignment(self, ticket_id: int) -> Assignment | None:
-        row = self.session.execute(
+        row = self.conn.execute(
             select(*_ASSIGNMENT_COLUMNS)
             .where(AssignmentRow.ticket_id == ticket_id)
             .order_by(AssignmentRow.id.desc())
@@ -420,7 +545,7 @@ class SqlStore:
         return Assignment(**row._mapping) if row else None
 
     def sign_assignment(self, assignment_id: int, staff_id: int, now: datetime) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(AssignmentRow)
             .where(AssignmentRow.id == assignment_id)
             .values(signed_at=now, signed_by=staff_id)
@@ -429,7 +554,7 @@ class SqlStore:
     def return_assignment(
         self, assignment_id: int, staff_id: int, reason: str, now: datetime
     ) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(AssignmentRow)
             .where(AssignmentRow.id == assignment_id)
             .values(returned_at=now, returned_by=staff_id, return_reason=reason)
@@ -439,7 +564,7 @@ class SqlStore:
         self, ticket: Ticket, staff: StaffMember, working_days: int, reason: str, now: datetime
     ) -> Extension:
         assert ticket.department_code is not None
-        extension_id = self.session.execute(
+        extension_id = self.conn.execute(
             insert(ExtensionRow)
             .values(
                 ticket_id=ticket.id,
@@ -468,11 +593,11 @@ class SqlStore:
         stmt = select(*_EXTENSION_COLUMNS).where(ExtensionRow.id == extension_id)
         if lock:
             stmt = stmt.with_for_update()
-        row = self.session.execute(stmt).first()
+        row = self.conn.execute(stmt).first()
         return Extension(**row._mapping) if row else None
 
     def pending_extension(self, ticket_id: int) -> Extension | None:
-        row = self.session.execute(
+        row = self.conn.execute(
             select(*_EXTENSION_COLUMNS).where(
                 ExtensionRow.ticket_id == ticket_id, ExtensionRow.status == "pending"
             )
@@ -480,7 +605,7 @@ class SqlStore:
         return Extension(**row._mapping) if row else None
 
     def approved_extension_days(self, ticket_id: int) -> int:
-        total = self.session.scalar(
+        total = self.conn.scalar(
             select(func.coalesce(func.sum(ExtensionRow.working_days), 0)).where(
                 ExtensionRow.ticket_id == ticket_id, ExtensionRow.status == "approved"
             )
@@ -496,7 +621,7 @@ class SqlStore:
         now: datetime,
         new_deadline_at: datetime | None,
     ) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(ExtensionRow)
             .where(ExtensionRow.id == extension_id)
             .values(
@@ -518,7 +643,7 @@ class SqlStore:
         working_days: int,
     ) -> int:
         assert ticket.department_code is not None
-        return self.session.execute(
+        return self.conn.execute(
             insert(ResolutionRow)
             .values(
                 ticket_id=ticket.id,
@@ -535,7 +660,7 @@ class SqlStore:
         ).scalar_one()
 
     def resolution_answer(self, resolution_id: int) -> str | None:
-        return self.session.scalar(
+        return self.conn.scalar(
             select(ResolutionRow.answer).where(ResolutionRow.id == resolution_id)
         )
 
@@ -545,7 +670,7 @@ class SqlStore:
         self, ticket: Ticket, resolution_id: int, *, now: datetime, due_at: datetime
     ) -> Survey:
         assert ticket.department_code is not None
-        survey_id = self.session.execute(
+        survey_id = self.conn.execute(
             insert(SurveyRow)
             .values(
                 resolution_id=resolution_id,
@@ -561,7 +686,7 @@ class SqlStore:
         return survey
 
     def _surveys(self, stmt: Select[Any]) -> list[Survey]:
-        return [Survey(**row._mapping) for row in self.session.execute(stmt)]
+        return [Survey(**row._mapping) for row in self.conn.execute(stmt)]
 
     def survey(self, survey_id: int, *, lock: bool = False) -> Survey | None:
         stmt = select(*_SURVEY_COLUMNS).where(SurveyRow.id == survey_id)
@@ -580,14 +705,14 @@ class SqlStore:
         return found[0] if found else None
 
     def rate_survey(self, survey_id: int, rating: Rating, now: datetime) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(SurveyRow)
             .where(SurveyRow.id == survey_id)
             .values(rating=rating.value, rated_at=now)
         )
 
     def comment_survey(self, survey_id: int, comment: str) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(SurveyRow).where(SurveyRow.id == survey_id).values(comment=comment)
         )
 
@@ -602,15 +727,15 @@ class SqlStore:
     # -- conversation --------------------------------------------------------------------------
 
     def add_item(self, item: NewItem) -> None:
-        self.session.execute(insert(TicketItemRow).values(**asdict(item)))
+        self.conn.execute(insert(TicketItemRow.core_table()), _fields_of(item))
 
     def adopt_pending_items(self, citizen_id: int, ticket_id: int) -> int:
-        result = self.session.execute(
+        result = self.conn.execute(
             update(TicketItemRow)
             .where(TicketItemRow.citizen_id == citizen_id, TicketItemRow.ticket_id.is_(None))
             .values(ticket_id=ticket_id)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
     def hold_message(
         self,
@@ -620,7 +745,7 @@ class SqlStore:
         item: NewItem,
         message_id: int,
     ) -> HeldMessage:
-        held_id = self.session.execute(
+        held_id = self.conn.execute(
             insert(HeldMessageRow)
             .values(
                 citizen_id=citizen_id,
@@ -643,16 +768,16 @@ class SqlStore:
         stmt = select(*_HELD_COLUMNS).where(HeldMessageRow.id == held_id)
         if lock:
             stmt = stmt.with_for_update()
-        row = self.session.execute(stmt).first()
+        row = self.conn.execute(stmt).first()
         return HeldMessage(**row._mapping) if row else None
 
     def decide_held(self, held_id: int, now: datetime) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(HeldMessageRow).where(HeldMessageRow.id == held_id).values(decided_at=now)
         )
 
     def undecided_held(self, before: datetime, limit: int) -> list[HeldMessage]:
-        rows = self.session.execute(
+        rows = self.conn.execute(
             select(*_HELD_COLUMNS)
             .where(HeldMessageRow.decided_at.is_(None), HeldMessageRow.created_at < before)
             .order_by(HeldMessageRow.id)
@@ -665,7 +790,7 @@ class SqlStore:
     def add_invite(
         self, token: str, department_code: str, *, by: int, now: datetime, expires_at: datetime
     ) -> None:
-        self.session.execute(
+        self.conn.execute(
             insert(InviteRow).values(
                 token=token,
                 department_code=department_code,
@@ -677,7 +802,7 @@ class SqlStore:
 
     def use_invite(self, token: str, telegram_user_id: int, now: datetime) -> str | None:
         """The invite's department if it is unused and unexpired; it is used up at once."""
-        department = self.session.execute(
+        department = self.conn.execute(
             update(InviteRow)
             .where(
                 InviteRow.token == token, InviteRow.used_at.is_(None), InviteRow.expires_at > now
@@ -690,7 +815,7 @@ class SqlStore:
     def add_routing_example(
         self, text: str, department_code: str, *, ticket_id: int | None, source: str, now: datetime
     ) -> None:
-        self.session.execute(
+        self.conn.execute(
             insert(RoutingExampleRow).values(
                 text=text,
                 department_code=department_code,
@@ -734,7 +859,7 @@ class SqlStore:
         if urgent_only:
             stmt = stmt.where(TicketRow.urgent.is_(True))
         found = []
-        for row in self.session.execute(stmt):
+        for row in self.conn.execute(stmt):
             values = dict(row._mapping)
             assignment_id = values.pop("assignment_id")
             found.append((Ticket(**values), str(assignment_id)))
@@ -780,7 +905,7 @@ class SqlStore:
         """Record reminder keys; the tickets whose key is new (a racing sweep's are not)."""
         fresh: set[int] = set()
         for ticket_id, kind, step in keys:
-            inserted = self.session.execute(
+            inserted = self.conn.execute(
                 self._insert(ReminderRow)
                 .values(ticket_id=ticket_id, kind=kind, step=step, queued_at=now)
                 .on_conflict_do_nothing(index_elements=["ticket_id", "kind", "step"])
@@ -795,7 +920,7 @@ class SqlStore:
     def claim_job(self, kind: str, step: str, now: datetime) -> bool:
         """True the first time (kind, step) is claimed, ever; False for every later try."""
         return (
-            self.session.execute(
+            self.conn.execute(
                 self._insert(JobRunRow)
                 .values(kind=kind, step=step, ran_at=now)
                 .on_conflict_do_nothing(index_elements=["kind", "step"])
@@ -805,7 +930,7 @@ class SqlStore:
         )
 
     def resolutions_between(self, start: datetime, end: datetime) -> list[ResolvedTicket]:
-        rows = self.session.execute(
+        rows = self.conn.execute(
             select(
                 ResolutionRow.id,
                 ResolutionRow.ticket_id,
@@ -823,7 +948,7 @@ class SqlStore:
     def add_quality_check(
         self, resolved: ResolvedTicket, *, sampled_for: date, now: datetime
     ) -> int | None:
-        return self.session.execute(
+        return self.conn.execute(
             self._insert(QualityCheckRow)
             .values(
                 resolution_id=resolved.resolution_id,
@@ -845,13 +970,13 @@ class SqlStore:
         ).where(QualityCheckRow.id == check_id)
         if lock:
             stmt = stmt.with_for_update()
-        row = self.session.execute(stmt).first()
+        row = self.conn.execute(stmt).first()
         return QualityCheck(*row) if row else None
 
     def decide_quality(
         self, check_id: int, *, passed: bool, reason: str | None, inspector: int, now: datetime
     ) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(QualityCheckRow)
             .where(QualityCheckRow.id == check_id)
             .values(passed=passed, reason=reason, inspector=inspector, inspected_at=now)
@@ -878,7 +1003,7 @@ class SqlStore:
         )
 
     def alert_state(self, department_code: str, metric: str) -> bool | None:
-        return self.session.scalar(
+        return self.conn.scalar(
             select(MetricAlertRow.below).where(
                 MetricAlertRow.department_code == department_code,
                 MetricAlertRow.metric == metric,
@@ -888,7 +1013,7 @@ class SqlStore:
     def set_alert_state(
         self, department_code: str, metric: str, *, below: bool, now: datetime
     ) -> None:
-        self.session.execute(
+        self.conn.execute(
             self._insert(MetricAlertRow)
             .values(department_code=department_code, metric=metric, below=below, changed_at=now)
             .on_conflict_do_update(
@@ -900,29 +1025,28 @@ class SqlStore:
     # -- event log and outbox ------------------------------------------------------------------
 
     def record(self, event: TicketEvent) -> None:
-        self.session.execute(insert(TicketEventRow).values(**asdict(event)))
+        self.conn.execute(self._sql.record, _fields_of(event))
 
     def queue(self, message: Outgoing, now: datetime) -> int | None:
         payload = outgoing_payload(message)
-        stmt = self._insert(OutboxRow).values(
-            created_at=now,
-            chat_id=message.chat_id,
-            method=message.method.value,
-            payload=payload,
-            ticket_id=message.ticket_id,
-            purpose=message.purpose,
-            dedupe_key=message.dedupe_key,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
+        values = {
+            "created_at": now,
+            "chat_id": message.chat_id,
+            "method": message.method.value,
+            "payload": payload,
+            "ticket_id": message.ticket_id,
+            "purpose": message.purpose,
+            "dedupe_key": message.dedupe_key,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
             # Queued by a bot process, which delivers it right after the commit; queued by a
             # tool (instance None, e.g. `hotline tick`), left for the running bot to claim.
-            claimed_by=self.instance,
-            claimed_until=now + DELIVERY_LEASE if self.instance else None,
-        )
-        if message.dedupe_key is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        outbox_id = self.session.execute(stmt.returning(OutboxRow.id)).scalar()
+            "claimed_by": self.instance,
+            "claimed_until": now + DELIVERY_LEASE if self.instance else None,
+        }
+        stmt = self._sql.queue if message.dedupe_key is None else self._sql.queue_once
+        outbox_id = self.conn.execute(stmt, values).scalar()
         if outbox_id is not None and self.instance:
             self.queued.append(
                 QueuedMessage(
@@ -937,7 +1061,7 @@ class SqlStore:
         return outbox_id
 
     def _sent(self, *where: Any) -> list[SentMessage]:
-        rows = self.session.execute(
+        rows = self.conn.execute(
             select(
                 OutboxRow.id,
                 OutboxRow.chat_id,

@@ -1,9 +1,12 @@
 """Group commit: units of work from many concurrent updates share one transaction.
 
 A commit is the expensive part of handling an update (an fsync on SQLite, a round trip on
-PostgreSQL). The worker thread takes every unit of work that is waiting, runs each in its own
-SAVEPOINT (so one failure does not undo the others), commits once, and only then answers each
-caller. Nobody is told "done" before their data is safe.
+PostgreSQL). The worker thread takes every unit of work that is waiting, runs them in one
+transaction, commits once, and only then answers each caller. Nobody is told "done" before
+their data is safe.
+
+Jobs share the transaction without savepoints (each would cost two statements); if any job
+fails, the batch is rolled back and every job re-run in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from storage.database import Database
 from storage.outbox import QueuedMessage
-from storage.repository import SqlStore
+from storage.repository import Bindings, SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +55,13 @@ class DatabaseWorker:
         database: Database,
         *,
         instance: str = "local",
+        bindings: Bindings | None = None,
         max_batch: int = 128,
         on_commit: Callable[[list[QueuedMessage]], None] | None = None,
     ) -> None:
         self.database = database
         self.instance = instance
+        self.bindings = bindings or Bindings()  # chat bindings, cached across batches
         self.max_batch = max_batch
         self.on_commit = on_commit  # handed the outbox rows each commit queued (on the loop)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -125,9 +130,9 @@ class DatabaseWorker:
             self._run_in_one_transaction(batch)
         except BaseException as exc:  # any failure, also from test guards, goes to the caller
             if len(batch) > 1:
-                # The commit itself failed: give every job its own transaction, so one job's
-                # conflict (or a passing fault) does not fail the others.
-                log.warning("group commit of %d jobs failed (%s); one by one now", len(batch), exc)
+                # A job (or the commit) failed: give every job its own transaction, so one
+                # job's error or conflict does not fail the others.
+                log.info("a batch of %d jobs failed (%s); one by one now", len(batch), exc)
                 for job in batch:
                     job.result, job.error, job.queued, job.committed = None, None, [], []
                     self._commit_batch([job])
@@ -150,25 +155,16 @@ class DatabaseWorker:
         self._loop.call_soon_threadsafe(self._settle, batch)
 
     def _run_in_one_transaction(self, batch: list[_Job]) -> None:
+        """All jobs, one transaction, no savepoints: jobs rarely fail, and when one does the
+        whole batch is rolled back and each job re-run alone (``_commit_batch``), so a failure
+        costs a retry instead of every job paying for a SAVEPOINT."""
         with self.database.transaction() as session:
-            store = SqlStore(session, instance=self.instance)
-            if len(batch) == 1:
-                # Alone, a job needs no savepoint: the transaction is its own.
-                job = batch[0]
-                job.result = job.work(store)
-                job.queued, job.committed = store.queued, store.committed_actions
-                return
+            store = SqlStore(session, instance=self.instance, bindings=self.bindings)
             for job in batch:
                 queued, committed = len(store.queued), len(store.committed_actions)
-                try:
-                    with session.begin_nested():
-                        job.result = job.work(store)
-                except BaseException as exc:  # the job's own failure: its savepoint is undone
-                    job.error = exc
-                    del store.queued[queued:], store.committed_actions[committed:]
-                else:
-                    job.queued = store.queued[queued:]
-                    job.committed = store.committed_actions[committed:]
+                job.result = job.work(store)
+                job.queued = store.queued[queued:]
+                job.committed = store.committed_actions[committed:]
 
     def _settle(self, batch: list[_Job]) -> None:
         """On the event loop: answer each caller and hand new messages to delivery."""

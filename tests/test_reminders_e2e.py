@@ -139,7 +139,7 @@ async def test_two_sweeps_racing_queue_each_reminder_once(
         for i, text in enumerate(("路灯坏了", "桥梁开裂", "水管爆了")):
             await dispatch_to(world, text, "村镇规划建设", server.user(500 + i))
     now = at("2026-12-01", "10:00")
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=30)  # a failing sweep must not hang the other
     errors: list[BaseException] = []
 
     def run_sweep() -> None:
