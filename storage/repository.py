@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,6 +58,7 @@ from handlers.outgoing import Method, Outgoing
 from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
 from storage.models import (
+    DEPARTMENT_QUEUE,
     AssignmentRow,
     CitizenRow,
     DepartmentRow,
@@ -81,6 +83,9 @@ from storage.models import (
 )
 from storage.outbox import QueuedMessage
 from storage.statistics import compute_statistics
+
+# Reminder keys per INSERT: 4 parameters each, well under SQLite's and PostgreSQL's limits.
+_REMINDER_CHUNK = 500
 
 # How long the process that queued a message has to deliver it before any other may.
 DELIVERY_LEASE = timedelta(seconds=60)
@@ -193,12 +198,12 @@ class Bindings:
 
     def __init__(self, ttl: float = 30.0) -> None:
         self.ttl = ttl
-        self._loaded_at = -math.inf
+        self._loaded_at: float | None = None
         self.office: int | None = None
         self.department_chats: dict[str, int | None] = {}
 
     def current(self, conn: Connection) -> Bindings:
-        if time.monotonic() - self._loaded_at > self.ttl:
+        if self._loaded_at is None or time.monotonic() - self._loaded_at > self.ttl:
             self.department_chats = {
                 code: chat
                 for code, chat in conn.execute(
@@ -217,7 +222,8 @@ class SqlStore:
     """One unit of work's view of the database.
 
     ``bindings`` shares a cache of chat bindings across units of work (the bot's worker);
-    without it they are read from the database each time (the CLI, tests).
+    without it they are read once, at first use, for this unit of work (the CLI, tests): the
+    store itself never changes them.
     """
 
     def __init__(
@@ -233,7 +239,7 @@ class SqlStore:
         self.committed_actions: list[Callable[[], None]] = []
         self._dialect = session.get_bind().dialect.name
         self._sql = _statements(self._dialect)
-        self._bindings = bindings or Bindings(ttl=-1)
+        self._bindings = bindings or Bindings(ttl=math.inf)
 
     @cached_property
     def conn(self) -> Connection:
@@ -438,7 +444,8 @@ class SqlStore:
             _select_tickets()
             .where(
                 TicketRow.department_code == department_code,
-                TicketRow.status.in_((TicketStatus.DISPATCHED, TicketStatus.IN_PROGRESS)),
+                # The partial index's own predicate, as literals, so the planner always uses it.
+                text(DEPARTMENT_QUEUE),
             )
             .order_by(TicketRow.deadline_at, TicketRow.id)
             .limit(limit)
@@ -904,15 +911,19 @@ class SqlStore:
     def add_reminders(self, keys: list[tuple[int, str, str]], now: datetime) -> set[int]:
         """Record reminder keys; the tickets whose key is new (a racing sweep's are not)."""
         fresh: set[int] = set()
-        for ticket_id, kind, step in keys:
+        # Multi-row inserts: one statement per chunk, not per ticket (bench/sweep).
+        for start in range(0, len(keys), _REMINDER_CHUNK):
+            rows = [
+                {"ticket_id": ticket_id, "kind": kind, "step": step, "queued_at": now}
+                for ticket_id, kind, step in keys[start : start + _REMINDER_CHUNK]
+            ]
             inserted = self.conn.execute(
                 self._insert(ReminderRow)
-                .values(ticket_id=ticket_id, kind=kind, step=step, queued_at=now)
+                .values(rows)
                 .on_conflict_do_nothing(index_elements=["ticket_id", "kind", "step"])
                 .returning(ReminderRow.ticket_id)
-            ).scalar()
-            if inserted is not None:
-                fresh.add(inserted)
+            ).scalars()
+            fresh.update(inserted)
         return fresh
 
     # -- hotline-wide jobs and 质检 -------------------------------------------------------------
