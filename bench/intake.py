@@ -45,9 +45,9 @@ to the hotline process and prints where its CPU time goes (per thread, by librar
 hottest functions).
 
 Defaults (1,000 requests per load from 1,000 citizens, pool of 200, both backends) take about
-3 minutes on the 2-core benchmark machine — the hotline's runs dominate (it handles 30–40
-requests a second), plus ~10 s per bot process for aiogram's import; ``--requests 2000`` about
-5 minutes; ``--profile`` adds about 2 minutes.
+1 minute on the 2-core benchmark machine — the hotline's runs dominate (it handles about 100
+requests a second), plus ~5 s per bot process for aiogram's import; ``--profile`` adds about
+half a minute.
 """
 
 from __future__ import annotations

@@ -27,10 +27,10 @@ On SQLite the index check of ``storage.statistics`` is done once before sweeping
 (``check_statistics_indexes_first``): inside the sweep it opens a second connection that waits
 30 s for the sweep's own write lock and then fails ("database is locked").
 
-Defaults (100,000 tickets, both databases, two sweeps each) take about 2 minutes on the 2-core
-machine; ``--drain --profile`` about 7 (PostgreSQL's sweeps slow down as reminders pile up while
-its statistics are stale, see the "after ANALYZE" row); ``--unbounded`` adds 5–10 minutes
-(the unbounded sweep is also run once under tracemalloc).
+Defaults (100,000 tickets, both databases, two sweeps each) take under a minute on the 2-core
+machine; ``--drain --profile`` a few minutes more (PostgreSQL's sweeps slow down as reminders
+pile up while its statistics are stale, see the "after ANALYZE" row); ``--unbounded`` adds 5–10
+minutes (the unbounded sweep is also run once under tracemalloc).
 """
 
 from __future__ import annotations
