@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
@@ -14,19 +12,9 @@ from storage.models import OutboxRow
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_staff_e2e import dispatch_to
-from tests.world import ROADS_CHAT, World, build_world, button, buttons, number_in, world_config
+from tests.world import ROADS_CHAT, World, button, buttons, number_in
 
 PTB = TransportName.PTB
-
-
-@pytest.fixture
-def config() -> HotlineConfig:
-    return world_config()
-
-
-@pytest.fixture
-def world(fake_telegram: FakeTelegramServer, database_url: str, config: HotlineConfig) -> World:
-    return build_world(fake_telegram, database_url, config)
 
 
 async def test_intake_and_the_type_button(

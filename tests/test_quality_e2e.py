@@ -14,17 +14,7 @@ from storage.models import QualityCheckRow, TicketEventRow
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_staff_e2e import dispatch_to
-from tests.world import OFFICE, ROADS_CHAT, World, build_world, button, world_config
-
-
-@pytest.fixture
-def config() -> HotlineConfig:
-    return world_config()
-
-
-@pytest.fixture
-def world(fake_telegram: FakeTelegramServer, database_url: str, config: HotlineConfig) -> World:
-    return build_world(fake_telegram, database_url, config)
+from tests.world import OFFICE, ROADS_CHAT, World, button
 
 
 @pytest.mark.parametrize(

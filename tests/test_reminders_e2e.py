@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import build_hotline
@@ -20,21 +19,11 @@ from storage.repository import SqlStore
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_staff_e2e import dispatch_to
-from tests.world import OFFICE, ROADS_CHAT, World, build_world, button, world_config
+from tests.world import OFFICE, ROADS_CHAT, World, button
 
 
 def at(day: str, time: str = "09:00") -> datetime:
     return datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def config() -> HotlineConfig:
-    return world_config()
-
-
-@pytest.fixture
-def world(fake_telegram: FakeTelegramServer, database_url: str, config: HotlineConfig) -> World:
-    return build_world(fake_telegram, database_url, config)
 
 
 def reminder_texts(server: FakeTelegramServer, chat_id: int, marker: str) -> list[str]:

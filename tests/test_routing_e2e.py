@@ -16,7 +16,6 @@ from tests.world import (
     LABOUR_CHAT,
     OFFICE,
     World,
-    build_world,
     button,
     buttons,
     number_in,
@@ -27,11 +26,6 @@ from tests.world import (
 @pytest.fixture
 def config() -> HotlineConfig:
     return world_config(threshold=0.8)
-
-
-@pytest.fixture
-def world(fake_telegram: FakeTelegramServer, database_url: str, config: HotlineConfig) -> World:
-    return build_world(fake_telegram, database_url, config)
 
 
 async def test_an_unsure_request_is_dispatched_by_hand_then_learnt(

@@ -6,8 +6,6 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import (
@@ -26,22 +24,10 @@ from tests.world import (
     OFFICE,
     ROADS_CHAT,
     World,
-    build_world,
     button,
     buttons,
     number_in,
-    world_config,
 )
-
-
-@pytest.fixture
-def config() -> HotlineConfig:
-    return world_config()
-
-
-@pytest.fixture
-def world(fake_telegram: FakeTelegramServer, database_url: str, config: HotlineConfig) -> World:
-    return build_world(fake_telegram, database_url, config)
 
 
 async def dispatch_to(

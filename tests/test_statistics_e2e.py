@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-import pytest
 from openpyxl import load_workbook
 
 from handlers.config import HotlineConfig
@@ -15,17 +14,7 @@ from scheduler.clock import FixedClock
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_quality_e2e import resolve
-from tests.world import OFFICE, ROADS_CHAT, World, build_world, world_config
-
-
-@pytest.fixture
-def config() -> HotlineConfig:
-    return world_config()
-
-
-@pytest.fixture
-def world(fake_telegram: FakeTelegramServer, database_url: str, config: HotlineConfig) -> World:
-    return build_world(fake_telegram, database_url, config)
+from tests.world import OFFICE, ROADS_CHAT, World
 
 
 async def test_stats_and_export_for_supervisors_only(

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from handlers.config import HotlineConfig, config_from_mapping
 from handlers.model import Role
 from storage.admin import add_staff, set_department_chat, set_office_chat
@@ -87,6 +89,17 @@ def build_world(server: FakeTelegramServer, database_url: str, config: HotlineCo
         set_department_chat(session, "labour", LABOUR_CHAT)
     db.dispose()
     return world
+
+
+@pytest.fixture
+def config() -> HotlineConfig:
+    """The end-to-end tests' config (a test module may override it)."""
+    return world_config()
+
+
+@pytest.fixture
+def world(fake_telegram: FakeTelegramServer, database_url: str, config: HotlineConfig) -> World:
+    return build_world(fake_telegram, database_url, config)
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
