@@ -14,7 +14,6 @@ from typing import Any
 
 from telegram import (
     Bot,
-    CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -37,23 +36,15 @@ from telegram.request import HTTPXRequest
 
 from bot.app import BotIdentity, HotlineApp
 from bot.delivery import RetryLater, Undeliverable
+from bot.incoming import button_press, incoming_message
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
-from handlers.events import ButtonPress, ChatKind, Content, IncomingMessage, Person, parse_command
 from handlers.model import Language
 from storage.outbox import QueuedMessage
 
 log = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024
-_MEDIA = (
-    ("document", Content.DOCUMENT),
-    ("video", Content.VIDEO),
-    ("animation", Content.VIDEO),
-    ("video_note", Content.VIDEO),
-    ("voice", Content.VOICE),
-    ("audio", Content.AUDIO),
-)
 
 
 def build_ptb_bot(token: str, api_base: str) -> Bot:
@@ -63,95 +54,6 @@ def build_ptb_bot(token: str, api_base: str) -> Bot:
         base_url=f"{api_base}/bot",
         base_file_url=f"{api_base}/file/bot",
         request=HTTPXRequest(connection_pool_size=64, pool_timeout=30.0),
-    )
-
-
-def _chat_kind(chat_type: str) -> ChatKind:
-    if chat_type == "private":
-        return ChatKind.PRIVATE
-    if chat_type == "channel":
-        return ChatKind.CHANNEL
-    return ChatKind.GROUP
-
-
-def _person(user: Any) -> Person:
-    return Person(
-        user_id=user.id,
-        first_name=user.first_name or "",
-        last_name=user.last_name,
-        username=user.username,
-        language_code=user.language_code,
-    )
-
-
-def incoming_message(
-    message: Message, update_id: int, me: BotIdentity, *, edited: bool = False
-) -> IncomingMessage | None:
-    if message.from_user is None:
-        return None
-    fields: dict[str, Any] = {}
-    content = Content.OTHER
-    if message.text is not None:
-        command = parse_command(message.text, me.username)
-        content = Content.COMMAND if command else Content.TEXT
-        if command:
-            fields["command"], fields["command_args"] = command
-        fields["text"] = message.text
-    elif message.photo:
-        largest = message.photo[-1]
-        content = Content.PHOTO
-        fields |= {"file_id": largest.file_id, "file_unique_id": largest.file_unique_id}
-    elif message.sticker is not None:
-        content = Content.STICKER
-    else:
-        for attribute, kind in _MEDIA:
-            media = getattr(message, attribute, None)
-            if media is not None:
-                content = kind
-                fields |= {"file_id": media.file_id, "file_unique_id": media.file_unique_id}
-                break
-        else:
-            if message.location is not None:
-                content = Content.LOCATION
-                fields |= {
-                    "latitude": message.location.latitude,
-                    "longitude": message.location.longitude,
-                }
-            elif message.contact is not None:
-                content = Content.CONTACT
-                fields |= {
-                    "contact_phone": message.contact.phone_number,
-                    "contact_user_id": message.contact.user_id,
-                }
-    if content not in (Content.TEXT, Content.COMMAND) and message.caption:
-        fields["text"] = message.caption
-    reply = message.reply_to_message
-    return IncomingMessage(
-        update_id=update_id,
-        sender=_person(message.from_user),
-        chat_id=message.chat.id,
-        chat_kind=_chat_kind(message.chat.type),
-        message_id=message.message_id,
-        content=content,
-        reply_to_message_id=reply.message_id if reply else None,
-        reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == me.user_id),
-        reply_to_text=(reply.text or reply.caption) if reply else None,
-        edited=edited,
-        **fields,
-    )
-
-
-def button_press(query: CallbackQuery, update_id: int) -> ButtonPress:
-    message = query.message
-    chat = message.chat if message is not None else None
-    return ButtonPress(
-        update_id=update_id,
-        sender=_person(query.from_user),
-        chat_id=chat.id if chat else None,
-        chat_kind=_chat_kind(chat.type) if chat else ChatKind.PRIVATE,
-        message_id=message.message_id if message is not None else None,
-        callback_id=query.id,
-        data=query.data or "",
     )
 
 

@@ -1,0 +1,118 @@
+"""Telegram updates as the core's events, for either framework.
+
+aiogram's and python-telegram-bot's ``Message``, ``User``, ``Chat`` and ``CallbackQuery`` carry
+the Bot API's own field names, so one translation reads both (duck-typed: ``Any``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.app import BotIdentity
+from handlers.events import (
+    ButtonPress,
+    ChatKind,
+    Content,
+    IncomingMessage,
+    Person,
+    parse_command,
+)
+
+
+def chat_kind(chat_type: str) -> ChatKind:
+    if chat_type == "private":
+        return ChatKind.PRIVATE
+    if chat_type == "channel":
+        return ChatKind.CHANNEL
+    return ChatKind.GROUP
+
+
+def person(user: Any) -> Person:
+    return Person(
+        user_id=user.id,
+        first_name=user.first_name or "",
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def incoming_message(
+    message: Any, update_id: int, me: BotIdentity, *, edited: bool = False
+) -> IncomingMessage | None:
+    """The core's view of a message; None for messages without a sender (channel posts)."""
+    if message.from_user is None:
+        return None
+    fields: dict[str, Any] = {}
+    content = Content.OTHER
+    if message.text is not None:
+        command = parse_command(message.text, me.username)
+        if command is not None:
+            content = Content.COMMAND
+            fields["command"], fields["command_args"] = command
+        else:
+            content = Content.TEXT
+        fields["text"] = message.text
+    elif message.photo:
+        largest = message.photo[-1]
+        content = Content.PHOTO
+        fields |= {"file_id": largest.file_id, "file_unique_id": largest.file_unique_id}
+    elif message.sticker is not None:
+        content = Content.STICKER
+    else:
+        for attribute, kind in (
+            ("document", Content.DOCUMENT),
+            ("video", Content.VIDEO),
+            ("animation", Content.VIDEO),
+            ("video_note", Content.VIDEO),
+            ("voice", Content.VOICE),
+            ("audio", Content.AUDIO),
+        ):
+            media = getattr(message, attribute, None)
+            if media is not None:
+                content = kind
+                fields |= {"file_id": media.file_id, "file_unique_id": media.file_unique_id}
+                break
+        else:
+            if message.location is not None:
+                content = Content.LOCATION
+                fields |= {
+                    "latitude": message.location.latitude,
+                    "longitude": message.location.longitude,
+                }
+            elif message.contact is not None:
+                content = Content.CONTACT
+                fields |= {
+                    "contact_phone": message.contact.phone_number,
+                    "contact_user_id": message.contact.user_id,
+                }
+    if content not in (Content.TEXT, Content.COMMAND) and message.caption:
+        fields["text"] = message.caption
+    reply = message.reply_to_message
+    return IncomingMessage(
+        update_id=update_id,
+        sender=person(message.from_user),
+        chat_id=message.chat.id,
+        chat_kind=chat_kind(message.chat.type),
+        message_id=message.message_id,
+        content=content,
+        reply_to_message_id=reply.message_id if reply else None,
+        reply_to_bot=bool(reply and reply.from_user and reply.from_user.id == me.user_id),
+        reply_to_text=(reply.text or reply.caption) if reply else None,
+        edited=edited,
+        **fields,
+    )
+
+
+def button_press(query: Any, update_id: int) -> ButtonPress:
+    message = query.message
+    chat = getattr(message, "chat", None)
+    return ButtonPress(
+        update_id=update_id,
+        sender=person(query.from_user),
+        chat_id=chat.id if chat else None,
+        chat_kind=chat_kind(chat.type) if chat else ChatKind.PRIVATE,
+        message_id=message.message_id if message else None,
+        callback_id=query.id,
+        data=query.data or "",
+    )
