@@ -1,0 +1,95 @@
+"""The database worker: updates waiting together share one commit, and one update's failure
+undoes neither the others' data nor their answers (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+
+from sqlalchemy import select
+
+from storage.database import Database
+from storage.models import ProcessedUpdateRow
+from storage.repository import SqlStore
+from storage.worker import DatabaseWorker
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+
+def _claim(update_id: int, store: SqlStore) -> bool:
+    return store.claim_update(update_id, NOW)
+
+
+def _claim_then_fail(update_id: int, store: SqlStore) -> bool:
+    store.claim_update(update_id, NOW)
+    raise ValueError("a bug met this update")
+
+
+def _claimed(database: Database) -> set[int]:
+    with database.read() as session:
+        return set(session.scalars(select(ProcessedUpdateRow.update_id)))
+
+
+async def _while_busy(
+    worker: DatabaseWorker, submit_rest: Callable[[], list[asyncio.Future[bool]]]
+) -> list[asyncio.Future[bool]]:
+    """Hold the worker on a first job while ``submit_rest`` queues the others, so that they
+    wait together the way a burst of updates does."""
+    gate = threading.Event()
+    first = worker.submit(lambda store: gate.wait(10))
+    rest = submit_rest()
+    gate.set()
+    assert await first is True
+    return rest
+
+
+async def test_updates_waiting_together_share_one_commit(database: Database) -> None:
+    worker = DatabaseWorker(database)
+    worker.start()
+    try:
+        rest = await _while_busy(
+            worker, lambda: [worker.submit(partial(_claim, i)) for i in range(1, 21)]
+        )
+        assert await asyncio.gather(*rest) == [True] * 20
+        assert worker.jobs == 21
+        assert worker.batches <= 2  # the first job's transaction, then the other twenty's
+    finally:
+        await worker.stop()
+    assert _claimed(database) == set(range(1, 21))
+
+
+async def test_one_failing_update_takes_no_other_down(database: Database) -> None:
+    worker = DatabaseWorker(database)
+    worker.start()
+    try:
+        rest = await _while_busy(
+            worker,
+            lambda: [
+                *(worker.submit(partial(_claim, i)) for i in range(1, 6)),
+                worker.submit(partial(_claim_then_fail, 999)),
+                *(worker.submit(partial(_claim, i)) for i in range(6, 11)),
+            ],
+        )
+        results = await asyncio.gather(*rest, return_exceptions=True)
+    finally:
+        await worker.stop()
+    failed = results.pop(5)
+    assert isinstance(failed, ValueError)
+    assert results == [True] * 10
+    # The good updates are committed; the failing one's own change is not.
+    assert _claimed(database) == set(range(1, 11))
+
+
+async def test_a_redelivered_update_is_claimed_once(database: Database) -> None:
+    worker = DatabaseWorker(database)
+    worker.start()
+    try:
+        rest = await _while_busy(
+            worker, lambda: [worker.submit(partial(_claim, 7)) for _ in range(3)]
+        )
+        assert await asyncio.gather(*rest) == [True, False, False]
+    finally:
+        await worker.stop()
