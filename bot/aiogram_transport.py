@@ -1,6 +1,6 @@
 """The aiogram transport: Telegram updates in, outbox messages out.
 
-Only translation lives here: an aiogram ``Message`` becomes the core's ``IncomingMessage``, an
+Only translation lives here: aiogram's updates go to the core as events (``bot.incoming``), an
 outbox row becomes one Bot API call. The hotline's rules are in ``handlers``.
 """
 
