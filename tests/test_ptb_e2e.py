@@ -11,8 +11,7 @@ from scheduler.clock import FixedClock
 from storage.models import OutboxRow
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
-from tests.test_staff_e2e import dispatch_to
-from tests.world import ROADS_CHAT, World, button, buttons, number_in
+from tests.world import ROADS_CHAT, World, button, buttons, dispatch_to, number_in
 
 PTB = TransportName.PTB
 

@@ -13,8 +13,7 @@ from scheduler.clock import FixedClock
 from storage.models import QualityCheckRow, TicketEventRow
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
-from tests.test_staff_e2e import dispatch_to
-from tests.world import OFFICE, ROADS_CHAT, World, button
+from tests.world import OFFICE, ROADS_CHAT, World, button, dispatch_to
 
 
 @pytest.mark.parametrize(

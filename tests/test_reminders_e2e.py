@@ -18,8 +18,7 @@ from storage.models import OutboxRow, ReminderRow
 from storage.repository import SqlStore
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 from tests.harness import running_bot
-from tests.test_staff_e2e import dispatch_to
-from tests.world import OFFICE, ROADS_CHAT, World, button
+from tests.world import OFFICE, ROADS_CHAT, World, button, dispatch_to
 
 
 def at(day: str, time: str = "09:00") -> datetime:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
@@ -17,7 +16,7 @@ from storage.models import (
     TicketEventRow,
     TicketItemRow,
 )
-from tests.fake_telegram import FakeTelegramServer, FakeUser
+from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import (
     LABOUR_CHAT,
@@ -26,28 +25,8 @@ from tests.world import (
     World,
     button,
     buttons,
-    number_in,
+    dispatch_to,
 )
-
-
-async def dispatch_to(
-    world: World, text: str, department: str, citizen: FakeUser | None = None
-) -> tuple[str, dict[str, Any]]:
-    """A citizen's request, picked for ``department`` by the supervisor; returns the number
-    and the department's card."""
-    server = world.server
-    citizen = citizen or world.citizen
-    server.push_text(citizen, text)
-    confirmation = await server.wait_for_message(citizen.chat_id, contains="工单编号")
-    assert "热线办" in confirmation["text"]  # not confident: the dispatch queue
-    number = number_in(confirmation)
-    queued = await server.wait_for_message(OFFICE, contains=number)
-    server.press_button(world.supervisor, queued, button(queued, "其他单位"), chat_id=OFFICE)
-    picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
-    server.press_button(world.supervisor, picker, button(picker, department), chat_id=OFFICE)
-    chat = ROADS_CHAT if department == "村镇规划建设" else LABOUR_CHAT
-    card = await server.wait_for_message(chat, contains=f"工单 {number}")
-    return number, card
 
 
 async def test_dispatch_sign_talk_resolve_and_rate(

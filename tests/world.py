@@ -119,3 +119,23 @@ def number_in(message: dict[str, Any]) -> str:
     found = NUMBER.search(message.get("text") or message.get("caption") or "")
     assert found, message
     return found.group()
+
+
+async def dispatch_to(
+    world: World, text: str, department: str, citizen: FakeUser | None = None
+) -> tuple[str, dict[str, Any]]:
+    """A citizen's request, picked for ``department`` by the supervisor; returns the number
+    and the department's card."""
+    server = world.server
+    citizen = citizen or world.citizen
+    server.push_text(citizen, text)
+    confirmation = await server.wait_for_message(citizen.chat_id, contains="工单编号")
+    assert "热线办" in confirmation["text"]  # not confident: the dispatch queue
+    number = number_in(confirmation)
+    queued = await server.wait_for_message(OFFICE, contains=number)
+    server.press_button(world.supervisor, queued, button(queued, "其他单位"), chat_id=OFFICE)
+    picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
+    server.press_button(world.supervisor, picker, button(picker, department), chat_id=OFFICE)
+    chat = ROADS_CHAT if department == "村镇规划建设" else LABOUR_CHAT
+    card = await server.wait_for_message(chat, contains=f"工单 {number}")
+    return number, card
