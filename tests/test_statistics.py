@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from handlers.config import HotlineConfig, Targets
@@ -568,3 +568,39 @@ def test_statistics_inside_a_write_transaction(database: Database) -> None:
         report = compute_statistics(session, NOVEMBER, now=NOW, targets=Targets())
         assert time.monotonic() - started < 10  # not SQLite's 30 s busy timeout
     assert report.rows[0].received == 0
+
+
+def test_the_counts_come_from_one_snapshot(november: Database) -> None:
+    """A ticket committed while the statistics are being counted is in none of the counts.
+
+    On PostgreSQL the statements run on several connections at once; each must read the
+    snapshot of the caller's transaction, not the data committed by the time it starts.
+    """
+    before = statistics(november)
+    committed: list[str] = []
+
+    def commit_a_ticket_first(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if not committed and "FROM tickets" in statement:  # the first count of tickets
+            committed.append(statement)
+            with november.engine.connect() as other, other.begin():
+                other.execute(
+                    text(
+                        "INSERT INTO tickets (number, citizen_id, request_type, text, status,"
+                        " department_code, urgent, received_at, deadline_at,"
+                        " deadline_estimated, reopen_count, updated_at)"
+                        " SELECT 'LATE', citizen_id, request_type, text, status,"
+                        " department_code, urgent, received_at, deadline_at,"
+                        " deadline_estimated, reopen_count, updated_at"
+                        " FROM tickets WHERE number = 'T1'"
+                    )
+                )
+
+    event.listen(november.engine, "before_cursor_execute", commit_a_ticket_first)
+    try:
+        during = statistics(november)
+    finally:
+        event.remove(november.engine, "before_cursor_execute", commit_a_ticket_first)
+    assert committed, "the hook never ran"
+    assert during == before
+    after = statistics(november)  # it was committed: the next report counts it
+    assert row(after, C).received == row(before, C).received + 1
