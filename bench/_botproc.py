@@ -113,7 +113,7 @@ async def run_echo(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[
 
 async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[str, Any]:
     from bot.app import HotlineApp
-    from bot.runner import serve
+    from bot.runner import exempt_startup_objects, serve
     from handlers.config import load_config
     from storage.database import Database
 
@@ -130,6 +130,11 @@ async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> di
 
     stop_event, ready = asyncio.Event(), asyncio.Event()
     apps: list[HotlineApp] = []
+
+    def started(app: HotlineApp) -> None:
+        apps.append(app)
+        exempt_startup_objects(app)  # as `hotline run` does
+
     task = asyncio.create_task(
         serve(
             token=TOKEN,
@@ -140,7 +145,7 @@ async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> di
             instance="bench",
             poll_interval=args.poll_interval,
             ready=ready,
-            started=apps.append,
+            started=started,
             schedule=args.schedule,
         )
     )

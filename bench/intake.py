@@ -445,9 +445,12 @@ async def run_bot(
 
 
 def start_py_spy(pid: int, output: Path, rate: int) -> subprocess.Popen[bytes]:
+    executable = Path(sys.executable).with_name("py-spy")
+    if not executable.exists():
+        raise SystemExit("--profile needs py-spy: pip install -e '.[bench]'")
     spy = subprocess.Popen(
         [
-            str(Path(sys.executable).with_name("py-spy")),
+            str(executable),
             "record",
             "--pid",
             str(pid),

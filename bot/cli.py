@@ -115,7 +115,13 @@ def run(
     hotline_config = config()
     db = database()
     # Imported only now: aiogram takes seconds to import, and a bad setting should not wait.
-    from bot.runner import StartupError, TransportName, install_signal_handlers, serve
+    from bot.runner import (
+        StartupError,
+        TransportName,
+        exempt_startup_objects,
+        install_signal_handlers,
+        serve,
+    )
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -128,6 +134,7 @@ def run(
             stop=stop,
             instance=current.instance,
             transport=TransportName(transport),
+            started=exempt_startup_objects,
         )
 
     try:

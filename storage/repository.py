@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
@@ -240,6 +241,11 @@ class SqlStore:
         self._dialect = session.get_bind().dialect.name
         self._sql = _statements(self._dialect)
         self._bindings = bindings or Bindings(ttl=math.inf)
+        # The ticket history is written, never read, by the hotline's work: its rows wait
+        # here and go in one executemany when the transaction commits (one statement per
+        # batch of updates instead of one or two per update).
+        self._events: list[dict[str, Any]] = []
+        sa_event.listen(session, "before_commit", self._write_events)
 
     @cached_property
     def conn(self) -> Connection:
@@ -1036,7 +1042,12 @@ class SqlStore:
     # -- event log and outbox ------------------------------------------------------------------
 
     def record(self, event: TicketEvent) -> None:
-        self.conn.execute(self._sql.record, _fields_of(event))
+        self._events.append(_fields_of(event))
+
+    def _write_events(self, _session: Session) -> None:
+        if self._events:
+            events, self._events = self._events, []
+            self.conn.execute(self._sql.record, events)
 
     def queue(self, message: Outgoing, now: datetime) -> int | None:
         payload = outgoing_payload(message)
