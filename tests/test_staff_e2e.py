@@ -78,7 +78,9 @@ async def test_dispatch_sign_talk_resolve_and_rate(
         # 办结: asked as a reply (privacy mode), the answer goes to the citizen with the survey.
         server.press_button(world.roads, signed, button(signed, "办结"), chat_id=ROADS_CHAT)
         prompt = await server.wait_for_message(ROADS_CHAT, contains="答复内容")
-        assert server.reply_markup(ROADS_CHAT, prompt["message_id"])["force_reply"] is True
+        markup = server.reply_markup(ROADS_CHAT, prompt["message_id"])
+        assert markup is not None
+        assert markup["force_reply"] is True
         server.push_text(world.roads, "路灯已更换，恢复照明。", chat_id=ROADS_CHAT, reply_to=prompt)
         answer = await server.wait_for_message(world.citizen.chat_id, contains="路灯已更换")
         assert {b["text"] for b in buttons(answer)} == {"满意", "基本满意", "不满意"}
