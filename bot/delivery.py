@@ -3,8 +3,10 @@ chat, with retries on 429/5xx/network errors, and is recorded as sent.
 
 Messages queued by this process are handed over right after their commit (no polling delay);
 a periodic claim picks up everything else that is due: retries, and messages of a process that
-died before sending (its lease ran out). Sending is at least once: a message is sent twice only
-if the process dies between Telegram's answer and the record of it, milliseconds apart.
+died before sending (its lease ran out). Messages in hand keep their lease renewed while they wait
+their turn, however long a chat's queue takes. Sending is at least once: a message is sent
+twice only if the process dies between Telegram's answer and the record of it, milliseconds
+apart.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 15
 MAX_BACKOFF = timedelta(minutes=10)
 SENT_IDS_KEPT = 10_000
+LEASE_RENEWAL = DELIVERY_LEASE / 3
 
 
 class RetryLater(Exception):
@@ -90,6 +93,10 @@ class Delivery:
         self._tasks: list[asyncio.Task[None]] = []
         self.sent = 0
         self._sent_ids: dict[int, int] = {}  # outbox id → Telegram message id, recent sends
+        # Outbox ids in hand (waiting their turn or being sent): never scheduled twice, and
+        # their leases renewed while they wait, so no process claims them again meanwhile.
+        self._held: set[int] = set()
+        self._leases_renewed_at: datetime | None = None
 
     # -- wiring --------------------------------------------------------------------------------
 
@@ -125,6 +132,9 @@ class Delivery:
     def schedule(self, messages: list[QueuedMessage]) -> None:
         """Hand over messages this process has claimed; sent in id order per chat."""
         for message in messages:
+            if message.id in self._held:
+                continue
+            self._held.add(message.id)
             self._chats.setdefault(message.chat_id, deque()).append(message)
             if message.chat_id not in self._chat_tasks:
                 self._idle.clear()
@@ -139,16 +149,15 @@ class Delivery:
             async with self._slots:
                 while pending:
                     retry_at = await self._deliver(pending[0])
-                    pending.popleft()
+                    self._held.discard(pending.popleft().id)
                     if retry_at is not None:
                         # Keep the chat's order: what follows waits for the failed message.
-                        self._release(list(pending), retry_at)
-                        pending.clear()
+                        self._release(pending, retry_at)
         finally:
             self._chats.pop(chat_id, None)
             self._chat_tasks.pop(chat_id, None)
             if pending:  # cancelled mid-way: let the next claim send the rest
-                self._release(list(pending), self.clock.now())
+                self._release(pending, self.clock.now())
             if not self._chat_tasks:
                 self._idle.set()
 
@@ -245,9 +254,12 @@ class Delivery:
             message.attempts,
         )
 
-    def _release(self, messages: list[QueuedMessage], at: datetime) -> None:
-        """Give claimed messages back, to be claimed again (in id order) from ``at``."""
-        for message in messages:
+    def _release(self, messages: deque[QueuedMessage], at: datetime) -> None:
+        """Give claimed messages back (emptying ``messages``), to be claimed again (in id
+        order) from ``at``."""
+        while messages:
+            message = messages.popleft()
+            self._held.discard(message.id)
             self._record(
                 outbox.mark_retry, message.id, attempts=message.attempts, at=at, error="waiting"
             )
@@ -295,6 +307,22 @@ class Delivery:
 
     # -- claiming what is due ------------------------------------------------------------------
 
+    async def renew_leases(self) -> None:
+        """Keep the leases of the messages in hand alive (every third of a lease): a chat's
+        messages wait for each other, and a slow or long queue must not let them be claimed
+        again, here or by another instance."""
+        now = self.clock.now()
+        due = self._leases_renewed_at is None or now - self._leases_renewed_at >= LEASE_RENEWAL
+        if not self._held or not due:
+            return
+        held, until = sorted(self._held), now + DELIVERY_LEASE
+        await self.worker.run(
+            lambda store: outbox.renew_leases(
+                store.session, held, instance=self.instance, until=until
+            )
+        )
+        self._leases_renewed_at = now
+
     async def poll_once(self) -> int:
         """Claim due messages (retries, and those of processes that died) and send them."""
         now = self.clock.now()
@@ -312,6 +340,7 @@ class Delivery:
             await asyncio.sleep(self.poll_interval)
             try:
                 await self._flush_records()
+                await self.renew_leases()
                 await self.poll_once()
             except Exception:
                 log.exception("could not claim due outbox messages")

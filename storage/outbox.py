@@ -7,6 +7,7 @@ lease runs out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +67,25 @@ def claim_due(
         .all()
     )
     return sorted((QueuedMessage(*row) for row in claimed), key=lambda m: m.id)
+
+
+_RENEW_CHUNK = 500  # ids per statement, well under SQLite's and PostgreSQL's bind limits
+
+
+def renew_leases(
+    session: Session, outbox_ids: Sequence[int], *, instance: str, until: datetime
+) -> None:
+    """Extend this process's lease on rows it still holds and has not sent yet."""
+    for first in range(0, len(outbox_ids), _RENEW_CHUNK):
+        session.connection().execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.id.in_(outbox_ids[first : first + _RENEW_CHUNK]),
+                OutboxRow.claimed_by == instance,
+                OutboxRow.status == PENDING,
+            )
+            .values(claimed_until=until)
+        )
 
 
 _MARK_SENT = (

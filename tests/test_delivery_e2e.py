@@ -7,9 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.delivery import Delivery
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
+from storage.database import Database
 from storage.models import CitizenRow, OutboxRow
+from storage.outbox import QueuedMessage
+from storage.worker import DatabaseWorker
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 
@@ -124,3 +128,84 @@ async def test_an_update_delivered_to_two_instances_makes_one_ticket(
         assert len(sent) == 1
         with bot.database.read() as session:
             assert len(session.scalars(select(OutboxRow)).all()) == 1
+
+
+async def test_messages_waiting_behind_a_slow_send_are_not_sent_twice(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    hotline_config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    """A chat's messages go out one after another. When a slow send outlasts the delivery
+    lease, neither the message in flight nor those waiting behind it may be claimed again."""
+    citizen = fake_telegram.user(3006)
+    fake_telegram.delay_next("sendMessage", 1.5, chat_id=citizen.chat_id)
+    async with running_bot(fake_telegram, database_url, hotline_config, clock) as bot:
+        for _ in range(3):
+            fake_telegram.push_text(citizen, "/help")
+        await fake_telegram.wait_for_updates_confirmed()
+        await bot.until(lambda: len(bot.rows(OutboxRow)) == 3)
+        clock.advance(timedelta(minutes=5))  # every lease taken so far has run out
+        await bot.until(lambda: len(fake_telegram.sent_messages(citizen.chat_id)) >= 3)
+        await asyncio.sleep(0.5)  # room for a duplicate to show
+        assert len(fake_telegram.sent_messages(citizen.chat_id)) == 3
+        with bot.database.read() as session:
+            statuses = session.scalars(select(OutboxRow.status)).all()
+        assert statuses == ["sent"] * 3
+
+
+async def test_a_second_instance_does_not_take_messages_still_in_hand(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    hotline_config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    """The instance holding a chat's messages renews their leases while they wait, so another
+    instance polling the same database leaves them alone, however long the wait."""
+    citizen = fake_telegram.user(3007)
+    fake_telegram.delay_next("sendMessage", 3.0, chat_id=citizen.chat_id)
+    async with (
+        FakeTelegramServer() as other_server,
+        running_bot(fake_telegram, database_url, hotline_config, clock, instance="first") as bot,
+    ):
+        for _ in range(3):
+            fake_telegram.push_text(citizen, "/help")
+        await bot.until(lambda: len(bot.rows(OutboxRow)) == 3)
+        async with running_bot(
+            other_server, database_url, hotline_config, clock, instance="second"
+        ):
+            for _ in range(3):  # 90 s in all, each step shorter than the 60 s lease
+                clock.advance(timedelta(seconds=30))
+                await asyncio.sleep(0.3)  # both instances poll meanwhile
+            await bot.until(lambda: len(fake_telegram.sent_messages(citizen.chat_id)) >= 3)
+            await asyncio.sleep(0.3)
+        assert len(fake_telegram.sent_messages(citizen.chat_id)) == 3
+        assert other_server.sent_messages(citizen.chat_id) == []
+
+
+async def test_a_message_handed_over_twice_is_sent_once(
+    database: Database, clock: FixedClock
+) -> None:
+    """A claim can hand delivery a message it already holds (its lease ran out while it waited,
+    say the clock jumped before the lease was renewed): it is sent once."""
+    sent: list[int] = []
+
+    class Recorder:
+        async def send(self, message: QueuedMessage) -> int | None:
+            sent.append(message.id)
+            await asyncio.sleep(0.05)  # still in hand when handed over again
+            return 1000 + message.id
+
+    worker = DatabaseWorker(database)
+    worker.start()
+    try:
+        delivery = Delivery(worker, Recorder(), clock=clock, instance="test")
+        first = QueuedMessage(1, 42, "sendMessage", {"text": "一"}, None, 0)
+        second = QueuedMessage(2, 42, "sendMessage", {"text": "二"}, None, 0)
+        delivery.schedule([first, second])
+        await asyncio.sleep(0.01)  # the first is being sent, the second waits behind it
+        delivery.schedule([first, second])
+        await delivery.idle()
+        assert sent == [1, 2]
+    finally:
+        await worker.stop()
