@@ -50,6 +50,14 @@ class Undeliverable(Exception):
         self.blocked = blocked
 
 
+class ChatMoved(Exception):
+    """The group became a supergroup, which Telegram gives a new chat id."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"the group chat is now the supergroup {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 class Sender(Protocol):
     """A transport's way of making one Bot API call for an outbox message.
 
@@ -176,6 +184,15 @@ class Delivery:
                 return None
             log.warning("outbox message %s: %s; retrying in %s", message.id, exc, wait)
             at = self.clock.now() + wait
+            self._record(outbox.mark_retry, message.id, attempts=attempts, at=at, error=str(exc))
+            return at
+        except ChatMoved as exc:
+            # Its bindings and unsent messages follow the group (this one and those queued
+            # behind it are given back and claimed again with the new id).
+            log.warning("chat %s: %s; following it", message.chat_id, exc)
+            self._record(outbox.move_chat, message.chat_id, exc.new_chat_id)
+            self.worker.bindings.forget()
+            at = self.clock.now()
             self._record(outbox.mark_retry, message.id, attempts=attempts, at=at, error=str(exc))
             return at
         except Undeliverable as exc:

@@ -35,7 +35,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.app import BotIdentity, HotlineApp
-from bot.delivery import RetryLater, Undeliverable
+from bot.delivery import ChatMoved, RetryLater, Undeliverable
 from bot.incoming import button_press, incoming_message
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
@@ -152,7 +152,7 @@ class PtbSender:
                 return message.payload.get("edit_message_id")
             raise Undeliverable(str(exc)) from exc
         except ChatMigrated as exc:
-            raise Undeliverable(str(exc)) from exc
+            raise ChatMoved(exc.new_chat_id) from exc
         except InvalidToken as exc:
             raise RetryLater("the Bot API server refused the token") from exc
         except (NetworkError, TelegramError, OSError) as exc:

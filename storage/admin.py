@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handlers.model import Language, Role, StaffMember
-from storage.models import DepartmentRow, SettingRow, StaffRow
-from storage.repository import OFFICE_CHAT, SqlStore
+from storage.models import OFFICE_CHAT, DepartmentRow, SettingRow, StaffRow
+from storage.repository import SqlStore
 
 
 class AdminError(ValueError):

@@ -232,8 +232,12 @@ class TicketCounterRow(Base):
     last: Mapped[int]
 
 
+#: The settings key of the hotline office's chat.
+OFFICE_CHAT = "office_chat_id"
+
+
 class SettingRow(Base):
-    """Small operator-set values, such as the hotline office's chat."""
+    """Small operator-set values, such as the hotline office's chat (``OFFICE_CHAT``)."""
 
     __tablename__ = "settings"
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import CitizenRow, OutboxRow
+from storage.models import OFFICE_CHAT, CitizenRow, DepartmentRow, OutboxRow, SettingRow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -131,6 +131,27 @@ def mark_failed(session: Session, outbox_id: int, *, attempts: int, error: str) 
         update(OutboxRow)
         .where(OutboxRow.id == outbox_id)
         .values(status=FAILED, attempts=attempts, claimed_until=None, error=error[:500])
+    )
+
+
+def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup with a new id: the department and office bindings, and
+    every message not sent yet, follow it."""
+    conn = session.connection()
+    conn.execute(
+        update(DepartmentRow)
+        .where(DepartmentRow.chat_id == old_chat_id)
+        .values(chat_id=new_chat_id)
+    )
+    conn.execute(
+        update(SettingRow)
+        .where(SettingRow.key == OFFICE_CHAT, SettingRow.value == str(old_chat_id))
+        .values(value=str(new_chat_id))
+    )
+    conn.execute(
+        update(OutboxRow)
+        .where(OutboxRow.chat_id == old_chat_id, OutboxRow.status == PENDING)
+        .values(chat_id=new_chat_id)
     )
 
 

@@ -60,6 +60,7 @@ from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
 from storage.models import (
     DEPARTMENT_QUEUE,
+    OFFICE_CHAT,
     AssignmentRow,
     CitizenRow,
     DepartmentRow,
@@ -90,7 +91,6 @@ _REMINDER_CHUNK = 500
 
 # How long the process that queued a message has to deliver it before any other may.
 DELIVERY_LEASE = timedelta(seconds=60)
-OFFICE_CHAT = "office_chat_id"
 
 _TICKET_COLUMNS = tuple(getattr(TicketRow, f.name) for f in fields(Ticket))
 _STAFF_COLUMNS = tuple(getattr(StaffRow, f.name) for f in fields(StaffMember))
@@ -202,6 +202,10 @@ class Bindings:
         self._loaded_at: float | None = None
         self.office: int | None = None
         self.department_chats: dict[str, int | None] = {}
+
+    def forget(self) -> None:
+        """Read them again at the next use (a chat moved)."""
+        self._loaded_at = None
 
     def current(self, conn: Connection) -> Bindings:
         if self._loaded_at is None or time.monotonic() - self._loaded_at > self.ttl:

@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.delivery import Delivery
+from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
+from storage.admin import list_departments, office_chat
 from storage.database import Database
 from storage.models import CitizenRow, OutboxRow
 from storage.outbox import QueuedMessage
 from storage.worker import DatabaseWorker
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
+from tests.world import OFFICE, ROADS_CHAT, World, button, number_in
 
 
 def confirmations(server: FakeTelegramServer, chat_id: int) -> list[dict[str, object]]:
@@ -209,3 +213,67 @@ async def test_a_message_handed_over_twice_is_sent_once(
         assert sent == [1, 2]
     finally:
         await worker.stop()
+
+
+@pytest.mark.parametrize("transport", [TransportName.AIOGRAM, TransportName.PTB])
+async def test_a_group_upgraded_to_a_supergroup_is_followed(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+    transport: TransportName,
+) -> None:
+    """A group that becomes a supergroup gets a new id, and Telegram refuses messages to the
+    old one, naming the new: the office's binding and its unsent messages follow it."""
+    server, supergroup = fake_telegram, -1001000
+    server.group(supergroup, "热线办")
+    server.fail_next(
+        "sendMessage",
+        status=400,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        parameters={"migrate_to_chat_id": supergroup},
+        chat_id=OFFICE,
+    )
+    async with running_bot(server, database_url, config, clock, transport=transport) as bot:
+        server.push_text(world.citizen, "村口小桥的栏杆断了一截")
+        await server.wait_for_message(supergroup, contains="待派单")
+        other = server.user(3008)
+        server.push_text(other, "菜市场门口的下水道堵了")  # after the move: straight there
+        await server.wait_for_message(supergroup, contains="下水道")
+        with bot.database.read() as session:
+            assert office_chat(session) == supergroup
+    to_office = [c for c in server.calls("sendMessage") if c.params.get("chat_id") == OFFICE]
+    assert len(to_office) == 1  # the refused one
+    assert len(server.sent_messages(supergroup)) == 2
+
+
+async def test_a_department_group_upgraded_to_a_supergroup_gets_its_card(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    server, supergroup = fake_telegram, -1002000
+    server.group(supergroup, "建设中心工作群")
+    server.fail_next(
+        "sendMessage",
+        status=400,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        parameters={"migrate_to_chat_id": supergroup},
+        chat_id=ROADS_CHAT,
+    )
+    async with running_bot(server, database_url, config, clock) as bot:
+        server.push_text(world.citizen, "村口小桥的栏杆断了一截")
+        queued = await server.wait_for_message(OFFICE, contains="待派单")
+        boss = world.supervisor
+        server.press_button(boss, queued, button(queued, "其他单位"), chat_id=OFFICE)
+        picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
+        server.press_button(boss, picker, button(picker, "村镇规划建设"), chat_id=OFFICE)
+        card = await server.wait_for_message(supergroup, contains=f"工单 {number_in(queued)}")
+        assert button(card, "签收")
+        with bot.database.read() as session:
+            chats = {d.code: d.chat_id for d in list_departments(session)}
+        assert chats["roads"] == supergroup
+    assert server.sent_messages(ROADS_CHAT) == []
