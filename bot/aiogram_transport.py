@@ -52,14 +52,13 @@ from aiogram.types import (
 from bot.app import BotIdentity, HotlineApp
 from bot.delivery import ChatMoved, RetryLater, Undeliverable
 from bot.incoming import button_press, incoming_message
+from bot.limits import CAPTION_LIMIT, truncate
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
 from handlers.model import Language
 from storage.outbox import QueuedMessage
 
 log = logging.getLogger(__name__)
-
-CAPTION_LIMIT = 1024
 
 # aiogram reads every answer as ``Response[method.__returning__]``. pydantic keeps such generic
 # classes only weakly, so once the garbage collector frees one, the next call rebuilds it (a
@@ -247,7 +246,7 @@ class AiogramSender:
                 sent = await call(
                     chat_id,
                     BufferedInputFile(upload[1], filename=upload[0]) if upload else p["file_id"],
-                    caption=text[:CAPTION_LIMIT] or None,
+                    caption=truncate(text, CAPTION_LIMIT) or None,
                     reply_markup=markup,
                     reply_parameters=reply,
                 )

@@ -15,11 +15,13 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from bot.limits import TEXT_LIMIT, pieces, utf16_len
 from scheduler.clock import Clock
 from storage import outbox
 from storage.outbox import QueuedMessage
@@ -32,6 +34,7 @@ MAX_ATTEMPTS = 15
 MAX_BACKOFF = timedelta(minutes=10)
 SENT_IDS_KEPT = 10_000
 LEASE_RENEWAL = DELIVERY_LEASE / 3
+_TEXT_METHODS = ("sendMessage", "editMessageText")
 
 
 class RetryLater(Exception):
@@ -173,7 +176,7 @@ class Delivery:
         """Send one message; None when done with it (sent or given up), else the retry time."""
         attempts = message.attempts + 1
         try:
-            message_id = await self.sender.send(await self._resolve_targets(message))
+            message_id = await self._send(await self._resolve_targets(message))
         except RetryLater as exc:
             wait = timedelta(seconds=exc.seconds) if exc.seconds else backoff(attempts)
             if attempts >= MAX_ATTEMPTS:
@@ -215,6 +218,24 @@ class Delivery:
                 self._sent_ids.pop(next(iter(self._sent_ids)))
         self._mark_sent(message.id, message_id)
         return None
+
+    async def _send(self, message: QueuedMessage) -> int | None:
+        """One outbox row as one Telegram message or, a text over Telegram's limit, as several
+        in a row: the first replies to what the row replies to, the last carries the buttons
+        and is the message recorded (and edited later; an edit changes the last piece). A
+        failure part-way sends the row again from its first piece (at least once)."""
+        text = message.payload.get("text", "")
+        if message.method not in _TEXT_METHODS or utf16_len(text) <= TEXT_LIMIT:
+            return await self.sender.send(message)
+        *first, last = pieces(text)
+        payload = message.payload
+        if message.method == "sendMessage":
+            reply_to = payload.get("reply_to_message_id")
+            for index, piece in enumerate(first):
+                head = {"reply_to_message_id": reply_to} if index == 0 and reply_to else {}
+                await self.sender.send(replace(message, payload={"text": piece, **head}))
+            payload = {k: v for k, v in payload.items() if k != "reply_to_message_id"}
+        return await self.sender.send(replace(message, payload={**payload, "text": last}))
 
     async def _resolve_targets(self, message: QueuedMessage) -> QueuedMessage:
         """Make the payload ready to send: a file to render is drawn ("upload"), and outbox rows

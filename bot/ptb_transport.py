@@ -37,14 +37,13 @@ from telegram.request import HTTPXRequest
 from bot.app import BotIdentity, HotlineApp
 from bot.delivery import ChatMoved, RetryLater, Undeliverable
 from bot.incoming import button_press, incoming_message
+from bot.limits import CAPTION_LIMIT, truncate
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
 from handlers.model import Language
 from storage.outbox import QueuedMessage
 
 log = logging.getLogger(__name__)
-
-CAPTION_LIMIT = 1024
 
 
 def build_ptb_bot(token: str, api_base: str) -> Bot:
@@ -192,7 +191,7 @@ class PtbSender:
                 sent = await call(
                     chat_id,
                     InputFile(upload[1], filename=upload[0]) if upload else p["file_id"],
-                    caption=text[:CAPTION_LIMIT] or None,
+                    caption=truncate(text, CAPTION_LIMIT) or None,
                     reply_markup=markup,
                     reply_parameters=reply,
                 )

@@ -302,3 +302,44 @@ async def test_queue_overdue_and_reply_commands(
         stranger = server.user(999)
         server.push_text(stranger, "/queue", chat_id=ROADS_CHAT)
         assert "工作人员" in (await server.wait_for_message(ROADS_CHAT))["text"]
+
+
+async def test_a_long_answer_reaches_the_citizen_whole(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    """An official answer as long as a Telegram message can be, with the hotline's heading on
+    top, goes out in several messages, the rating question last with its buttons; the rating
+    edits that one."""
+    server = fake_telegram
+    answer = "经现场核查，" + "该路段路灯线路老化，已全部更换并恢复照明。" * 194 + "特此答复。"
+    async with running_bot(server, database_url, config, clock):
+        _, card = await dispatch_to(world, "村口的路灯坏了一个星期", "村镇规划建设")
+        server.press_button(world.roads, card, button(card, "签收"), chat_id=ROADS_CHAT)
+        signed = await server.wait_for_message(
+            ROADS_CHAT,
+            predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"],
+        )
+        server.press_button(world.roads, signed, button(signed, "办结"), chat_id=ROADS_CHAT)
+        prompt = await server.wait_for_message(ROADS_CHAT, contains="答复内容")
+        server.push_text(world.roads, answer, chat_id=ROADS_CHAT, reply_to=prompt)
+        last = await server.wait_for_message(
+            world.citizen.chat_id, predicate=lambda m: bool(buttons(m))
+        )
+        parts = [
+            m for m in server.sent_messages(world.citizen.chat_id) if "路灯线路老化" in m["text"]
+        ]
+        assert len(parts) == 2
+        assert answer in "".join(m["text"] for m in parts)
+        assert "评价" in last["text"]
+        assert last["message_id"] > parts[-1]["message_id"]
+
+        server.press_button(world.citizen, last, button(last, "满意"))
+        rated = await server.wait_for_message(
+            world.citizen.chat_id,
+            predicate=lambda m: m["message_id"] == last["message_id"] and "✓" in m["text"],
+        )
+        assert buttons(rated) == []
