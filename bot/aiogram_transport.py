@@ -50,7 +50,7 @@ from aiogram.types import (
 )
 
 from bot.app import BotIdentity, HotlineApp
-from bot.delivery import ChatMoved, RetryLater, Undeliverable
+from bot.delivery import ChatMoved, RetryLater, Undeliverable, refused
 from bot.incoming import button_press, incoming_message
 from bot.limits import CAPTION_LIMIT, truncate
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
@@ -200,11 +200,11 @@ class AiogramSender:
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
                 return message.payload.get("edit_message_id")
-            raise Undeliverable(exc.message) from exc
+            raise refused(exc.message) from exc
         except TelegramMigrateToChat as exc:
             raise ChatMoved(exc.migrate_to_chat_id) from exc
         except TelegramNotFound as exc:
-            raise Undeliverable(exc.message) from exc
+            raise refused(exc.message) from exc
         except (TelegramServerError, TelegramNetworkError, TelegramConflictError) as exc:
             raise RetryLater(exc.message) from exc
         except TelegramUnauthorizedError as exc:

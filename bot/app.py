@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from bot.delivery import Delivery, Sender
 from bot.renderers import Renderers
-from handlers import inbox, reminders
+from handlers import dispatching, inbox, reminders
 from handlers.buttons import ButtonSigner
 from handlers.config import HotlineConfig
 from handlers.context import Hotline
@@ -91,6 +91,7 @@ class HotlineApp:
             instance=self.instance,
             poll_interval=poll_interval,
             renderer=Renderers(self.database),
+            on_unreachable_group=self._group_unreachable,
         )
         self.worker.on_commit = self.delivery.schedule
         self.delivery.start()
@@ -125,6 +126,14 @@ class HotlineApp:
         if self.delivery is not None:
             await self.delivery.stop()
         await self.worker.stop()
+
+    async def _group_unreachable(self, chat_id: int, ticket_id: int | None, reason: str) -> None:
+        now = self.clock.now()
+        await self.worker.run(
+            lambda store: dispatching.group_unreachable(
+                store, self.hotline, chat_id, ticket_id, reason, now
+            )
+        )
 
     async def on_message(self, msg: IncomingMessage) -> None:
         now = self.clock.now()

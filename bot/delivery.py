@@ -46,11 +46,19 @@ class RetryLater(Exception):
 
 
 class Undeliverable(Exception):
-    """Telegram refused the message for good (blocked bot, bad request)."""
+    """Telegram refused the message for good: ``blocked``, the person blocked the bot or a
+    group removed it (403); ``chat_gone``, there is no such chat (any more); else a bad
+    request."""
 
-    def __init__(self, reason: str, *, blocked: bool = False) -> None:
+    def __init__(self, reason: str, *, blocked: bool = False, chat_gone: bool = False) -> None:
         super().__init__(reason)
         self.blocked = blocked
+        self.chat_gone = chat_gone
+
+
+def refused(reason: str) -> Undeliverable:
+    """Telegram's 400 or 404 for good; the chat is gone when it says it found none."""
+    return Undeliverable(reason, chat_gone="chat not found" in reason.lower())
 
 
 class ChatMoved(Exception):
@@ -86,6 +94,7 @@ class Delivery:
         poll_interval: float = 1.0,
         concurrency: int = 64,
         renderer: Callable[[dict[str, Any]], Awaitable[tuple[str, bytes]]] | None = None,
+        on_unreachable_group: Callable[[int, int | None, str], Awaitable[None]] | None = None,
     ) -> None:
         self.worker = worker
         self.sender = sender
@@ -93,6 +102,8 @@ class Delivery:
         self.instance = instance
         self.poll_interval = poll_interval
         self.renderer = renderer  # draws charts and workbooks named by a payload's "render"
+        # told (chat, ticket, reason) when Telegram refuses a group for good
+        self.on_unreachable_group = on_unreachable_group
         self._slots = asyncio.Semaphore(concurrency)
         self._chats: dict[int, deque[QueuedMessage]] = {}
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
@@ -203,7 +214,9 @@ class Delivery:
                 "outbox message %s to chat %s undeliverable: %s", message.id, message.chat_id, exc
             )
             self._record(outbox.mark_failed, message.id, attempts=attempts, error=str(exc))
-            if exc.blocked:
+            if message.chat_id < 0 and (exc.blocked or exc.chat_gone):
+                await self._group_unreachable(message, str(exc))
+            elif exc.blocked:
                 self._record(outbox.mark_blocked, message.chat_id, self.clock.now())
             return None
         except Exception as exc:  # a bug in a transport must not stop delivery for everyone
@@ -218,6 +231,15 @@ class Delivery:
                 self._sent_ids.pop(next(iter(self._sent_ids)))
         self._mark_sent(message.id, message_id)
         return None
+
+    async def _group_unreachable(self, message: QueuedMessage, reason: str) -> None:
+        # Group and channel ids are negative. Whoever is told must not stop delivery.
+        if self.on_unreachable_group is None:
+            return
+        try:
+            await self.on_unreachable_group(message.chat_id, message.ticket_id, reason)
+        except Exception:
+            log.exception("could not tell the office that chat %s is unreachable", message.chat_id)
 
     async def _send(self, message: QueuedMessage) -> int | None:
         """One outbox row as one Telegram message or, a text over Telegram's limit, as several

@@ -35,7 +35,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.app import BotIdentity, HotlineApp
-from bot.delivery import ChatMoved, RetryLater, Undeliverable
+from bot.delivery import ChatMoved, RetryLater, Undeliverable, refused
 from bot.incoming import button_press, incoming_message
 from bot.limits import CAPTION_LIMIT, truncate
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
@@ -149,7 +149,7 @@ class PtbSender:
         except BadRequest as exc:  # before NetworkError: PTB makes it a subclass
             if "not modified" in str(exc).lower():
                 return message.payload.get("edit_message_id")
-            raise Undeliverable(str(exc)) from exc
+            raise refused(str(exc)) from exc
         except ChatMigrated as exc:
             raise ChatMoved(exc.new_chat_id) from exc
         except InvalidToken as exc:

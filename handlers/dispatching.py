@@ -19,7 +19,7 @@ from handlers.model import Language, Role, StaffMember, Ticket, TicketEvent
 from handlers.outgoing import Button, Keyboard, Method, Outgoing
 from handlers.ports import Store
 from handlers.routing import RoutingDecision
-from scheduler.deadlines import due_after_working_days
+from scheduler.deadlines import due_after_working_days, local_date
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,47 @@ def office_chats(store: Store) -> list[int]:
     if office is not None:
         return [office]
     return [member.telegram_user_id for member in store.supervisors()]
+
+
+def group_unreachable(
+    store: Store,
+    hotline: Hotline,
+    chat_id: int,
+    ticket_id: int | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Telegram refused a message to a group for good (the bot was removed, the chat is gone):
+    the office hears of it, once per ticket, so that nothing waits unseen; if it is the
+    office's own chat, every supervisor privately."""
+    lang = office_language(hotline)
+    office = store.office_chat()
+    if chat_id == office:
+        where = texts.OFFICE_CHAT_NAME(lang)
+        targets = [member.telegram_user_id for member in store.supervisors()]
+    else:
+        bound = [
+            code for code in store.active_departments() if store.department_chat(code) == chat_id
+        ]
+        name = hotline.department_name(bound[0], lang) if bound else None
+        where = texts.GROUP_UNREACHABLE_WHERE(lang, department=name) if name else str(chat_id)
+        targets = office_chats(store)
+    ticket = store.ticket(ticket_id) if ticket_id is not None else None
+    text = texts.GROUP_UNREACHABLE(
+        lang, where=where, reason=shorten(reason, 120), number=ticket.number if ticket else "—"
+    )
+    about = ticket_id if ticket_id is not None else local_date(now).isoformat()
+    for target in targets:
+        store.queue(
+            Outgoing(
+                chat_id=target,
+                text=text,
+                ticket_id=ticket_id,
+                purpose="group_unreachable",
+                dedupe_key=f"unreachable:{chat_id}:{about}:{target}",
+            ),
+            now,
+        )
 
 
 def route_new_ticket(store: Store, hotline: Hotline, ticket: Ticket, now: datetime) -> Ticket:

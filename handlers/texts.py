@@ -430,6 +430,15 @@ NO_DEPARTMENT_CHAT = Phrase(
     "⚠️ {department}尚未绑定工作群，也没有工作人员，工单 {number} 的卡片发到热线办。",
     "⚠️ {department} has no chat and no staff: the card of ticket {number} comes to the office.",
 )
+GROUP_UNREACHABLE = Phrase(
+    "⚠️ 无法向{where}发送消息（{reason}），工单 {number} 的消息未送达。请把机器人加回该群，"
+    "或用 hotline department bind 重新绑定；该工单可重新派单。",
+    "⚠️ Messages to {where} cannot be delivered ({reason}); ticket {number}'s did not arrive. "
+    "Add the bot back to that chat or rebind it (hotline department bind); the ticket can be "
+    "re-dispatched.",
+)
+GROUP_UNREACHABLE_WHERE = Phrase("{department}的工作群", "the chat of {department}")
+OFFICE_CHAT_NAME = Phrase("热线办的群", "the office chat")
 UNKNOWN_DEPARTMENT = Phrase("没有代码为 {code} 的承办单位。", "No department with code {code}.")
 DISPATCH_USAGE = Phrase("格式：/dispatch 工单编号", "Usage: /dispatch NUMBER")
 MARKED_URGENT = Phrase(

@@ -277,3 +277,39 @@ async def test_a_department_group_upgraded_to_a_supergroup_gets_its_card(
             chats = {d.code: d.chat_id for d in list_departments(session)}
         assert chats["roads"] == supergroup
     assert server.sent_messages(ROADS_CHAT) == []
+
+
+async def test_the_office_hears_when_a_department_group_removed_the_bot(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    """A card Telegram refuses for good (403: the bot was removed from the department's group)
+    would wait unseen: the office is told which ticket, once, and may re-dispatch it."""
+    server = fake_telegram
+    server.fail_next(
+        "sendMessage",
+        status=403,
+        description="Forbidden: bot was kicked from the group chat",
+        chat_id=ROADS_CHAT,
+        count=5,
+    )
+    # Long enough for the card to come with a second message, the full text: one notice.
+    request = "村口小桥的栏杆断了一截，孩子上学要经过，很危险。" * 130
+    async with running_bot(server, database_url, config, clock) as bot:
+        server.push_text(world.citizen, request)
+        queued = await server.wait_for_message(OFFICE, contains="待派单")
+        number = number_in(queued)
+        boss = world.supervisor
+        server.press_button(boss, queued, button(queued, "其他单位"), chat_id=OFFICE)
+        picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
+        server.press_button(boss, picker, button(picker, "村镇规划建设"), chat_id=OFFICE)
+        notice = await server.wait_for_message(OFFICE, contains="无法向")
+        assert number in notice["text"]
+        assert "村镇规划建设服务中心的工作群" in notice["text"]
+        await bot.until(lambda: len([c for c in server.calls("sendMessage") if c.failed]) == 2)
+        await asyncio.sleep(0.3)
+    notices = [m for m in server.sent_messages(OFFICE) if "无法向" in m["text"]]
+    assert len(notices) == 1  # once per ticket
