@@ -50,4 +50,6 @@ def _cut(text: str, limit: int) -> list[str]:
         found.append(rest[:cut])
         rest = rest[cut:]
     found.append(rest)
-    return [piece for piece in found if piece.strip()]  # Telegram refuses blank messages
+    # Telegram refuses blank messages; a text of nothing else keeps its first piece, refused
+    # like any blank text would be.
+    return [piece for piece in found if piece.strip()] or found[:1]

@@ -41,3 +41,7 @@ def test_a_short_last_line_is_the_last_piece_and_an_edit_of_it_changes_only_that
 
 def test_blank_pieces_are_dropped() -> None:
     assert pieces("甲" * 10 + "\n" * 12, limit=10) == ["甲" * 10]
+
+
+def test_a_blank_text_stays_one_piece() -> None:
+    assert pieces(" " * 30, limit=10) == [" " * 10]
