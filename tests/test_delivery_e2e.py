@@ -19,7 +19,7 @@ from storage.outbox import QueuedMessage
 from storage.worker import DatabaseWorker
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
-from tests.world import OFFICE, ROADS_CHAT, World, button, number_in
+from tests.world import OFFICE, ROADS_CHAT, World, button, number_in, pick_department
 
 
 def confirmations(server: FakeTelegramServer, chat_id: int) -> list[dict[str, object]]:
@@ -215,6 +215,17 @@ async def test_a_message_handed_over_twice_is_sent_once(
         await worker.stop()
 
 
+def upgrade_to_supergroup(server: FakeTelegramServer, group: int, supergroup: int) -> None:
+    """Telegram's answer to a message for a group that became ``supergroup``."""
+    server.fail_next(
+        "sendMessage",
+        status=400,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        parameters={"migrate_to_chat_id": supergroup},
+        chat_id=group,
+    )
+
+
 @pytest.mark.parametrize("transport", [TransportName.AIOGRAM, TransportName.PTB])
 async def test_a_group_upgraded_to_a_supergroup_is_followed(
     fake_telegram: FakeTelegramServer,
@@ -228,13 +239,7 @@ async def test_a_group_upgraded_to_a_supergroup_is_followed(
     old one, naming the new: the office's binding and its unsent messages follow it."""
     server, supergroup = fake_telegram, -1001000
     server.group(supergroup, "热线办")
-    server.fail_next(
-        "sendMessage",
-        status=400,
-        description="Bad Request: group chat was upgraded to a supergroup chat",
-        parameters={"migrate_to_chat_id": supergroup},
-        chat_id=OFFICE,
-    )
+    upgrade_to_supergroup(server, OFFICE, supergroup)
     async with running_bot(server, database_url, config, clock, transport=transport) as bot:
         server.push_text(world.citizen, "村口小桥的栏杆断了一截")
         await server.wait_for_message(supergroup, contains="待派单")
@@ -257,20 +262,11 @@ async def test_a_department_group_upgraded_to_a_supergroup_gets_its_card(
 ) -> None:
     server, supergroup = fake_telegram, -1002000
     server.group(supergroup, "建设中心工作群")
-    server.fail_next(
-        "sendMessage",
-        status=400,
-        description="Bad Request: group chat was upgraded to a supergroup chat",
-        parameters={"migrate_to_chat_id": supergroup},
-        chat_id=ROADS_CHAT,
-    )
+    upgrade_to_supergroup(server, ROADS_CHAT, supergroup)
     async with running_bot(server, database_url, config, clock) as bot:
         server.push_text(world.citizen, "村口小桥的栏杆断了一截")
         queued = await server.wait_for_message(OFFICE, contains="待派单")
-        boss = world.supervisor
-        server.press_button(boss, queued, button(queued, "其他单位"), chat_id=OFFICE)
-        picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
-        server.press_button(boss, picker, button(picker, "村镇规划建设"), chat_id=OFFICE)
+        await pick_department(world, queued, "村镇规划建设")
         card = await server.wait_for_message(supergroup, contains=f"工单 {number_in(queued)}")
         assert button(card, "签收")
         with bot.database.read() as session:
@@ -302,10 +298,7 @@ async def test_the_office_hears_when_a_department_group_removed_the_bot(
         server.push_text(world.citizen, request)
         queued = await server.wait_for_message(OFFICE, contains="待派单")
         number = number_in(queued)
-        boss = world.supervisor
-        server.press_button(boss, queued, button(queued, "其他单位"), chat_id=OFFICE)
-        picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
-        server.press_button(boss, picker, button(picker, "村镇规划建设"), chat_id=OFFICE)
+        await pick_department(world, queued, "村镇规划建设")
         notice = await server.wait_for_message(OFFICE, contains="无法向")
         assert number in notice["text"]
         assert "村镇规划建设服务中心的工作群" in notice["text"]

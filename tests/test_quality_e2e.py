@@ -13,7 +13,7 @@ from scheduler.clock import FixedClock
 from storage.models import QualityCheckRow, TicketEventRow
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
-from tests.world import OFFICE, ROADS_CHAT, World, button, dispatch_to
+from tests.world import OFFICE, World, button, dispatch_to, sign_and_answer
 
 
 @pytest.mark.parametrize(
@@ -34,14 +34,7 @@ def test_sample_size(total: int, share: float, minimum: int, expected: int) -> N
 async def resolve(world: World, text: str, answer: str, citizen_id: int) -> str:
     server = world.server
     number, card = await dispatch_to(world, text, "村镇规划建设", server.user(citizen_id))
-    server.press_button(world.roads, card, button(card, "签收"), chat_id=ROADS_CHAT)
-    signed = await server.wait_for_message(
-        ROADS_CHAT,
-        predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"],
-    )
-    server.press_button(world.roads, signed, button(signed, "办结"), chat_id=ROADS_CHAT)
-    prompt = await server.wait_for_message(ROADS_CHAT, contains="答复内容")
-    server.push_text(world.roads, answer, chat_id=ROADS_CHAT, reply_to=prompt)
+    await sign_and_answer(world, card, answer)
     await server.wait_for_message(server.user(citizen_id).chat_id, contains=answer)
     return number
 

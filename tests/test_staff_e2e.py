@@ -26,6 +26,7 @@ from tests.world import (
     button,
     buttons,
     dispatch_to,
+    sign_and_answer,
 )
 
 
@@ -318,14 +319,7 @@ async def test_a_long_answer_reaches_the_citizen_whole(
     answer = "经现场核查，" + "该路段路灯线路老化，已全部更换并恢复照明。" * 194 + "特此答复。"
     async with running_bot(server, database_url, config, clock):
         _, card = await dispatch_to(world, "村口的路灯坏了一个星期", "村镇规划建设")
-        server.press_button(world.roads, card, button(card, "签收"), chat_id=ROADS_CHAT)
-        signed = await server.wait_for_message(
-            ROADS_CHAT,
-            predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"],
-        )
-        server.press_button(world.roads, signed, button(signed, "办结"), chat_id=ROADS_CHAT)
-        prompt = await server.wait_for_message(ROADS_CHAT, contains="答复内容")
-        server.push_text(world.roads, answer, chat_id=ROADS_CHAT, reply_to=prompt)
+        await sign_and_answer(world, card, answer)
         last = await server.wait_for_message(
             world.citizen.chat_id, predicate=lambda m: bool(buttons(m))
         )

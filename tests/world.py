@@ -133,9 +133,28 @@ async def dispatch_to(
     assert "热线办" in confirmation["text"]  # not confident: the dispatch queue
     number = number_in(confirmation)
     queued = await server.wait_for_message(OFFICE, contains=number)
-    server.press_button(world.supervisor, queued, button(queued, "其他单位"), chat_id=OFFICE)
-    picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
-    server.press_button(world.supervisor, picker, button(picker, department), chat_id=OFFICE)
+    await pick_department(world, queued, department)
     chat = ROADS_CHAT if department == "村镇规划建设" else LABOUR_CHAT
     card = await server.wait_for_message(chat, contains=f"工单 {number}")
     return number, card
+
+
+async def pick_department(world: World, queued: dict[str, Any], department: str) -> None:
+    """The supervisor picks ``department`` for a request in the dispatch queue."""
+    server, boss = world.server, world.supervisor
+    server.press_button(boss, queued, button(queued, "其他单位"), chat_id=OFFICE)
+    picker = await server.wait_for_message(OFFICE, contains="请选择承办单位")
+    server.press_button(boss, picker, button(picker, department), chat_id=OFFICE)
+
+
+async def sign_and_answer(world: World, card: dict[str, Any], answer: str) -> None:
+    """The roads department signs for the ticket of ``card`` and resolves it with ``answer``."""
+    server = world.server
+    server.press_button(world.roads, card, button(card, "签收"), chat_id=ROADS_CHAT)
+    signed = await server.wait_for_message(
+        ROADS_CHAT,
+        predicate=lambda m: m["message_id"] == card["message_id"] and "办理中" in m["text"],
+    )
+    server.press_button(world.roads, signed, button(signed, "办结"), chat_id=ROADS_CHAT)
+    prompt = await server.wait_for_message(ROADS_CHAT, contains="答复内容")
+    server.push_text(world.roads, answer, chat_id=ROADS_CHAT, reply_to=prompt)
