@@ -38,7 +38,8 @@ _TEXT_METHODS = ("sendMessage", "editMessageText")
 
 
 class RetryLater(Exception):
-    """Telegram or the network failed for now (429, 5xx, timeout)."""
+    """Telegram or the network failed for now (429, 5xx, timeout). With ``seconds``, we were
+    told how long to wait (Telegram's 429): waiting is not failing, and never gives up."""
 
     def __init__(self, reason: str, seconds: float | None = None) -> None:
         super().__init__(reason)
@@ -190,7 +191,7 @@ class Delivery:
             message_id = await self._send(await self._resolve_targets(message))
         except RetryLater as exc:
             wait = timedelta(seconds=exc.seconds) if exc.seconds else backoff(attempts)
-            if attempts >= MAX_ATTEMPTS:
+            if attempts >= MAX_ATTEMPTS and not exc.seconds:
                 log.error(
                     "gave up on outbox message %s after %d attempts: %s", message.id, attempts, exc
                 )

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import Delivery
+from bot.delivery import MAX_ATTEMPTS, Delivery
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
@@ -54,6 +54,31 @@ async def test_429_and_5xx_are_retried_until_delivered_once(
         [row] = bot.rows(OutboxRow)
         assert (row.status, row.attempts) == ("sent", 2)
         assert row.telegram_message_id is not None
+
+
+async def test_telegram_asking_to_wait_again_and_again_never_loses_the_message(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    hotline_config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    """Errors are retried a bounded number of times; Telegram's "retry after" is waiting, not
+    failing: a message throttled more often than that still goes out."""
+    citizen = fake_telegram.user(3009)
+    throttled = MAX_ATTEMPTS + 2
+    fake_telegram.fail_next("sendMessage", status=429, retry_after=1, count=throttled)
+    async with running_bot(fake_telegram, database_url, hotline_config, clock) as bot:
+        fake_telegram.push_text(citizen, "暴雨后小区地下车库进水了")
+
+        def attempts() -> int:
+            return int(bot.rows(OutboxRow)[0].attempts)
+
+        for tries in range(1, throttled + 1):
+            await fake_telegram.wait_for_call("sendMessage", lambda c: c.failed)
+            await bot.until(lambda: attempts() == tries)  # noqa: B023 (awaited here)
+            clock.advance(timedelta(seconds=2))
+        await fake_telegram.wait_for_message(citizen.chat_id, contains="工单编号")
+    assert len(confirmations(fake_telegram, citizen.chat_id)) == 1
 
 
 async def test_a_citizen_who_blocked_the_bot_does_not_stall_delivery(
