@@ -432,10 +432,10 @@ NO_DEPARTMENT_CHAT = Phrase(
 )
 GROUP_UNREACHABLE = Phrase(
     "⚠️ 无法向{where}发送消息（{reason}），工单 {number} 的消息未送达。请把机器人加回该群，"
-    "或用 hotline department bind 重新绑定；该工单可重新派单。",
+    "或重新绑定（hotline department set-chat / hotline office set-chat）；该工单可重新派单。",
     "⚠️ Messages to {where} cannot be delivered ({reason}); ticket {number}'s did not arrive. "
-    "Add the bot back to that chat or rebind it (hotline department bind); the ticket can be "
-    "re-dispatched.",
+    "Add the bot back to that chat or bind another (hotline department set-chat / hotline "
+    "office set-chat); the ticket can be re-dispatched.",
 )
 GROUP_UNREACHABLE_WHERE = Phrase("{department}的工作群", "the chat of {department}")
 OFFICE_CHAT_NAME = Phrase("热线办的群", "the office chat")

@@ -194,8 +194,9 @@ def _statements(dialect: str) -> _Statements:
 
 class Bindings:
     """The office chat, the departments' chats and which departments are active, read at most
-    every ``ttl`` seconds: every new ticket needs them, and only the CLI (another process)
-    changes them, so a change takes effect within ``ttl``."""
+    every ``ttl`` seconds: every new ticket needs them, and the CLI (another process) changes
+    them, so a change takes effect within ``ttl``; delivery ``forget``s them when it moves a
+    chat."""
 
     def __init__(self, ttl: float = 30.0) -> None:
         self.ttl = ttl
