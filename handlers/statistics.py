@@ -69,51 +69,59 @@ def stats_command(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
     """/stats [period]: a compact table, then a chart of the same figures."""
-    period = _period_from(store, msg, staff, now, "month")
-    if period is None:
+    asked = _asked_report(store, hotline, msg, staff, now)
+    if asked is None:
         return
+    period, result = asked
     lang = staff.language
-    result = report(store, hotline, period, now, lang)
     store.queue(Outgoing(chat_id=msg.chat_id, text=format_report_text(result, lang.value)), now)
-    # The chart is drawn by the delivery from this very report, so both show the same numbers.
-    store.queue(
-        Outgoing(
-            chat_id=msg.chat_id,
-            method=Method.SEND_PHOTO,
-            text=texts.STATS_CAPTION(lang, label=period.label),
-            render={
-                "renderer": "stats_chart",
-                "lang": lang.value,
-                "report": report_to_dict(result),
-            },
-            purpose="stats",
-        ),
-        now,
-    )
+    caption = texts.STATS_CAPTION(lang, label=period.label)
+    chart = _drawn(msg, Method.SEND_PHOTO, caption, lang, result, "stats_chart", purpose="stats")
+    store.queue(chart, now)
 
 
 def export_command(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
     """/export [period]: the workbook (summary and tickets, phones masked)."""
+    asked = _asked_report(store, hotline, msg, staff, now)
+    if asked is None:
+        return
+    period, result = asked
+    lang = staff.language
+    caption = texts.EXPORT_CAPTION(lang, label=period.label)
+    book = _drawn(msg, Method.SEND_DOCUMENT, caption, lang, result, "export_xlsx", purpose="export")
+    store.queue(book, now)
+
+
+def _asked_report(
+    store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
+) -> tuple[Period, StatisticsReport] | None:
+    """The period the command names (default: this month) and its report; None when the
+    period could not be read (the supervisor has been told why)."""
     period = _period_from(store, msg, staff, now, "month")
     if period is None:
-        return
-    lang = staff.language
-    result = report(store, hotline, period, now, lang)
-    store.queue(
-        Outgoing(
-            chat_id=msg.chat_id,
-            method=Method.SEND_DOCUMENT,
-            text=texts.EXPORT_CAPTION(lang, label=period.label),
-            render={
-                "renderer": "export_xlsx",
-                "lang": lang.value,
-                "report": report_to_dict(result),
-            },
-            purpose="export",
-        ),
-        now,
+        return None
+    return period, report(store, hotline, period, now, staff.language)
+
+
+def _drawn(
+    msg: IncomingMessage,
+    method: Method,
+    caption: str,
+    lang: Language,
+    result: StatisticsReport,
+    renderer: str,
+    *,
+    purpose: str,
+) -> Outgoing:
+    """A file the delivery draws from this very report, so that it shows the same numbers."""
+    return Outgoing(
+        chat_id=msg.chat_id,
+        method=method,
+        text=caption,
+        render={"renderer": renderer, "lang": lang.value, "report": report_to_dict(result)},
+        purpose=purpose,
     )
 
 
