@@ -97,6 +97,17 @@ def postgres_url(application_name: str | None = None) -> Iterator[str]:
         admin.dispose()
 
 
+@contextlib.contextmanager
+def database_for(backend: str) -> Iterator[str]:
+    """A fresh, migrated database of ``backend`` ("sqlite" or "postgres"), removed afterwards."""
+    if backend == "sqlite":
+        with sqlite_url() as url:
+            yield url
+    else:
+        with postgres_url() as url:
+            yield url
+
+
 def backend_pids(application_name: str) -> list[int]:
     """PostgreSQL backends serving connections tagged with ``application_name``."""
     admin = create_engine(normalize_url(POSTGRES_URL))

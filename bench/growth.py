@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import re
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -56,12 +55,11 @@ from sqlalchemy.orm import Session
 from bench._common import (
     BotProcess,
     RecordingServer,
+    database_for,
     note,
     percentile,
-    postgres_url,
     print_table,
     request_texts,
-    sqlite_url,
     wait_polling,
 )
 from bench._load import BulkLoader
@@ -584,16 +582,6 @@ class SizeResult:
     load_seconds: float
     timings: dict[str, list[float]]
     statements: list[Statement]
-
-
-@contextlib.contextmanager
-def database_for(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with sqlite_url() as url:
-            yield url
-    else:
-        with postgres_url() as url:
-            yield url
 
 
 async def run_backend(

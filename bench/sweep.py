@@ -36,7 +36,6 @@ minutes (the unbounded sweep is also run once under tracemalloc).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import re
 import statistics
@@ -44,7 +43,7 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -52,7 +51,7 @@ from typing import Any
 
 from sqlalchemy import delete, event, func, select
 
-from bench._common import fmt, note, postgres_url, print_table, request_texts, sqlite_url
+from bench._common import database_for, fmt, note, print_table, request_texts
 from bench._load import BulkLoader
 from bot.app import build_hotline
 from handlers import reminders
@@ -454,16 +453,6 @@ def profile_sweep(database: Database, hotline: Hotline, batch: int, backend: str
 
 
 # -- main --------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def database_for(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with sqlite_url() as url:
-            yield url
-    else:
-        with postgres_url() as url:
-            yield url
 
 
 def summarize(runs: Sequence[SweepRun]) -> list[SweepRun | tuple[str, ...]]:
