@@ -63,6 +63,8 @@ def group_unreachable(
     text = texts.GROUP_UNREACHABLE(
         lang, where=where, reason=shorten(reason, 120), number=ticket.number if ticket else "—"
     )
+    if not targets:
+        log.warning("chat %s refuses the bot and nobody can be told: %s", chat_id, text)
     about = ticket_id if ticket_id is not None else local_date(now).isoformat()
     for target in targets:
         store.queue(
