@@ -86,6 +86,8 @@ async def run_echo(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[
     async def echo(message: Message) -> None:
         nonlocal handled
         await message.answer(message.text or "?")
+        if args.copy_to is not None:  # a second message per update, as the hotline's card
+            await bot.send_message(args.copy_to, message.text or "?")
         handled += 1
 
     ready = asyncio.Event()
@@ -193,6 +195,7 @@ def main() -> None:
     parser.add_argument("--poll-interval", type=float, default=1.0, help="outbox claim period")
     parser.add_argument("--schedule", action="store_true", help="run the periodic sweeps too")
     parser.add_argument("--count-sql", action="store_true", help="count SQL statements run")
+    parser.add_argument("--copy-to", type=int, help="echo: also send each text to this chat")
     args = parser.parse_args()
 
     from bot.logging_setup import setup_logging
