@@ -331,3 +331,25 @@ async def test_the_office_hears_when_a_department_group_removed_the_bot(
         await asyncio.sleep(0.3)
     notices = [m for m in server.sent_messages(OFFICE) if "无法向" in m["text"]]
     assert len(notices) == 1  # once per ticket
+
+
+async def test_supervisors_hear_when_the_office_group_removed_the_bot(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    server = fake_telegram
+    server.fail_next(
+        "sendMessage",
+        status=403,
+        description="Forbidden: bot was kicked from the supergroup chat",
+        chat_id=OFFICE,
+    )
+    async with running_bot(server, database_url, config, clock):
+        server.push_text(world.citizen, "村口小桥的栏杆断了一截")
+        confirmation = await server.wait_for_message(world.citizen.chat_id, contains="工单编号")
+        notice = await server.wait_for_message(world.supervisor.chat_id, contains="无法向")
+        assert "热线办的群" in notice["text"]
+        assert number_in(confirmation) in notice["text"]
