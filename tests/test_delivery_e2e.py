@@ -251,6 +251,17 @@ def upgrade_to_supergroup(server: FakeTelegramServer, group: int, supergroup: in
     )
 
 
+def remove_bot_from(server: FakeTelegramServer, group: int, *, count: int = 1) -> None:
+    """Telegram's answer to the next ``count`` messages for a group that removed the bot."""
+    server.fail_next(
+        "sendMessage",
+        status=403,
+        description="Forbidden: bot was kicked from the group chat",
+        chat_id=group,
+        count=count,
+    )
+
+
 @pytest.mark.parametrize("transport", [TransportName.AIOGRAM, TransportName.PTB])
 async def test_a_group_upgraded_to_a_supergroup_is_followed(
     fake_telegram: FakeTelegramServer,
@@ -310,13 +321,7 @@ async def test_the_office_hears_when_a_department_group_removed_the_bot(
     """A card Telegram refuses for good (403: the bot was removed from the department's group)
     would wait unseen: the office is told which ticket, once, and may re-dispatch it."""
     server = fake_telegram
-    server.fail_next(
-        "sendMessage",
-        status=403,
-        description="Forbidden: bot was kicked from the group chat",
-        chat_id=ROADS_CHAT,
-        count=5,
-    )
+    remove_bot_from(server, ROADS_CHAT, count=5)
     # Long enough for the card to come with a second message, the full text: one notice.
     request = "村口小桥的栏杆断了一截，孩子上学要经过，很危险。" * 130
     async with running_bot(server, database_url, config, clock) as bot:
@@ -341,12 +346,7 @@ async def test_supervisors_hear_when_the_office_group_removed_the_bot(
     world: World,
 ) -> None:
     server = fake_telegram
-    server.fail_next(
-        "sendMessage",
-        status=403,
-        description="Forbidden: bot was kicked from the supergroup chat",
-        chat_id=OFFICE,
-    )
+    remove_bot_from(server, OFFICE)
     async with running_bot(server, database_url, config, clock):
         server.push_text(world.citizen, "村口小桥的栏杆断了一截")
         confirmation = await server.wait_for_message(world.citizen.chat_id, contains="工单编号")
