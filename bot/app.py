@@ -137,10 +137,14 @@ class HotlineApp:
 
     async def on_message(self, msg: IncomingMessage) -> None:
         now = self.clock.now()
-        await self.worker.run(lambda store: inbox.handle_message(store, self.hotline, msg, now))
+        await self.worker.run(
+            lambda store: inbox.handle_message(store, self.hotline, msg, now),
+            claims=(msg.update_id, now),
+        )
 
     async def on_button(self, press: ButtonPress) -> Reaction:
         now = self.clock.now()
         return await self.worker.run(
-            lambda store: inbox.handle_button(store, self.hotline, press, now)
+            lambda store: inbox.handle_button(store, self.hotline, press, now),
+            claims=(press.update_id, now),
         )

@@ -28,10 +28,20 @@ def time_left(hotline: Hotline, ticket: Ticket, now: datetime, lang: Language) -
     return texts.DAYS_OVERDUE(lang, days=-days)
 
 
-def card_text(store: Store, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language) -> str:
+def card_text(
+    store: Store,
+    hotline: Hotline,
+    ticket: Ticket,
+    now: datetime,
+    lang: Language,
+    *,
+    attachments: int | None = None,
+) -> str:
+    """The card; ``attachments`` is their count where the caller has them at hand."""
     citizen = store.citizen(ticket.citizen_id)
     signer = store.staff_by_id(ticket.signed_by) if ticket.signed_by else None
-    attachments = len(store.attachments(ticket.id))
+    if attachments is None:
+        attachments = len(store.attachments(ticket.id))
     body = ticket.text
     if len(body) > CARD_TEXT_LIMIT:
         body = body[:CARD_TEXT_LIMIT] + texts.TEXT_CUT(lang, length=len(ticket.text))
@@ -103,25 +113,27 @@ def send_card(store: Store, hotline: Hotline, ticket: Ticket, now: datetime) -> 
     chats, office_stands_in = _card_chats(store, hotline, ticket)
     citizen = store.citizen(ticket.citizen_id)
     has_phone = bool(citizen and citizen.phone)
-    text = card_text(store, hotline, ticket, now, lang)
     attachments = store.attachments(ticket.id)
+    text = card_text(store, hotline, ticket, now, lang, attachments=len(attachments))
     for chat_id in chats:
         if office_stands_in:
             name = hotline.department_name(ticket.department_code, lang) or ""
             notice = texts.NO_DEPARTMENT_CHAT(lang, department=name, number=ticket.number)
             store.queue(Outgoing(chat_id=chat_id, text=notice, ticket_id=ticket.id), now)
-        card_id = store.queue(
-            Outgoing(
-                chat_id=chat_id,
-                text=text,
-                buttons=card_buttons(hotline, ticket, lang, has_phone=has_phone),
-                ticket_id=ticket.id,
-                purpose="card",
-                tag=ticket.department_code,
-            ),
-            now,
+        card = Outgoing(
+            chat_id=chat_id,
+            text=text,
+            buttons=card_buttons(hotline, ticket, lang, has_phone=has_phone),
+            ticket_id=ticket.id,
+            purpose="card",
+            tag=ticket.department_code,
         )
-        if len(ticket.text) > CARD_TEXT_LIMIT:
+        long_text = len(ticket.text) > CARD_TEXT_LIMIT
+        if not (long_text or attachments):
+            store.queue(card, now)
+            continue
+        card_id = store.queue_with_id(card, now)  # what follows replies under the card
+        if long_text:
             full = texts.FULL_TEXT(lang, number=ticket.number, text=ticket.text)
             store.queue(
                 Outgoing(

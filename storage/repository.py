@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from functools import cached_property, lru_cache, partial
 from typing import Any
@@ -177,9 +177,20 @@ class _Statements:
             .on_conflict_do_update(index_elements=["day"], set_={"last": TicketCounterRow.last + 1})
             .returning(TicketCounterRow.last)
         )
+        self.set_counter = (
+            update(TicketCounterRow.core_table())
+            .where(TicketCounterRow.day == bindparam("counter_day"))
+            .values(last=bindparam("counter_last"))
+        )
         self.add_ticket = insert(TicketRow.core_table()).returning(TicketRow.id)
         self.record = insert(TicketEventRow.core_table())
         self.queue = insert(OutboxRow.core_table()).returning(OutboxRow.id)
+        # Several rows in one INSERT. PostgreSQL returns their ids in the order of the rows;
+        # SQLAlchemy would insert row by row for that on SQLite, which numbers the rows of
+        # one INSERT in order anyway (its writer lock held), so there the ids are sorted.
+        self.queue_many = insert(OutboxRow.core_table()).returning(
+            OutboxRow.id, sort_by_parameter_order=dialect == "postgresql"
+        )
         self.queue_once = (
             insert_(OutboxRow.core_table())
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -241,7 +252,7 @@ class SqlStore:
     ) -> None:
         self.session = session
         self.instance = instance
-        self.queued: list[QueuedMessage] = []  # outbox rows queued in this unit of work
+        self.queued: list[QueuedMessage] = []  # outbox rows written in this unit of work
         self.committed_actions: list[Callable[[], None]] = []
         self._dialect = session.get_bind().dialect.name
         self._sql = _statements(self._dialect)
@@ -250,7 +261,21 @@ class SqlStore:
         # here and go in one executemany when the transaction commits (one statement per
         # batch of updates instead of one or two per update).
         self._events: list[dict[str, Any]] = []
-        sa_event.listen(session, "before_commit", self._write_events)
+        # What this transaction already knows, so that the intake's look-ups need no statement
+        # (the bot's worker runs many updates in one transaction). A store lives for one
+        # transaction: ``conn`` is that transaction's connection.
+        self._citizens: dict[int, Citizen] = {}  # by id
+        self._citizen_of_user: dict[int, int] = {}  # Telegram user id → citizen id
+        # Citizens created in this transaction: those with no ticket yet, and those with no
+        # item waiting for a request (a photo sent first).
+        self._without_tickets: set[int] = set()
+        self._without_items: set[int] = set()
+        # Ticket counters this transaction has locked (by incrementing them): the next
+        # numbers are counted here and the last one written at commit.
+        self._counters: dict[date, tuple[int, int]] = {}  # day → (stored, last handed out)
+        self._claims: dict[int, bool] = {}  # updates claimed ahead (claim_updates), unanswered
+        self._outbox: list[dict[str, Any]] = []  # queued messages not written yet
+        sa_event.listen(session, "before_commit", self._write_pending)
 
     @cached_property
     def conn(self) -> Connection:
@@ -282,7 +307,21 @@ class SqlStore:
 
     # -- updates -------------------------------------------------------------------------------
 
+    def claim_updates(self, updates: list[tuple[int, datetime]]) -> None:
+        """Claim several updates in one statement; each ``claim_update`` of them then answers
+        from here (once: a second claim of the same update in this transaction is refused)."""
+        won = {
+            update_id
+            for (update_id,) in self.conn.execute(
+                self._sql.claim_update,
+                [{"update_id": update_id, "processed_at": at} for update_id, at in updates],
+            )
+        }
+        self._claims.update((update_id, update_id in won) for update_id, _ in updates)
+
     def claim_update(self, update_id: int, now: datetime) -> bool:
+        if update_id in self._claims:
+            return self._claims.pop(update_id)
         row = self.conn.execute(
             self._sql.claim_update, {"update_id": update_id, "processed_at": now}
         ).first()
@@ -290,9 +329,17 @@ class SqlStore:
 
     # -- citizens ------------------------------------------------------------------------------
 
+    def _known(self, citizen: Citizen) -> Citizen:
+        self._citizens[citizen.id] = citizen
+        self._citizen_of_user[citizen.telegram_user_id] = citizen.id
+        return citizen
+
     def _citizen_by_user(self, telegram_user_id: int) -> Citizen | None:
+        known = self._citizen_of_user.get(telegram_user_id)
+        if known is not None:
+            return self._citizens[known]
         row = self.conn.execute(self._sql.citizen_by_user, {"user_id": telegram_user_id}).first()
-        return Citizen(**row._mapping) if row else None
+        return self._known(Citizen(**row._mapping)) if row else None
 
     def citizen_for(self, person: Person, chat_id: int, now: datetime) -> Citizen:
         citizen = self._citizen_by_user(person.user_id)
@@ -307,24 +354,36 @@ class SqlStore:
                     "created_at": now,
                 },
             ).first()
-            # Nothing returned: another instance created the same citizen at the same moment.
-            citizen = Citizen(**row._mapping) if row else self._citizen_by_user(person.user_id)
+            if row is not None:
+                citizen = self._known(Citizen(**row._mapping))
+                self._without_tickets.add(citizen.id)
+                self._without_items.add(citizen.id)
+            else:  # another instance created the same citizen at the same moment
+                citizen = self._citizen_by_user(person.user_id)
             assert citizen is not None
         return citizen
 
     def citizen(self, citizen_id: int) -> Citizen | None:
+        if citizen_id in self._citizens:
+            return self._citizens[citizen_id]
         row = self.conn.execute(
             select(*_CITIZEN_COLUMNS).where(CitizenRow.id == citizen_id)
         ).first()
-        return Citizen(**row._mapping) if row else None
+        return self._known(Citizen(**row._mapping)) if row else None
 
     def set_citizen_language(self, citizen_id: int, language: Language) -> None:
         self.conn.execute(
             update(CitizenRow).where(CitizenRow.id == citizen_id).values(language=language)
         )
+        self._changed_citizen(citizen_id, language=language)
 
     def set_citizen_phone(self, citizen_id: int, phone: str) -> None:
         self.conn.execute(update(CitizenRow).where(CitizenRow.id == citizen_id).values(phone=phone))
+        self._changed_citizen(citizen_id, phone=phone)
+
+    def _changed_citizen(self, citizen_id: int, **changes: Any) -> None:
+        if citizen_id in self._citizens:
+            self._citizens[citizen_id] = replace(self._citizens[citizen_id], **changes)
 
     # -- staff ---------------------------------------------------------------------------------
 
@@ -398,10 +457,20 @@ class SqlStore:
     # -- tickets -------------------------------------------------------------------------------
 
     def next_ticket_number(self, day: date) -> str:
-        last = self.conn.execute(self._sql.next_number, {"day": day, "last": 1}).scalar_one()
+        if day in self._counters:
+            stored, last = self._counters[day]
+            last += 1
+        else:
+            # The increment locks the day's counter until commit (a row lock on PostgreSQL,
+            # SQLite's writer lock), so the numbers after it can be counted here.
+            stored = last = self.conn.execute(
+                self._sql.next_number, {"day": day, "last": 1}
+            ).scalar_one()
+        self._counters[day] = (stored, last)
         return format_ticket_number(day, last)
 
     def add_ticket(self, ticket: NewTicket) -> Ticket:
+        self._without_tickets.discard(ticket.citizen_id)
         values = _fields_of(ticket)
         ticket_id = self.conn.execute(
             self._sql.add_ticket,
@@ -427,6 +496,8 @@ class SqlStore:
         )
 
     def open_tickets_of(self, citizen_id: int, since: datetime | None = None) -> list[Ticket]:
+        if citizen_id in self._without_tickets:
+            return []
         tickets = [
             Ticket(**row._mapping)
             for row in self.conn.execute(self._sql.open_tickets, {"citizen_id": citizen_id})
@@ -434,6 +505,8 @@ class SqlStore:
         return tickets if since is None else [t for t in tickets if t.received_at >= since]
 
     def latest_open_ticket(self, citizen_id: int) -> Ticket | None:
+        if citizen_id in self._without_tickets:
+            return None
         return self._one_ticket(
             _select_tickets()
             .where(TicketRow.citizen_id == citizen_id, TicketRow.status.in_(OPEN_STATUSES))
@@ -442,13 +515,15 @@ class SqlStore:
         )
 
     def update_ticket(self, ticket_id: int, now: datetime, **changes: object) -> Ticket:
-        self.conn.execute(
-            update(TicketRow).where(TicketRow.id == ticket_id).values(updated_at=now, **changes)
-        )
-        ticket = self.ticket(ticket_id)
-        if ticket is None:
+        row = self.conn.execute(
+            update(TicketRow)
+            .where(TicketRow.id == ticket_id)
+            .values(updated_at=now, **changes)
+            .returning(*_TICKET_COLUMNS)
+        ).first()
+        if row is None:
             raise LookupError(f"ticket {ticket_id} vanished")
-        return ticket
+        return Ticket(**row._mapping)
 
     def department_queue(self, department_code: str, limit: int) -> list[Ticket]:
         return self._tickets(
@@ -745,9 +820,13 @@ class SqlStore:
     # -- conversation --------------------------------------------------------------------------
 
     def add_item(self, item: NewItem) -> None:
+        if item.ticket_id is None:
+            self._without_items.discard(item.citizen_id)
         self.conn.execute(insert(TicketItemRow.core_table()), _fields_of(item))
 
     def adopt_pending_items(self, citizen_id: int, ticket_id: int) -> int:
+        if citizen_id in self._without_items:
+            return 0
         result = self.conn.execute(
             update(TicketItemRow)
             .where(TicketItemRow.citizen_id == citizen_id, TicketItemRow.ticket_id.is_(None))
@@ -1049,18 +1128,42 @@ class SqlStore:
     def record(self, event: TicketEvent) -> None:
         self._events.append(_fields_of(event))
 
-    def _write_events(self, _session: Session) -> None:
+    def _write_pending(self, _session: Session) -> None:
+        """Before the commit: what this transaction kept back to write in one go."""
+        counters, self._counters = self._counters, {}
+        for day, (stored, last) in counters.items():
+            if last != stored:
+                self.conn.execute(self._sql.set_counter, {"counter_day": day, "counter_last": last})
+        self._write_outbox()
         if self._events:
             events, self._events = self._events, []
             self.conn.execute(self._sql.record, events)
 
-    def queue(self, message: Outgoing, now: datetime) -> int | None:
-        payload = outgoing_payload(message)
-        values = {
+    def queue(self, message: Outgoing, now: datetime) -> None:
+        """Send ``message`` once the transaction commits.
+
+        Rows wait here and go in one statement, at commit or before anything reads the outbox
+        (most updates queue two or three). A message with a ``dedupe_key`` (it may exist
+        already) is written at once, after those queued before it: ids, which set the order of
+        sending in a chat, keep the order of queueing."""
+        values = self._outbox_values(message, now)
+        if message.dedupe_key is None:
+            self._outbox.append(values)
+        else:
+            self._insert_outbox(self._sql.queue_once, values)
+
+    def queue_with_id(self, message: Outgoing, now: datetime) -> int:
+        """As ``queue``, and the message's outbox id, for messages that reply under it."""
+        outbox_id = self._insert_outbox(self._sql.queue, self._outbox_values(message, now))
+        assert outbox_id is not None
+        return outbox_id
+
+    def _outbox_values(self, message: Outgoing, now: datetime) -> dict[str, Any]:
+        return {
             "created_at": now,
             "chat_id": message.chat_id,
             "method": message.method.value,
-            "payload": payload,
+            "payload": outgoing_payload(message),
             "ticket_id": message.ticket_id,
             "purpose": message.purpose,
             "dedupe_key": message.dedupe_key,
@@ -1072,22 +1175,37 @@ class SqlStore:
             "claimed_by": self.instance,
             "claimed_until": now + DELIVERY_LEASE if self.instance else None,
         }
-        stmt = self._sql.queue if message.dedupe_key is None else self._sql.queue_once
-        outbox_id = self.conn.execute(stmt, values).scalar()
-        if outbox_id is not None and self.instance:
+
+    def _insert_outbox(self, stmt: Any, values: dict[str, Any]) -> int | None:
+        self._write_outbox()
+        outbox_id: int | None = self.conn.execute(stmt, values).scalar()
+        if outbox_id is not None:
+            self._to_deliver(outbox_id, values)
+        return outbox_id
+
+    def _write_outbox(self) -> None:
+        if self._outbox:
+            rows, self._outbox = self._outbox, []
+            ids = sorted(self.conn.execute(self._sql.queue_many, rows).scalars())
+            for outbox_id, values in zip(ids, rows, strict=True):
+                self._to_deliver(outbox_id, values)
+
+    def _to_deliver(self, outbox_id: int, values: dict[str, Any]) -> None:
+        """A bot process hands what it queued to its own delivery after the commit."""
+        if self.instance:
             self.queued.append(
                 QueuedMessage(
                     id=outbox_id,
-                    chat_id=message.chat_id,
-                    method=message.method.value,
-                    payload=payload,
-                    ticket_id=message.ticket_id,
+                    chat_id=values["chat_id"],
+                    method=values["method"],
+                    payload=values["payload"],
+                    ticket_id=values["ticket_id"],
                     attempts=0,
                 )
             )
-        return outbox_id
 
     def _sent(self, *where: Any) -> list[SentMessage]:
+        self._write_outbox()
         rows = self.conn.execute(
             select(
                 OutboxRow.id,

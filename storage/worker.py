@@ -6,7 +6,8 @@ transaction, commits once, and only then answers each caller. Nobody is told "do
 their data is safe.
 
 Jobs share the transaction without savepoints (each would cost two statements); if any job
-fails, the batch is rolled back and every job re-run in a transaction of its own.
+fails, the batch is rolled back and every job re-run in a transaction of its own. The Telegram
+updates a batch's jobs will claim are claimed together, in one statement, before they run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -41,9 +43,9 @@ class StorageUnavailable(RuntimeError):
 class _Job:
     work: Work
     future: asyncio.Future[Any]
+    claims: tuple[int, datetime] | None  # the update the work claims first, and when
     result: Any = None
     error: BaseException | None = None
-    queued: list[QueuedMessage] = field(default_factory=list)
     committed: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -83,17 +85,25 @@ class DatabaseWorker:
         await asyncio.to_thread(self._thread.join)
         self._thread = None
 
-    async def run(self, work: Callable[[SqlStore], T]) -> T:
-        """Run ``work`` in a transaction; returns once it is committed."""
-        return await self.submit(work)
+    async def run(
+        self, work: Callable[[SqlStore], T], *, claims: tuple[int, datetime] | None = None
+    ) -> T:
+        """Run ``work`` in a transaction; returns once it is committed.
 
-    def submit(self, work: Callable[[SqlStore], T]) -> asyncio.Future[T]:
+        ``claims`` (update id, now): ``work`` begins with ``store.claim_update`` of that update,
+        which the worker may then claim together with its batch's other updates.
+        """
+        return await self.submit(work, claims=claims)
+
+    def submit(
+        self, work: Callable[[SqlStore], T], *, claims: tuple[int, datetime] | None = None
+    ) -> asyncio.Future[T]:
         """Queue ``work`` now (jobs run in the order submitted); the future is settled once it
         is committed."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("the database worker is not running")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put(_Job(work, future))
+        self._queue.put(_Job(work, future, claims))
         return future
 
     # -- the worker thread ---------------------------------------------------------------------
@@ -119,22 +129,23 @@ class DatabaseWorker:
             except BaseException as exc:  # never let the thread die: every later caller would hang
                 log.exception("the database worker failed a batch")
                 for job in batch:
-                    job.error, job.queued, job.committed = exc, [], []
+                    job.error, job.committed = exc, []
                 assert self._loop is not None
-                self._loop.call_soon_threadsafe(self._settle, batch)
+                self._loop.call_soon_threadsafe(self._settle, batch, [])
             if stop_after:
                 return
 
     def _commit_batch(self, batch: list[_Job]) -> None:
+        queued: list[QueuedMessage] = []
         try:
-            self._run_in_one_transaction(batch)
+            queued = self._run_in_one_transaction(batch)
         except BaseException as exc:  # any failure, also from test guards, goes to the caller
             if len(batch) > 1:
                 # A job (or the commit) failed: give every job its own transaction, so one
                 # job's error or conflict does not fail the others.
                 log.info("a batch of %d jobs failed (%s); one by one now", len(batch), exc)
                 for job in batch:
-                    job.result, job.error, job.queued, job.committed = None, None, [], []
+                    job.result, job.error, job.committed = None, None, []
                     self._commit_batch([job])
                 return
             if isinstance(exc, _UNAVAILABLE):
@@ -142,7 +153,7 @@ class DatabaseWorker:
                 error.__cause__ = exc
             else:
                 error = exc
-            batch[0].error, batch[0].queued, batch[0].committed = error, [], []
+            batch[0].error, batch[0].committed = error, []
         for job in batch:
             for action in job.committed:
                 try:
@@ -152,25 +163,27 @@ class DatabaseWorker:
         self.batches += 1
         self.jobs += len(batch)
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._settle, batch)
+        self._loop.call_soon_threadsafe(self._settle, batch, queued)
 
-    def _run_in_one_transaction(self, batch: list[_Job]) -> None:
+    def _run_in_one_transaction(self, batch: list[_Job]) -> list[QueuedMessage]:
         """All jobs, one transaction, no savepoints: jobs rarely fail, and when one does the
         whole batch is rolled back and each job re-run alone (``_commit_batch``), so a failure
-        costs a retry instead of every job paying for a SAVEPOINT."""
+        costs a retry instead of every job paying for a SAVEPOINT. Returns the outbox rows the
+        jobs queued, once committed."""
         with self.database.transaction() as session:
             store = SqlStore(session, instance=self.instance, bindings=self.bindings)
+            updates = [job.claims for job in batch if job.claims is not None]
+            if len(updates) > 1:
+                store.claim_updates(updates)
             for job in batch:
-                queued, committed = len(store.queued), len(store.committed_actions)
+                committed = len(store.committed_actions)
                 job.result = job.work(store)
-                job.queued = store.queued[queued:]
                 job.committed = store.committed_actions[committed:]
+        return store.queued
 
-    def _settle(self, batch: list[_Job]) -> None:
+    def _settle(self, batch: list[_Job], queued: list[QueuedMessage]) -> None:
         """On the event loop: answer each caller and hand new messages to delivery."""
-        queued: list[QueuedMessage] = []
         for job in batch:
-            queued.extend(job.queued)
             if job.future.cancelled():
                 continue
             if job.error is not None:

@@ -56,9 +56,8 @@ class FakeStore:
     def supervisors(self) -> list[Any]:
         return []
 
-    def queue(self, message: Outgoing, now: datetime) -> int:
+    def queue(self, message: Outgoing, now: datetime) -> None:
         self.sent.append(message.text)
-        return len(self.sent)
 
 
 def at(day: date) -> datetime:
