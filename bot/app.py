@@ -28,7 +28,7 @@ from scheduler.calendar import WorkingCalendar
 from scheduler.clock import Clock
 from scheduler.service import SweepScheduler
 from storage.database import Database
-from storage.worker import DatabaseWorker
+from storage.worker import DatabaseWorker, UpdateAhead
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +139,12 @@ class HotlineApp:
         now = self.clock.now()
         await self.worker.run(
             lambda store: inbox.handle_message(store, self.hotline, msg, now),
-            claims=(msg.update_id, now),
+            update=UpdateAhead(msg.update_id, msg.sender.user_id, now),
         )
 
     async def on_button(self, press: ButtonPress) -> Reaction:
         now = self.clock.now()
         return await self.worker.run(
             lambda store: inbox.handle_button(store, self.hotline, press, now),
-            claims=(press.update_id, now),
+            update=UpdateAhead(press.update_id, press.sender.user_id, now),
         )

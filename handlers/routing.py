@@ -114,6 +114,13 @@ def _grams(text: str) -> dict[str, int]:
     return counts
 
 
+def _hits_needed(length: int, cutoff: float) -> int:
+    """The fewest characters of a name of ``length`` that a text must contain for
+    ``fuzz.partial_ratio`` to reach ``cutoff``: the best window matches at most h of them, and
+    scores 200·h / (length + window) with a window of at least h characters."""
+    return next(h for h in range(length + 1) if 200 * h / (length + h) >= cutoff - 1e-9)
+
+
 def _key(text: str) -> str:
     return normalise(text)[:MAX_ROUTED_CHARS]
 
@@ -158,6 +165,9 @@ class _CatalogIndex:
                 if len(name) >= 3:
                     self._names.append(name)
                     self._name_codes.append(department.code)
+        # How many of a name's characters a text must contain for the name to reach the
+        # cutoff (see ``name_scores``).
+        self._name_needs = [_hits_needed(len(name), name_cutoff) for name in self._names]
 
     def scores(self, text: str, grams: Iterable[str]) -> dict[str, float]:
         """Keyword score per department with any evidence."""
@@ -174,17 +184,26 @@ class _CatalogIndex:
         """Mentions of a department's name or alias (0..1), allowing a character or two off:
         a citizen writes "规划建设中心" for "村镇规划建设服务中心"."""
         found: dict[str, float] = {}
+        # A name no longer than the text scores at most 200·h / (len + h), h being how many of
+        # its characters occur in the text at all: names short of the cutoff by that bound
+        # are not compared (most of them, for most texts; same results, a fraction of the cost).
+        present = set(text)
+        candidates = [
+            index
+            for index, (name, needs) in enumerate(zip(self._names, self._name_needs, strict=True))
+            if len(name) > len(text) or sum(char in present for char in name) >= needs
+        ]
         # processor=None: both sides are normalise()d already. partial_ratio aligns the short
         # name with its best window in the long text; the cutoff drops chance overlaps.
-        for _name, score, index in process.extract(
+        for _name, score, at in process.extract(
             text,
-            self._names,
+            [self._names[index] for index in candidates],
             scorer=fuzz.partial_ratio,
             processor=None,
             score_cutoff=self._name_cutoff,
             limit=None,
         ):
-            code = self._name_codes[index]
+            code = self._name_codes[candidates[at]]
             found[code] = max(found.get(code, 0.0), score / 100)
         return found
 

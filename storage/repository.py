@@ -159,6 +159,9 @@ class _Statements:
         self.citizen_by_user = select(*_CITIZEN_COLUMNS).where(
             CitizenRow.telegram_user_id == bindparam("user_id")
         )
+        self.citizens_by_user = select(*_CITIZEN_COLUMNS).where(
+            CitizenRow.telegram_user_id.in_(bindparam("user_ids", expanding=True))
+        )
         self.add_citizen = (
             insert_(CitizenRow.core_table())
             .on_conflict_do_nothing(index_elements=["telegram_user_id"])
@@ -266,10 +269,12 @@ class SqlStore:
         # transaction: ``conn`` is that transaction's connection.
         self._citizens: dict[int, Citizen] = {}  # by id
         self._citizen_of_user: dict[int, int] = {}  # Telegram user id → citizen id
+        self._not_citizens: set[int] = set()  # Telegram users looked up and not found
         # Citizens created in this transaction: those with no ticket yet, and those with no
         # item waiting for a request (a photo sent first).
         self._without_tickets: set[int] = set()
         self._without_items: set[int] = set()
+        self._bare_tickets: set[int] = set()  # tickets created now, nothing attached yet
         # Ticket counters this transaction has locked (by incrementing them): the next
         # numbers are counted here and the last one written at commit.
         self._counters: dict[date, tuple[int, int]] = {}  # day → (stored, last handed out)
@@ -338,6 +343,8 @@ class SqlStore:
         known = self._citizen_of_user.get(telegram_user_id)
         if known is not None:
             return self._citizens[known]
+        if telegram_user_id in self._not_citizens:
+            return None
         row = self.conn.execute(self._sql.citizen_by_user, {"user_id": telegram_user_id}).first()
         return self._known(Citizen(**row._mapping)) if row else None
 
@@ -359,9 +366,18 @@ class SqlStore:
                 self._without_tickets.add(citizen.id)
                 self._without_items.add(citizen.id)
             else:  # another instance created the same citizen at the same moment
+                self._not_citizens.discard(person.user_id)
                 citizen = self._citizen_by_user(person.user_id)
             assert citizen is not None
         return citizen
+
+    def look_up_citizens(self, telegram_user_ids: set[int]) -> None:
+        """Read which of these Telegram users are citizens, in one statement, for the
+        ``citizen_for`` calls to come (the senders of a batch of updates)."""
+        found = self.conn.execute(self._sql.citizens_by_user, {"user_ids": list(telegram_user_ids)})
+        for row in found:
+            self._known(Citizen(**row._mapping))
+        self._not_citizens.update(telegram_user_ids - self._citizen_of_user.keys())
 
     def citizen(self, citizen_id: int) -> Citizen | None:
         if citizen_id in self._citizens:
@@ -476,6 +492,7 @@ class SqlStore:
             self._sql.add_ticket,
             values | {"updated_at": ticket.received_at, "reopen_count": 0},
         ).scalar_one()
+        self._bare_tickets.add(ticket_id)
         return Ticket(id=ticket_id, **values)
 
     def ticket(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
@@ -562,6 +579,8 @@ class SqlStore:
         )
 
     def attachments(self, ticket_id: int) -> list[NewItem]:
+        if ticket_id in self._bare_tickets:
+            return []
         rows = self.conn.execute(
             select(
                 TicketItemRow.kind,
@@ -822,11 +841,14 @@ class SqlStore:
     def add_item(self, item: NewItem) -> None:
         if item.ticket_id is None:
             self._without_items.discard(item.citizen_id)
+        else:
+            self._bare_tickets.discard(item.ticket_id)
         self.conn.execute(insert(TicketItemRow.core_table()), _fields_of(item))
 
     def adopt_pending_items(self, citizen_id: int, ticket_id: int) -> int:
         if citizen_id in self._without_items:
             return 0
+        self._bare_tickets.discard(ticket_id)
         result = self.conn.execute(
             update(TicketItemRow)
             .where(TicketItemRow.citizen_id == citizen_id, TicketItemRow.ticket_id.is_(None))

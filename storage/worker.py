@@ -6,8 +6,9 @@ transaction, commits once, and only then answers each caller. Nobody is told "do
 their data is safe.
 
 Jobs share the transaction without savepoints (each would cost two statements); if any job
-fails, the batch is rolled back and every job re-run in a transaction of its own. The Telegram
-updates a batch's jobs will claim are claimed together, in one statement, before they run.
+fails, the batch is rolled back and every job re-run in a transaction of its own. What a
+batch's jobs will do first (claim their Telegram update, look up its sender) is done for all of
+them together, one statement each, before they run.
 """
 
 from __future__ import annotations
@@ -39,11 +40,21 @@ class StorageUnavailable(RuntimeError):
     """The database could not be used just now (down, locked, connection lost): try later."""
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateAhead:
+    """A job for a Telegram update: it begins by claiming the update (``store.claim_update``)
+    and looking up who sent it, which the worker may do ahead for a whole batch."""
+
+    update_id: int
+    sender: int  # Telegram user id
+    at: datetime
+
+
 @dataclass(slots=True)
 class _Job:
     work: Work
     future: asyncio.Future[Any]
-    claims: tuple[int, datetime] | None  # the update the work claims first, and when
+    update: UpdateAhead | None
     result: Any = None
     error: BaseException | None = None
     committed: list[Callable[[], None]] = field(default_factory=list)
@@ -85,25 +96,19 @@ class DatabaseWorker:
         await asyncio.to_thread(self._thread.join)
         self._thread = None
 
-    async def run(
-        self, work: Callable[[SqlStore], T], *, claims: tuple[int, datetime] | None = None
-    ) -> T:
-        """Run ``work`` in a transaction; returns once it is committed.
-
-        ``claims`` (update id, now): ``work`` begins with ``store.claim_update`` of that update,
-        which the worker may then claim together with its batch's other updates.
-        """
-        return await self.submit(work, claims=claims)
+    async def run(self, work: Callable[[SqlStore], T], *, update: UpdateAhead | None = None) -> T:
+        """Run ``work`` in a transaction; returns once it is committed."""
+        return await self.submit(work, update=update)
 
     def submit(
-        self, work: Callable[[SqlStore], T], *, claims: tuple[int, datetime] | None = None
+        self, work: Callable[[SqlStore], T], *, update: UpdateAhead | None = None
     ) -> asyncio.Future[T]:
         """Queue ``work`` now (jobs run in the order submitted); the future is settled once it
         is committed."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("the database worker is not running")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put(_Job(work, future, claims))
+        self._queue.put(_Job(work, future, update))
         return future
 
     # -- the worker thread ---------------------------------------------------------------------
@@ -172,9 +177,10 @@ class DatabaseWorker:
         jobs queued, once committed."""
         with self.database.transaction() as session:
             store = SqlStore(session, instance=self.instance, bindings=self.bindings)
-            updates = [job.claims for job in batch if job.claims is not None]
-            if len(updates) > 1:
-                store.claim_updates(updates)
+            ahead = [job.update for job in batch if job.update is not None]
+            if len(ahead) > 1:
+                store.claim_updates([(u.update_id, u.at) for u in ahead])
+                store.look_up_citizens({u.sender for u in ahead})
             for job in batch:
                 committed = len(store.committed_actions)
                 job.result = job.work(store)

@@ -5,15 +5,16 @@ Every request text here was written for these tests (none comes from the shared 
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from rapidfuzz import fuzz
 
 from handlers.catalog import Catalog, catalog_from_mapping, load_catalog
-from handlers.routing import DepartmentRouter, RoutingTuning, similarity
+from handlers.routing import DepartmentRouter, RoutingTuning, _CatalogIndex, normalise, similarity
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -173,9 +174,9 @@ def test_catalog_only_routing_without_aliases() -> None:
     assert router.route("路灯不亮").department == "roads"
 
 
-def test_scales_to_thousands_of_tickets(catalog: Catalog) -> None:
-    """With 5,000 tickets, routing and learning stay in the millisecond range (a generous
-    bound here; `python -m bench.routing` measures 10,000 with real texts)."""
+def test_routes_and_learns_over_thousands_of_tickets(catalog: Catalog) -> None:
+    """With 5,000 tickets of history the router still routes by it and learns at once (how
+    fast: `python -m bench.routing`, 10,000 real texts; no timing belongs in a test)."""
     places = ["金龙街", "长征路", "尼史村", "团结村", "阳光小区", "红旗工地", "吉迪村", "北门"]
     problems = [
         ("的路灯坏了，晚上一片漆黑", "construction"),
@@ -190,16 +191,13 @@ def test_scales_to_thousands_of_tickets(catalog: Catalog) -> None:
         for i in range(5000)
     ]
     router = DepartmentRouter(catalog, threshold=0.8, history=history)
-    started = time.perf_counter()
+    assert router.history_size == 5000
     for i in range(100):
-        router.route(f"{places[i % 8]}{problems[(i + 1) % 6][0]}")
-    per_route = (time.perf_counter() - started) / 100
-    started = time.perf_counter()
-    for i in range(100):
-        router.learn(f"{places[i % 8]}新情况{i}{problems[i % 6][0]}", problems[i % 6][1])
-    per_learn = (time.perf_counter() - started) / 100
-    assert per_route < 0.05
-    assert per_learn < 0.02
+        problem, code = problems[(i + 1) % 6]
+        assert router.route(f"{places[i % 8]}{problem}").department == code
+    unusual = "阳光小区新装的充电桩一直没通电"
+    router.learn(unusual, "market")
+    assert router.route(unusual).department == "market"
 
 
 def test_tuning_is_optional_and_visible(catalog: Catalog) -> None:
@@ -299,3 +297,55 @@ def test_router_similarity_checks_the_topic(router: DepartmentRouter, a: str, b:
 @pytest.mark.parametrize(("a", "b"), SAME_REQUEST)
 def test_router_similarity_keeps_repeats(router: DepartmentRouter, a: str, b: str) -> None:
     assert router.similarity(a, b) >= 0.5
+
+
+def test_name_mentions_found_as_by_comparing_every_name(catalog: Catalog) -> None:
+    """Names are compared only where enough of their characters occur in the text: the
+    results must be those of comparing every name. Texts mix names with a character or two
+    dropped, changed or added (the slips the comparison exists for) into filler."""
+    tuning = RoutingTuning()
+    index = _CatalogIndex(catalog, tuning.name_cutoff)
+    names = [
+        normalise(name)
+        for department in catalog.departments
+        for name in (department.name_zh, *department.aliases)
+    ]
+    codes = [
+        department.code
+        for department in catalog.departments
+        for _ in (department.name_zh, *department.aliases)
+    ]
+    rng = random.Random(12345)
+    filler = "".join(sorted(set("".join(names)))) + "的了是我们在有村路街小区反映问题"
+
+    def slip(name: str) -> str:
+        chars = list(name)
+        for _ in range(rng.randint(0, 2)):
+            at = rng.randrange(len(chars))
+            match rng.choice(("drop", "change", "add")):
+                case "drop" if len(chars) > 1:
+                    del chars[at]
+                case "change":
+                    chars[at] = rng.choice(filler)
+                case _:
+                    chars.insert(at, rng.choice(filler))
+        return "".join(chars)
+
+    mentioned = 0
+    for _ in range(3000):
+        parts = [
+            "".join(rng.choice(filler) for _ in range(rng.randint(0, 30))),
+            *(slip(rng.choice(names)) for _ in range(rng.randint(0, 2))),
+            "".join(rng.choice(filler) for _ in range(rng.randint(0, 30))),
+        ]
+        text = normalise("".join(parts))
+        expected: dict[str, float] = {}
+        for name, code in zip(names, codes, strict=True):
+            if len(name) < 3:
+                continue
+            score = fuzz.partial_ratio(text, name, processor=None)
+            if score >= tuning.name_cutoff:
+                expected[code] = max(expected.get(code, 0.0), score / 100)
+        assert index.name_scores(text) == expected, text
+        mentioned += bool(expected)
+    assert mentioned > 1000  # the texts did test mentions, not only their absence

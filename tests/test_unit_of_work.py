@@ -109,10 +109,27 @@ def test_a_new_citizens_photo_then_text_in_the_same_batch_is_one_ticket(
         store = SqlStore(session)
         inbox.handle_message(store, hotline, photo, NOW)
         inbox.handle_message(store, hotline, _message(2, "井盖丢了，很危险"), NOW)
+        (ticket_id,) = session.scalars(select(TicketRow.id)).all()
+        # The department's card, made in this transaction, counts the photo.
+        assert [item.kind for item in store.attachments(ticket_id)] == [ItemKind.PHOTO]
     with database.read() as session:
         store = SqlStore(session)
-        (ticket_id,) = session.scalars(select(TicketRow.id)).all()
         assert [item.kind for item in store.attachments(ticket_id)] == [ItemKind.PHOTO]
+
+
+def test_a_batchs_senders_are_looked_up_in_one_statement(database: Database) -> None:
+    known = Person(1001, "老市民")
+    with database.transaction() as session:
+        first = SqlStore(session).citizen_for(known, known.user_id, NOW)
+    with counting(database) as statements, database.transaction() as session:
+        store = SqlStore(session)
+        store.look_up_citizens({known.user_id, NEWCOMER.user_id})
+        assert store.citizen_for(known, known.user_id, NOW) == first
+        newcomer = store.citizen_for(NEWCOMER, NEWCOMER.user_id, NOW)
+    assert sum(s.startswith("SELECT citizens") for s in statements) == 1
+    assert sum(s.startswith("INSERT INTO citizens") for s in statements) == 1
+    with database.read() as session:
+        assert SqlStore(session).citizen(newcomer.id) == newcomer
 
 
 def test_a_citizen_read_again_shows_changes_made_in_the_transaction(database: Database) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from storage.database import Database
 from storage.models import ProcessedUpdateRow
 from storage.repository import SqlStore
-from storage.worker import DatabaseWorker
+from storage.worker import DatabaseWorker, UpdateAhead
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
@@ -107,12 +107,14 @@ async def test_a_batchs_updates_are_claimed_in_one_statement(database: Database)
     worker = DatabaseWorker(database)
     worker.start()
     try:
-        assert await worker.run(partial(_claim, 5), claims=(5, NOW)) is True
+        assert await worker.run(partial(_claim, 5), update=UpdateAhead(5, 5, NOW)) is True
         event.listen(database.engine, "before_cursor_execute", count)
         updates = [1, 2, 3, 2, 4, 5, 6]
         rest = await _while_busy(
             worker,
-            lambda: [worker.submit(partial(_claim, u), claims=(u, NOW)) for u in updates],
+            lambda: [
+                worker.submit(partial(_claim, u), update=UpdateAhead(u, u, NOW)) for u in updates
+            ],
         )
         results = await asyncio.gather(*rest)
     finally:
