@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -109,7 +110,9 @@ class Delivery:
         self._chats: dict[int, deque[QueuedMessage]] = {}
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
         self._recording: set[asyncio.Future[None]] = set()
-        self._sent_batch: list[tuple[int, int | None, datetime]] = []
+        self._sent_batch: list[tuple[int, int | None, datetime]] = []  # sent, not recorded
+        self._sent_job_waiting = False  # a job to record them is queued and has not run
+        self._sent_lock = threading.Lock()  # the worker's thread takes them
         self._unrecorded: list[Callable[[Session], None]] = []  # to retry (database was down)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -328,15 +331,29 @@ class Delivery:
     # -- recording outcomes --------------------------------------------------------------------
 
     def _mark_sent(self, outbox_id: int, message_id: int | None) -> None:
-        """Sent messages of one loop turn are recorded together, in one statement."""
-        if not self._sent_batch:
-            asyncio.get_running_loop().call_soon(self._record_sent_batch)
-        self._sent_batch.append((outbox_id, message_id, self.clock.now()))
+        """Sends are recorded by one job waiting in the database worker's queue at a time,
+        which takes, when it runs, every send made until then (one statement for many).
+        Each send is thus recorded before any update that arrives after it is handled."""
+        with self._sent_lock:
+            self._sent_batch.append((outbox_id, message_id, self.clock.now()))
+            if self._sent_job_waiting:
+                return
+            self._sent_job_waiting = True
+        taken: list[tuple[int, int | None, datetime]] = []
 
-    def _record_sent_batch(self) -> None:
-        batch, self._sent_batch = self._sent_batch, []
-        if batch:
-            self._record(outbox.mark_sent, batch)
+        def record(session: Session) -> None:
+            if not taken:  # a re-run (the batch failed) records the same sends
+                taken.extend(self._take_sent())
+            outbox.mark_sent(session, taken)
+
+        self._submit(record)
+
+    def _take_sent(self) -> list[tuple[int, int | None, datetime]]:
+        """On the worker's thread: the sends made so far; the next one queues a new job."""
+        with self._sent_lock:
+            batch, self._sent_batch = self._sent_batch, []
+            self._sent_job_waiting = False
+        return batch
 
     def _record(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         """Record an outcome now: queued to the database worker at once, so it commits before
@@ -359,7 +376,6 @@ class Delivery:
 
     async def _flush_records(self) -> None:
         """Wait for outcomes being recorded, and retry those that failed."""
-        self._record_sent_batch()
         retry, self._unrecorded = self._unrecorded, []
         for record in retry:
             self._submit(record)

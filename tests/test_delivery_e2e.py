@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.delivery import MAX_ATTEMPTS, Delivery
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
+from handlers.outgoing import Outgoing
 from scheduler.clock import FixedClock
 from storage.admin import list_departments, office_chat
 from storage.database import Database
 from storage.models import CitizenRow, OutboxRow
 from storage.outbox import QueuedMessage
+from storage.repository import SqlStore
 from storage.worker import DatabaseWorker
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
@@ -353,3 +356,51 @@ async def test_supervisors_hear_when_the_office_group_removed_the_bot(
         notice = await server.wait_for_message(world.supervisor.chat_id, contains="无法向")
         assert "热线办的群" in notice["text"]
         assert number_in(confirmation) in notice["text"]
+
+
+async def test_sends_made_while_the_database_is_busy_are_recorded_together(
+    database: Database, clock: FixedClock
+) -> None:
+    """One job records the sends: queued at the first, it takes all made until it runs (one
+    statement for many, and still ahead of any update that arrives after them)."""
+    with database.transaction() as session:
+        store = SqlStore(session, instance="test")
+        for n in range(5):
+            store.queue(Outgoing(chat_id=100, text=f"第{n}条"), clock.now())
+    queued = store.queued
+    sent: list[int] = []
+    all_sent = asyncio.Event()
+
+    class Recorder:
+        async def send(self, message: QueuedMessage) -> int | None:
+            await asyncio.sleep(0.01)  # as over HTTP: each send ends in a later loop turn
+            sent.append(message.id)
+            if len(sent) == len(queued):
+                all_sent.set()
+            return 1000 + message.id
+
+    updates: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith("UPDATE outbox SET status"):
+            updates.append(statement)
+
+    worker = DatabaseWorker(database)
+    worker.start()
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        delivery = Delivery(worker, Recorder(), clock=clock, instance="test")
+        gate = threading.Event()
+        busy = worker.submit(lambda store: gate.wait(10))
+        delivery.schedule(queued)  # one chat: sent one after another, in turn
+        await asyncio.wait_for(all_sent.wait(), 10)
+        gate.set()
+        await busy
+        await delivery.idle()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+        await worker.stop()
+    assert len(updates) == 1
+    with database.read() as session:
+        rows = session.execute(select(OutboxRow.status, OutboxRow.telegram_message_id)).all()
+    assert sorted(rows) == sorted(("sent", 1000 + m.id) for m in queued)
