@@ -187,6 +187,7 @@ class _Statements:
         )
         self.add_ticket = insert(TicketRow.core_table()).returning(TicketRow.id)
         self.record = insert(TicketEventRow.core_table())
+        self.add_assignment = insert(AssignmentRow.core_table()).returning(AssignmentRow.id)
         self.queue = insert(OutboxRow.core_table()).returning(OutboxRow.id)
         # Several rows in one INSERT. PostgreSQL returns their ids in the order of the rows;
         # SQLAlchemy would insert row by row for that on SQLite, which numbers the rows of
@@ -631,17 +632,16 @@ class SqlStore:
         confidence: float | None,
     ) -> Assignment:
         assignment_id = self.conn.execute(
-            insert(AssignmentRow)
-            .values(
-                ticket_id=ticket_id,
-                department_code=department_code,
-                dispatched_at=now,
-                dispatched_by=by,
-                automatic=automatic,
-                confidence=confidence,
-                sign_due_at=sign_due_at,
-            )
-            .returning(AssignmentRow.id)
+            self._sql.add_assignment,
+            {
+                "ticket_id": ticket_id,
+                "department_code": department_code,
+                "dispatched_at": now,
+                "dispatched_by": by,
+                "automatic": automatic,
+                "confidence": confidence,
+                "sign_due_at": sign_due_at,
+            },
         ).scalar_one()
         return Assignment(
             assignment_id, ticket_id, department_code, now, sign_due_at, None, None, automatic
