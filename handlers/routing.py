@@ -117,8 +117,11 @@ def _grams(text: str) -> dict[str, int]:
 def _hits_needed(length: int, cutoff: float) -> int:
     """The fewest characters of a name of ``length`` that a text must contain for
     ``fuzz.partial_ratio`` to reach ``cutoff``: the best window matches at most h of them, and
-    scores 200·h / (length + window) with a window of at least h characters."""
-    return next(h for h in range(length + 1) if 200 * h / (length + h) >= cutoff - 1e-9)
+    scores 200·h / (length + window) with a window of at least h characters. More than
+    ``length`` (never met) for a cutoff over 100."""
+    return next(
+        (h for h in range(length + 1) if 200 * h / (length + h) >= cutoff - 1e-9), length + 1
+    )
 
 
 def _key(text: str) -> str:

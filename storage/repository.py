@@ -315,12 +315,13 @@ class SqlStore:
 
     def claim_updates(self, updates: list[tuple[int, datetime]]) -> None:
         """Claim several updates in one statement; each ``claim_update`` of them then answers
-        from here (once: a second claim of the same update in this transaction is refused)."""
+        from here (once: a second claim of the same update in this transaction is refused).
+        In id order, as every claimer does, so that two never wait for each other."""
         won = {
             update_id
             for (update_id,) in self.conn.execute(
                 self._sql.claim_update,
-                [{"update_id": update_id, "processed_at": at} for update_id, at in updates],
+                [{"update_id": update_id, "processed_at": at} for update_id, at in sorted(updates)],
             )
         }
         self._claims.update((update_id, update_id in won) for update_id, _ in updates)
