@@ -35,7 +35,7 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from operator import add, itemgetter, mul
 
 from rapidfuzz import fuzz, process
@@ -104,13 +104,12 @@ def normalise(text: str) -> str:
 
 def _grams(text: str) -> dict[str, int]:
     """Counts of character bigrams inside Chinese runs, and of latin words, of normalised text."""
-    counts: Counter[str] = Counter()
-    for run in _RUN.findall(text):
-        if run[0].isascii():
-            counts[run] += 1
-        else:
-            # map(add, run, run[1:]) pairs each character with the next, in C.
-            counts.update(map(add, run, run[1:]))
+    runs = _RUN.findall(text)
+    counts = Counter(run for run in runs if run[0].isascii())
+    # map(add, run, run[1:]) pairs each character with the next, in C; one update for all runs.
+    counts.update(
+        chain.from_iterable(map(add, run, run[1:]) for run in runs if not run[0].isascii())
+    )
     return counts
 
 
@@ -168,9 +167,17 @@ class _CatalogIndex:
                 if len(name) >= 3:
                     self._names.append(name)
                     self._name_codes.append(department.code)
-        # How many of a name's characters a text must contain for the name to reach the
-        # cutoff (see ``name_scores``).
-        self._name_needs = [_hits_needed(len(name), name_cutoff) for name in self._names]
+        # For ``name_scores``, per name: its length, its characters (with their counts where
+        # one repeats), and how many of them a text must contain to reach the cutoff.
+        self._name_filters = [
+            (
+                len(name),
+                frozenset(name),
+                Counter(name) if len(set(name)) < len(name) else None,
+                _hits_needed(len(name), name_cutoff),
+            )
+            for name in self._names
+        ]
 
     def scores(self, text: str, grams: Iterable[str]) -> dict[str, float]:
         """Keyword score per department with any evidence."""
@@ -191,11 +198,12 @@ class _CatalogIndex:
         # its characters occur in the text at all: names short of the cutoff by that bound
         # are not compared (most of them, for most texts; same results, a fraction of the cost).
         present = set(text)
-        candidates = [
-            index
-            for index, (name, needs) in enumerate(zip(self._names, self._name_needs, strict=True))
-            if len(name) > len(text) or sum(char in present for char in name) >= needs
-        ]
+        candidates = []
+        for index, (length, chars, repeats, needs) in enumerate(self._name_filters):
+            shared = chars & present
+            hits = len(shared) if repeats is None else sum(repeats[char] for char in shared)
+            if hits >= needs or length > len(text):
+                candidates.append(index)
         # processor=None: both sides are normalise()d already. partial_ratio aligns the short
         # name with its best window in the long text; the cutoff drops chance overlaps.
         for _name, score, at in process.extract(
