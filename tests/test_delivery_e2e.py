@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.delivery import MAX_ATTEMPTS, Delivery
 from bot.runner import TransportName
@@ -22,6 +22,7 @@ from storage.repository import SqlStore
 from storage.worker import DatabaseWorker
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
+from tests.statements import counting
 from tests.world import OFFICE, ROADS_CHAT, World, button, number_in, pick_department
 
 
@@ -379,28 +380,21 @@ async def test_sends_made_while_the_database_is_busy_are_recorded_together(
                 all_sent.set()
             return 1000 + message.id
 
-    updates: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if statement.startswith("UPDATE outbox SET status"):
-            updates.append(statement)
-
     worker = DatabaseWorker(database)
     worker.start()
-    event.listen(database.engine, "before_cursor_execute", count)
     try:
-        delivery = Delivery(worker, Recorder(), clock=clock, instance="test")
-        gate = threading.Event()
-        busy = worker.submit(lambda store: gate.wait(10))
-        delivery.schedule(queued)  # one chat: sent one after another, in turn
-        await asyncio.wait_for(all_sent.wait(), 10)
-        gate.set()
-        await busy
-        await delivery.idle()
+        with counting(database) as statements:
+            delivery = Delivery(worker, Recorder(), clock=clock, instance="test")
+            gate = threading.Event()
+            busy = worker.submit(lambda store: gate.wait(10))
+            delivery.schedule(queued)  # one chat: sent one after another, in turn
+            await asyncio.wait_for(all_sent.wait(), 10)
+            gate.set()
+            await busy
+            await delivery.idle()
     finally:
-        event.remove(database.engine, "before_cursor_execute", count)
         await worker.stop()
-    assert len(updates) == 1
+    assert sum(s.startswith("UPDATE outbox SET status") for s in statements) == 1
     with database.read() as session:
         rows = session.execute(select(OutboxRow.status, OutboxRow.telegram_message_id)).all()
     assert sorted(rows) == sorted(("sent", 1000 + m.id) for m in queued)

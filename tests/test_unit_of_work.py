@@ -4,12 +4,10 @@ must give the same answers as asking the database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from bot.app import build_hotline
 from handlers import inbox
@@ -21,25 +19,11 @@ from scheduler.deadlines import local_date
 from storage.database import Database
 from storage.models import HeldMessageRow, OutboxRow, TicketRow
 from storage.repository import SqlStore
+from tests.statements import counting
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 DAY = local_date(NOW)
 NEWCOMER = Person(4242, "新市民", language_code="zh-hans")
-
-
-@contextmanager
-def counting(database: Database) -> Iterator[list[str]]:
-    """The SQL statements run meanwhile."""
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        statements.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine, "before_cursor_execute", count)
 
 
 def _message(
