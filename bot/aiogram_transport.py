@@ -144,7 +144,10 @@ def build_dispatcher(app: HotlineApp, me: BotIdentity) -> Dispatcher:
         except TelegramAPIError as exc:  # the toast is a courtesy; the change is committed
             log.info("could not answer callback query: %s", exc)
 
-    dispatcher = Dispatcher()
+    # No FSM: conversation state lives in the database. aiogram's default FSM keeps a record
+    # in memory for every chat it ever saw (one per citizen, never freed) and looks it up on
+    # every update.
+    dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.include_router(router)
     return dispatcher
 
