@@ -95,7 +95,7 @@ class Delivery:
         instance: str,
         poll_interval: float = 1.0,
         concurrency: int = 64,
-        renderer: Callable[[dict[str, Any]], Awaitable[tuple[str, bytes]]] | None = None,
+        renderer: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
         on_unreachable_group: Callable[[int, int | None, str], Awaitable[None]] | None = None,
     ) -> None:
         self.worker = worker
@@ -103,7 +103,8 @@ class Delivery:
         self.clock = clock
         self.instance = instance
         self.poll_interval = poll_interval
-        self.renderer = renderer  # draws charts and workbooks named by a payload's "render"
+        # completes a payload that names a "render": a report's text, chart or workbook
+        self.renderer = renderer
         # told (chat, ticket, reason) when Telegram refuses a group for good
         self.on_unreachable_group = on_unreachable_group
         self._slots = asyncio.Semaphore(concurrency)
@@ -264,14 +265,15 @@ class Delivery:
         return await self.sender.send(replace(message, payload={**payload, "text": last}))
 
     async def _resolve_targets(self, message: QueuedMessage) -> QueuedMessage:
-        """Make the payload ready to send: a file to render is drawn ("upload"), and outbox rows
-        it names (the message to edit, or to reply to) become the Telegram messages they were."""
+        """Make the payload ready to send: what it renders is drawn (its "text", or a file to
+        "upload"), and outbox rows it names (the message to edit, or to reply to) become the
+        Telegram messages they were."""
         payload = message.payload
         edit_of, reply_to = payload.get("edit_outbox_id"), payload.get("reply_to_outbox_id")
         if payload.get("render") is not None:
             if self.renderer is None:
                 raise Undeliverable("this process cannot render files")
-            payload = payload | {"upload": await self.renderer(payload["render"])}
+            payload = payload | await self.renderer(payload["render"])
             message = QueuedMessage(
                 message.id,
                 message.chat_id,

@@ -1,44 +1,94 @@
-"""Files the delivery draws just before sending: the statistics chart and the workbook.
+"""What the delivery completes just before sending: a report's text, chart and workbook.
 
-The core queues *what* to send (the report itself, as JSON in the outbox); drawing pixels and
-spreadsheets is the shell's job, done off the event loop.
+The core queues *what* to send: a report request (period, targets, names) as JSON in the
+outbox. The report is counted here, on a read-only connection in a thread, so that a year's
+count over a million tickets (about a second) holds back neither the database worker nor the
+event loop; drawing pixels and spreadsheets is the shell's job too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
+import time
 from typing import Any
 
-from bot.delivery import Undeliverable
+from sqlalchemy.exc import DBAPIError
+
+from bot.delivery import RetryLater, Undeliverable
 from bot.reports import render_chart, render_workbook
-from handlers.reports import StatisticsReport, report_from_dict
+from handlers.reports import (
+    ReportRequest,
+    StatisticsReport,
+    format_report_text,
+    report_from_dict,
+)
 from storage.database import Database
-from storage.statistics import ticket_rows_for_export
+from storage.statistics import compute_statistics, ticket_rows_for_export
 
 log = logging.getLogger(__name__)
+
+# The table and the chart of one /stats are sent one after the other: they share one count.
+# Kept a few minutes, so that a message sent again (after an error) shows the same figures.
+REPORT_KEPT_SECONDS = 300
+_REPORTS_KEPT = 8
 
 
 class Renderers:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._reports: dict[str, tuple[float, StatisticsReport]] = {}
 
-    async def __call__(self, spec: dict[str, Any]) -> tuple[str, bytes]:
-        """(file name, content) for a render spec from an outbox message."""
+    async def __call__(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """What to add to the payload of an outbox message with this render spec: its
+        ``text``, or an ``upload`` (file name, content)."""
         try:
-            report = report_from_dict(spec["report"])
+            report = await self._report(spec)
+            lang = spec.get("lang", "zh")
             match spec.get("renderer"):
+                case "stats_text":
+                    return {"text": format_report_text(report, lang)}
                 case "stats_chart":
-                    png = await asyncio.to_thread(render_chart, report, lang=spec.get("lang", "zh"))
-                    return f"hotline-{_slug(report)}.png", png
+                    png = await asyncio.to_thread(render_chart, report, lang=lang)
+                    return {"upload": (f"hotline-{_slug(report)}.png", png)}
                 case "export_xlsx":
                     book = await asyncio.to_thread(self._workbook, report)
-                    return f"hotline-{_slug(report)}.xlsx", book
+                    return {"upload": (f"hotline-{_slug(report)}.xlsx", book)}
+        except DBAPIError as exc:  # the database is down or busy: count it later
+            raise RetryLater(f"could not count the report: {exc.orig!r}") from exc
         except Exception as exc:  # a drawing bug: say so in the log, do not retry forever
             log.exception("could not render %s", spec.get("renderer"))
             raise Undeliverable(f"rendering failed: {exc!r}") from exc
         raise Undeliverable(f"unknown renderer {spec.get('renderer')!r}")
+
+    async def _report(self, spec: dict[str, Any]) -> StatisticsReport:
+        if "report" in spec:  # counted when asked (queued by an earlier version)
+            return report_from_dict(spec["report"])
+        key = json.dumps(spec["request"], sort_keys=True)
+        now = time.monotonic()
+        self._reports = {
+            k: kept for k, kept in self._reports.items() if now - kept[0] < REPORT_KEPT_SECONDS
+        }
+        if key not in self._reports:
+            request = ReportRequest.from_dict(spec["request"])
+            report = await asyncio.to_thread(self._count, request)
+            while len(self._reports) >= _REPORTS_KEPT:
+                self._reports.pop(next(iter(self._reports)))
+            self._reports[key] = (now, report)
+        return self._reports[key][1]
+
+    def _count(self, request: ReportRequest) -> StatisticsReport:
+        with self.database.read() as session:
+            return compute_statistics(
+                session,
+                request.period,
+                now=request.asked_at,
+                targets=request.targets,
+                department=request.department,
+                department_names=request.names,
+            )
 
     def _workbook(self, report: StatisticsReport) -> bytes:
         with self.database.read() as session:

@@ -37,7 +37,8 @@ class Outgoing:
     method: Method = Method.SEND_MESSAGE
     buttons: Keyboard = ()
     file_id: str | None = None  # photo/document/video/voice/audio to re-send by file_id
-    render: dict[str, object] | None = None  # … or a file the delivery renders (chart, workbook)
+    # … or what the delivery renders as it sends: a report's text, chart or workbook
+    render: dict[str, object] | None = None
     latitude: float | None = None
     longitude: float | None = None
     reply_to_message_id: int | None = None

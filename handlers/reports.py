@@ -234,14 +234,21 @@ def parse_period(text: str, today: date) -> Period:
 
 
 class TargetsLike(Protocol):
-    """What :class:`ReportTargets` copies (``handlers.config.Targets`` has it)."""
+    """What :class:`ReportTargets` copies (``handlers.config.Targets`` has it, and so does a
+    ``ReportTargets``): read only."""
 
-    on_time: float
-    sign_for: float
-    satisfaction: float
-    survey_response: float
-    quality: float
-    basic_satisfied_weight: float
+    @property
+    def on_time(self) -> float: ...
+    @property
+    def sign_for(self) -> float: ...
+    @property
+    def satisfaction(self) -> float: ...
+    @property
+    def survey_response(self) -> float: ...
+    @property
+    def quality(self) -> float: ...
+    @property
+    def basic_satisfied_weight(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -602,6 +609,51 @@ def report_to_dict(report: StatisticsReport) -> dict[str, Any]:
             for point in report.trend
         ],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """A report asked for, to be counted when it is sent (off the database worker, which a
+    year's count over a million tickets would hold for a second): the period, the targets and
+    names to count with, and ``asked_at``, the "now" it is counted as of."""
+
+    period: Period
+    asked_at: datetime
+    targets: ReportTargets
+    names: Mapping[str, str]
+    department: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": FORMAT_VERSION,
+            "period": {
+                "start": self.period.start.isoformat(),
+                "end": self.period.end.isoformat(),
+                "label": self.period.label,
+            },
+            "asked_at": self.asked_at.isoformat(),
+            "targets": {f.name: getattr(self.targets, f.name) for f in fields(ReportTargets)},
+            "names": dict(self.names),
+            "department": self.department,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReportRequest:
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(f"unknown report request format {data.get('version')!r}")
+        return cls(
+            period=Period(
+                date.fromisoformat(data["period"]["start"]),
+                date.fromisoformat(data["period"]["end"]),
+                data["period"]["label"],
+            ),
+            asked_at=datetime.fromisoformat(data["asked_at"]),
+            targets=ReportTargets(
+                **{f.name: float(data["targets"][f.name]) for f in fields(ReportTargets)}
+            ),
+            names=dict(data["names"]),
+            department=data.get("department"),
+        )
 
 
 def report_from_dict(data: Mapping[str, Any]) -> StatisticsReport:

@@ -16,11 +16,12 @@ from handlers.quality import previous_working_day
 from handlers.reports import (
     Period,
     PeriodError,
+    ReportRequest,
+    ReportTargets,
     StatisticsReport,
     format_report_text,
     parse_period,
     period_label,
-    report_to_dict,
 )
 from handlers.supervisor import overdue_lines
 from scheduler.calendar import SHANGHAI
@@ -69,59 +70,59 @@ def stats_command(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
     """/stats [period]: a compact table, then a chart of the same figures."""
-    asked = _asked_report(store, hotline, msg, staff, now)
-    if asked is None:
+    request = _asked_report(store, hotline, msg, staff, now)
+    if request is None:
         return
-    period, result = asked
     lang = staff.language
-    store.queue(Outgoing(chat_id=msg.chat_id, text=format_report_text(result, lang.value)), now)
-    caption = texts.STATS_CAPTION(lang, label=period.label)
-    chart = _drawn(msg, Method.SEND_PHOTO, caption, lang, result, "stats_chart", purpose="stats")
-    store.queue(chart, now)
+    store.queue(_counted(msg, Method.SEND_MESSAGE, "", lang, request, "stats_text"), now)
+    caption = texts.STATS_CAPTION(lang, label=request.period.label)
+    store.queue(_counted(msg, Method.SEND_PHOTO, caption, lang, request, "stats_chart"), now)
 
 
 def export_command(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
     """/export [period]: the workbook (summary and tickets, phones masked)."""
-    asked = _asked_report(store, hotline, msg, staff, now)
-    if asked is None:
+    request = _asked_report(store, hotline, msg, staff, now)
+    if request is None:
         return
-    period, result = asked
     lang = staff.language
-    caption = texts.EXPORT_CAPTION(lang, label=period.label)
-    book = _drawn(msg, Method.SEND_DOCUMENT, caption, lang, result, "export_xlsx", purpose="export")
-    store.queue(book, now)
+    caption = texts.EXPORT_CAPTION(lang, label=request.period.label)
+    store.queue(_counted(msg, Method.SEND_DOCUMENT, caption, lang, request, "export_xlsx"), now)
 
 
 def _asked_report(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
-) -> tuple[Period, StatisticsReport] | None:
-    """The period the command names (default: this month) and its report; None when the
-    period could not be read (the supervisor has been told why)."""
+) -> ReportRequest | None:
+    """The report the command asks for (default: this month); None when the period could
+    not be read (the supervisor has been told why)."""
     period = _period_from(store, msg, staff, now, "month")
     if period is None:
         return None
-    return period, report(store, hotline, period, now, staff.language)
+    return ReportRequest(
+        period=period,
+        asked_at=now,
+        targets=ReportTargets.of(hotline.config.targets),
+        names=department_names(hotline, staff.language),
+    )
 
 
-def _drawn(
+def _counted(
     msg: IncomingMessage,
     method: Method,
-    caption: str,
+    text: str,
     lang: Language,
-    result: StatisticsReport,
+    request: ReportRequest,
     renderer: str,
-    *,
-    purpose: str,
 ) -> Outgoing:
-    """A file the delivery draws from this very report, so that it shows the same numbers."""
+    """A message the delivery completes from the report, counted as it is sent: the text,
+    chart and workbook of one request are drawn from one count."""
     return Outgoing(
         chat_id=msg.chat_id,
         method=method,
-        text=caption,
-        render={"renderer": renderer, "lang": lang.value, "report": report_to_dict(result)},
-        purpose=purpose,
+        text=text,
+        render={"renderer": renderer, "lang": lang.value, "request": request.to_dict()},
+        purpose="stats" if renderer != "export_xlsx" else "export",
     )
 
 

@@ -7,6 +7,7 @@ with the arithmetic beside it; ``T1``… name the fixture's tickets.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -16,13 +17,17 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
+from bot.renderers import Renderers
 from handlers.config import HotlineConfig, Targets
 from handlers.model import Language, RequestType, Role, TicketStatus
 from handlers.reports import (
     RATE_FIELDS,
     DepartmentStats,
     Period,
+    ReportRequest,
+    ReportTargets,
     StatisticsReport,
+    format_report_text,
     parse_period,
     report_from_dict,
     report_to_dict,
@@ -505,8 +510,6 @@ def test_a_year_is_bucketed_by_week(november: Database) -> None:
 
 
 def test_the_report_survives_json(november: Database) -> None:
-    import json
-
     report = statistics(november)
     again = report_from_dict(json.loads(json.dumps(report_to_dict(report))))
     assert again == report
@@ -604,3 +607,42 @@ def test_the_counts_come_from_one_snapshot(november: Database) -> None:
     assert during == before
     after = statistics(november)  # it was committed: the next report counts it
     assert row(after, C).received == row(before, C).received + 1
+
+
+async def test_a_report_asked_for_is_counted_as_asked(november: Database) -> None:
+    """A /stats request travels through the outbox as JSON and is counted when it is sent:
+    the same report as counting it at once, as of the moment it was asked."""
+    request = ReportRequest(
+        period=NOVEMBER, asked_at=NOW, targets=ReportTargets.of(Targets()), names={}
+    )
+    stored = json.loads(json.dumps(request.to_dict()))
+    assert ReportRequest.from_dict(stored) == request
+    table = await Renderers(november)({"renderer": "stats_text", "request": stored})
+    assert table["text"] == format_report_text(statistics(november), "zh")
+
+
+async def test_a_reports_table_and_chart_come_from_one_count(
+    november: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counts: list[Period] = []
+
+    def count(session: Session, period: Period, **kw: Any) -> StatisticsReport:
+        counts.append(period)
+        return compute_statistics(session, period, **kw)
+
+    monkeypatch.setattr("bot.renderers.compute_statistics", count)
+    renderers = Renderers(november)
+    request = ReportRequest(
+        period=NOVEMBER, asked_at=NOW, targets=ReportTargets.of(Targets()), names={}
+    ).to_dict()
+    table = await renderers({"renderer": "stats_text", "lang": "zh", "request": request})
+    chart = await renderers({"renderer": "stats_chart", "lang": "zh", "request": request})
+    assert counts == [NOVEMBER]
+    assert table["text"] == format_report_text(statistics(november), "zh")
+    assert chart["upload"][1][:8] == b"\x89PNG\r\n\x1a\n"
+    # A row queued before reports were counted at sending carries its report: used as it is.
+    old = await renderers(
+        {"renderer": "stats_text", "lang": "en", "report": report_to_dict(statistics(november))}
+    )
+    assert counts == [NOVEMBER]
+    assert old["text"] == format_report_text(statistics(november), "en")

@@ -3,14 +3,20 @@ daily digest, and alerts that fire once."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from datetime import datetime
+from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 
 from handlers.config import HotlineConfig
+from handlers.reports import StatisticsReport
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import FixedClock
+from storage.statistics import compute_statistics
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_quality_e2e import resolve
@@ -86,3 +92,39 @@ async def test_the_daily_digest_comes_once_at_opening(
         # Monday's digest covers Friday to Sunday: the two requests of Friday.
         assert "2026-11-27" in digest["text"]
         assert not (await bot.sweep()).digest_sent
+
+
+async def test_a_report_being_counted_holds_up_no_request(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A year's report over a million tickets takes about a second to count. It is counted
+    as it is sent, on a connection of its own: citizens' requests go on meanwhile."""
+    counting, finish = threading.Event(), threading.Event()
+
+    def slow_count(*args: Any, **kwargs: Any) -> StatisticsReport:
+        counting.set()
+        finish.wait(10)
+        return compute_statistics(*args, **kwargs)
+
+    monkeypatch.setattr("bot.renderers.compute_statistics", slow_count)
+    server = fake_telegram
+    async with running_bot(server, database_url, config, clock):
+        try:
+            server.push_text(world.supervisor, "/stats month", chat_id=OFFICE)
+            assert await asyncio.to_thread(counting.wait, 10)
+            citizen = server.user(91)
+            server.push_text(citizen, "路灯坏了")
+            await server.wait_for_message(citizen.chat_id, contains="工单编号")
+        finally:
+            finish.set()
+        table = await server.wait_for_message(
+            OFFICE, predicate=lambda m: "2026-11" in m.get("text", "")
+        )
+        assert "12345" in table["text"]
+        chart = await server.wait_for_message(OFFICE, predicate=lambda m: "photo" in m)
+        assert "2026-11" in chart["caption"]
