@@ -74,9 +74,11 @@ def stats_command(
     if request is None:
         return
     lang = staff.language
-    store.queue(_counted(msg, Method.SEND_MESSAGE, "", lang, request, "stats_text"), now)
+    table = _counted(msg, Method.SEND_MESSAGE, "", lang, request, "stats_text", purpose="stats")
+    store.queue(table, now)
     caption = texts.STATS_CAPTION(lang, label=request.period.label)
-    store.queue(_counted(msg, Method.SEND_PHOTO, caption, lang, request, "stats_chart"), now)
+    chart = _counted(msg, Method.SEND_PHOTO, caption, lang, request, "stats_chart", purpose="stats")
+    store.queue(chart, now)
 
 
 def export_command(
@@ -88,7 +90,10 @@ def export_command(
         return
     lang = staff.language
     caption = texts.EXPORT_CAPTION(lang, label=request.period.label)
-    store.queue(_counted(msg, Method.SEND_DOCUMENT, caption, lang, request, "export_xlsx"), now)
+    book = _counted(
+        msg, Method.SEND_DOCUMENT, caption, lang, request, "export_xlsx", purpose="export"
+    )
+    store.queue(book, now)
 
 
 def _asked_report(
@@ -114,6 +119,8 @@ def _counted(
     lang: Language,
     request: ReportRequest,
     renderer: str,
+    *,
+    purpose: str,
 ) -> Outgoing:
     """A message the delivery completes from the report, counted as it is sent: the text,
     chart and workbook of one request are drawn from one count."""
@@ -122,7 +129,7 @@ def _counted(
         method=method,
         text=text,
         render={"renderer": renderer, "lang": lang.value, "request": request.to_dict()},
-        purpose="stats" if renderer != "export_xlsx" else "export",
+        purpose=purpose,
     )
 
 
