@@ -11,8 +11,10 @@ from functools import partial
 
 from sqlalchemy import select
 
+from handlers.outgoing import Outgoing
 from storage.database import Database
-from storage.models import ProcessedUpdateRow
+from storage.models import OutboxRow, ProcessedUpdateRow
+from storage.outbox import QueuedMessage
 from storage.repository import SqlStore
 from storage.worker import DatabaseWorker, UpdateAhead
 from tests.statements import counting
@@ -119,3 +121,38 @@ async def test_a_batchs_updates_are_claimed_in_one_statement(database: Database)
     # One statement for the batch, and one for the repeat asked about again.
     assert sum(s.startswith("INSERT INTO processed_updates") for s in statements) == 2
     assert _claimed(database) == {1, 2, 3, 4, 5, 6}
+
+
+def _answer(update_id: int, store: SqlStore, *, fail: bool = False) -> bool:
+    claimed = store.claim_update(update_id, NOW)
+    store.queue(Outgoing(chat_id=update_id, text=f"回复 {update_id}"), NOW)
+    if fail:
+        raise ValueError("a bug met this update")
+    return claimed
+
+
+async def test_a_failed_batch_sends_each_answer_once(database: Database) -> None:
+    """Answers wait in the batch's transaction until it commits; when a job fails and the
+    others are re-run one by one, each good answer is written, and handed to delivery, once."""
+    handed: list[QueuedMessage] = []
+    worker = DatabaseWorker(database, instance="bot-1", on_commit=handed.extend)
+    worker.start()
+    try:
+        rest = await _while_busy(
+            worker,
+            lambda: [
+                worker.submit(partial(_answer, u, fail=u == 3), update=UpdateAhead(u, u, NOW))
+                for u in (1, 2, 3, 4)
+            ],
+        )
+        results = await asyncio.gather(*rest, return_exceptions=True)
+    finally:
+        await worker.stop()
+    assert results[:2] == [True, True]
+    assert isinstance(results[2], ValueError)
+    assert results[3] is True
+    with database.read() as session:
+        written = sorted(session.scalars(select(OutboxRow.chat_id)))
+    assert written == [1, 2, 4]
+    assert sorted(m.chat_id for m in handed) == [1, 2, 4]
+    assert len({m.id for m in handed}) == 3
