@@ -4,6 +4,7 @@ must give the same answers as asking the database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +20,7 @@ from scheduler.deadlines import local_date
 from storage.database import Database
 from storage.models import HeldMessageRow, OutboxRow, TicketRow
 from storage.repository import SqlStore
+from storage.worker import DatabaseWorker
 from tests.statements import counting
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -175,3 +177,26 @@ def test_a_card_queued_earlier_in_the_transaction_is_found(database: Database) -
         )
         store.queue(Outgoing(chat_id=-100, text="card", ticket_id=ticket.id, purpose="card"), NOW)
         assert [card.chat_id for card in store.ticket_cards(ticket.id)] == [-100]
+
+
+async def test_two_bots_number_tickets_together_without_a_gap_or_a_twin(
+    database: Database,
+) -> None:
+    """Each batch counts its numbers in memory after locking the day's counter: two bot
+    processes on one database (their workers here) must still hand out 1…N once each."""
+    first = DatabaseWorker(database, instance="bot-1")
+    second = DatabaseWorker(database, instance="bot-2")
+    first.start()
+    second.start()
+    try:
+        futures = [
+            worker.submit(lambda store: store.next_ticket_number(DAY))
+            for _ in range(40)
+            for worker in (first, second)
+        ]
+        numbers = await asyncio.gather(*futures)
+    finally:
+        await first.stop()
+        await second.stop()
+    assert sorted(numbers) == [f"{DAY:%Y%m%d}-{n:04d}" for n in range(1, 81)]
+    assert first.batches < 40  # the batches did count several numbers each
