@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -102,5 +103,10 @@ async def running_bot(
         yield RunningBot(server, database, clock, task, stop, apps[0])
     finally:
         stop.set()
-        await asyncio.wait_for(task, 15)
+        try:
+            await asyncio.wait_for(task, 15)
+        except TimeoutError:
+            # A bot that cannot stop is stuck somewhere: show every thread's stack.
+            faulthandler.dump_traceback(all_threads=True)
+            raise
         database.dispose()
