@@ -584,18 +584,30 @@ def row_to_dict(row: DepartmentStats) -> dict[str, Any]:
     return data
 
 
+def _period_to_dict(period: Period) -> dict[str, str]:
+    return {"start": period.start.isoformat(), "end": period.end.isoformat(), "label": period.label}
+
+
+def _period_from_dict(data: Mapping[str, str]) -> Period:
+    return Period(date.fromisoformat(data["start"]), date.fromisoformat(data["end"]), data["label"])
+
+
+def _targets_to_dict(targets: ReportTargets) -> dict[str, float]:
+    return {f.name: getattr(targets, f.name) for f in fields(ReportTargets)}
+
+
+def _targets_from_dict(data: Mapping[str, Any]) -> ReportTargets:
+    return ReportTargets(**{f.name: float(data[f.name]) for f in fields(ReportTargets)})
+
+
 def report_to_dict(report: StatisticsReport) -> dict[str, Any]:
     """A JSON-able dict; :func:`report_from_dict` gives back an equal report."""
     return {
         "version": FORMAT_VERSION,
-        "period": {
-            "start": report.period.start.isoformat(),
-            "end": report.period.end.isoformat(),
-            "label": report.period.label,
-        },
+        "period": _period_to_dict(report.period),
         "generated_at": report.generated_at.isoformat(),
         "department": report.department,
-        "targets": {f.name: getattr(report.targets, f.name) for f in fields(ReportTargets)},
+        "targets": _targets_to_dict(report.targets),
         "rows": [row_to_dict(row) for row in report.rows],
         "trend_unit": report.trend_unit,
         "trend": [
@@ -626,13 +638,9 @@ class ReportRequest:
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": FORMAT_VERSION,
-            "period": {
-                "start": self.period.start.isoformat(),
-                "end": self.period.end.isoformat(),
-                "label": self.period.label,
-            },
+            "period": _period_to_dict(self.period),
             "asked_at": self.asked_at.isoformat(),
-            "targets": {f.name: getattr(self.targets, f.name) for f in fields(ReportTargets)},
+            "targets": _targets_to_dict(self.targets),
             "names": dict(self.names),
             "department": self.department,
         }
@@ -642,15 +650,9 @@ class ReportRequest:
         if data.get("version") != FORMAT_VERSION:
             raise ValueError(f"unknown report request format {data.get('version')!r}")
         return cls(
-            period=Period(
-                date.fromisoformat(data["period"]["start"]),
-                date.fromisoformat(data["period"]["end"]),
-                data["period"]["label"],
-            ),
+            period=_period_from_dict(data["period"]),
             asked_at=datetime.fromisoformat(data["asked_at"]),
-            targets=ReportTargets(
-                **{f.name: float(data["targets"][f.name]) for f in fields(ReportTargets)}
-            ),
+            targets=_targets_from_dict(data["targets"]),
             names=dict(data["names"]),
             department=data.get("department"),
         )
@@ -660,14 +662,8 @@ def report_from_dict(data: Mapping[str, Any]) -> StatisticsReport:
     """The report :func:`report_to_dict` wrote (derived figures are recomputed, not read)."""
     if data.get("version") != FORMAT_VERSION:
         raise ValueError(f"unknown statistics report format {data.get('version')!r}")
-    targets = ReportTargets(
-        **{f.name: float(data["targets"][f.name]) for f in fields(ReportTargets)}
-    )
-    period = Period(
-        date.fromisoformat(data["period"]["start"]),
-        date.fromisoformat(data["period"]["end"]),
-        data["period"]["label"],
-    )
+    targets = _targets_from_dict(data["targets"])
+    period = _period_from_dict(data["period"])
     rows = tuple(
         DepartmentStats(
             department=row["department"],
