@@ -13,10 +13,11 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.delivery import Delivery, Sender
 from bot.renderers import Renderers
-from handlers import dispatching, inbox, reminders
+from handlers import dispatching, inbox, lists, reminders
 from handlers.buttons import ButtonSigner
 from handlers.config import HotlineConfig
 from handlers.context import Hotline
@@ -28,6 +29,7 @@ from scheduler.calendar import WorkingCalendar
 from scheduler.clock import Clock
 from scheduler.service import SweepScheduler
 from storage.database import Database
+from storage.repository import outgoing_payload
 from storage.worker import DatabaseWorker, UpdateAhead
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class HotlineApp:
             poll_interval=poll_interval,
             renderer=Renderers(self.database),
             on_unreachable_group=self._group_unreachable,
+            lister=self._ticket_list,
         )
         self.worker.on_commit = self.delivery.schedule
         self.delivery.start()
@@ -126,6 +129,10 @@ class HotlineApp:
         if self.delivery is not None:
             await self.delivery.stop()
         await self.worker.stop()
+
+    def _ticket_list(self, chat_id: int, entries: list[tuple[int | None, str]]) -> dict[str, Any]:
+        """A busy group's waiting cards as one message (handlers.lists)."""
+        return outgoing_payload(lists.ticket_list(self.hotline, chat_id, entries))
 
     async def _group_unreachable(self, chat_id: int, ticket_id: int | None, reason: str) -> None:
         now = self.clock.now()

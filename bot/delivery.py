@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 15
 MAX_BACKOFF = timedelta(minutes=10)
 SENT_IDS_KEPT = 10_000
+LIST_WHEN_BUSY = 10  # messages to one group within a minute that make it busy …
+LIST_MAX = 20  # … and then up to this many of its waiting new cards go as one list
 LEASE_RENEWAL = DELIVERY_LEASE / 3
 _TEXT_METHODS = ("sendMessage", "editMessageText")
 
@@ -97,6 +100,7 @@ class Delivery:
         concurrency: int = 64,
         renderer: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
         on_unreachable_group: Callable[[int, int | None, str], Awaitable[None]] | None = None,
+        lister: Callable[[int, list[tuple[int | None, str]]], dict[str, Any]] | None = None,
     ) -> None:
         self.worker = worker
         self.sender = sender
@@ -107,6 +111,9 @@ class Delivery:
         self.renderer = renderer
         # told (chat, ticket, reason) when Telegram refuses a group for good
         self.on_unreachable_group = on_unreachable_group
+        # writes one message listing (ticket, summary) pairs, for a busy group (see _list_rows)
+        self.lister = lister
+        self._group_sends: dict[int, deque[float]] = {}  # each group's latest sends (monotonic)
         self._slots = asyncio.Semaphore(concurrency)
         self._chats: dict[int, deque[QueuedMessage]] = {}
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
@@ -175,8 +182,14 @@ class Delivery:
         try:
             async with self._slots:
                 while pending:
-                    retry_at = await self._deliver(pending[0])
-                    self._held.discard(pending.popleft().id)
+                    rows = self._list_rows(chat_id, pending)
+                    if len(rows) > 1:
+                        retry_at = await self._deliver(self._list_of(rows), rows)
+                    else:
+                        rows = [pending[0]]
+                        retry_at = await self._deliver(pending[0])
+                    for _ in rows:
+                        self._held.discard(pending.popleft().id)
                     if retry_at is not None:
                         # Keep the chat's order: what follows waits for the failed message.
                         self._release(pending, retry_at)
@@ -188,22 +201,73 @@ class Delivery:
             if not self._chat_tasks:
                 self._idle.set()
 
-    async def _deliver(self, message: QueuedMessage) -> datetime | None:
-        """Send one message; None when done with it (sent or given up), else the retry time."""
+    # -- a busy group's waiting messages as one list ---------------------------------------------
+
+    def _busy(self, chat_id: int) -> bool:
+        """A group chat that had LIST_WHEN_BUSY messages within the last minute (Telegram
+        lets a bot send about 20 a minute to one group)."""
+        recent = self._group_sends.get(chat_id)
+        if not recent:
+            return False
+        while recent and recent[0] < time.monotonic() - 60:
+            recent.popleft()
+        return len(recent) >= LIST_WHEN_BUSY
+
+    def _count_group_send(self, chat_id: int) -> None:
+        if chat_id < 0:  # group and channel ids are negative
+            self._group_sends.setdefault(chat_id, deque(maxlen=LIST_WHEN_BUSY)).append(
+                time.monotonic()
+            )
+
+    def _list_rows(self, chat_id: int, pending: deque[QueuedMessage]) -> list[QueuedMessage]:
+        """The rows at the head of a busy group's queue that one list can stand for: messages
+        that carry a one-line summary (a new card, a request to dispatch), that reply to
+        nothing and that nothing waiting replies to or edits."""
+        if self.lister is None or not _listable(pending[0]) or not self._busy(chat_id):
+            return []
+        targets = {
+            target
+            for message in pending
+            for target in (
+                message.payload.get("edit_outbox_id"),
+                message.payload.get("reply_to_outbox_id"),
+            )
+            if target is not None
+        }
+        rows: list[QueuedMessage] = []
+        for message in pending:
+            if len(rows) == LIST_MAX or not _listable(message) or message.id in targets:
+                break
+            rows.append(message)
+        return rows
+
+    def _list_of(self, rows: list[QueuedMessage]) -> QueuedMessage:
+        assert self.lister is not None
+        first = rows[0]
+        entries = [(row.ticket_id, row.payload["summary"]) for row in rows]
+        payload = self.lister(first.chat_id, entries)
+        attempts = max(row.attempts for row in rows)
+        return QueuedMessage(first.id, first.chat_id, "sendMessage", payload, None, attempts)
+
+    async def _deliver(
+        self, message: QueuedMessage, rows: list[QueuedMessage] | None = None
+    ) -> datetime | None:
+        """Send one message, standing for ``rows`` (a list's) or for itself; None when done
+        with them (sent or given up), else the retry time."""
+        rows = rows or [message]
+        ids = [row.id for row in rows]
         attempts = message.attempts + 1
         try:
             message_id = await self._send(await self._resolve_targets(message))
         except RetryLater as exc:
             wait = timedelta(seconds=exc.seconds) if exc.seconds else backoff(attempts)
             if attempts >= MAX_ATTEMPTS and not exc.seconds:
-                log.error(
-                    "gave up on outbox message %s after %d attempts: %s", message.id, attempts, exc
-                )
-                self._record(outbox.mark_failed, message.id, attempts=attempts, error=str(exc))
+                log.error("gave up on outbox messages %s after %d attempts: %s", ids, attempts, exc)
+                self._record_each(outbox.mark_failed, ids, attempts=attempts, error=str(exc))
                 return None
-            log.warning("outbox message %s: %s; retrying in %s", message.id, exc, wait)
+            log.warning("outbox messages %s: %s; retrying in %s", ids, exc, wait)
             at = self.clock.now() + wait
-            self._record(outbox.mark_retry, message.id, attempts=attempts, at=at, error=str(exc))
+            self._record_each(outbox.mark_retry, ids, attempts=attempts, at=at, error=str(exc))
             return at
         except ChatMoved as exc:
             # Its bindings and unsent messages follow the group (this one and those queued
@@ -212,29 +276,34 @@ class Delivery:
             self._record(outbox.move_chat, message.chat_id, exc.new_chat_id)
             self.worker.bindings.forget()
             at = self.clock.now()
-            self._record(outbox.mark_retry, message.id, attempts=attempts, at=at, error=str(exc))
+            self._record_each(outbox.mark_retry, ids, attempts=attempts, at=at, error=str(exc))
             return at
         except Undeliverable as exc:
-            log.warning(
-                "outbox message %s to chat %s undeliverable: %s", message.id, message.chat_id, exc
-            )
-            self._record(outbox.mark_failed, message.id, attempts=attempts, error=str(exc))
+            log.warning("outbox %s to chat %s undeliverable: %s", ids, message.chat_id, exc)
+            self._record_each(outbox.mark_failed, ids, attempts=attempts, error=str(exc))
             if message.chat_id < 0 and (exc.blocked or exc.chat_gone):
-                await self._group_unreachable(message, str(exc))
+                for row in rows:
+                    await self._group_unreachable(row, str(exc))
             elif exc.blocked:
                 self._record(outbox.mark_blocked, message.chat_id, self.clock.now())
             return None
         except Exception as exc:  # a bug in a transport must not stop delivery for everyone
-            log.exception("outbox message %s failed unexpectedly", message.id)
+            log.exception("outbox messages %s failed unexpectedly", ids)
             at = self.clock.now() + backoff(attempts)
-            self._record(outbox.mark_retry, message.id, attempts=attempts, at=at, error=repr(exc))
+            self._record_each(outbox.mark_retry, ids, attempts=attempts, at=at, error=repr(exc))
             return at
         self.sent += 1
-        if message_id is not None:
+        self._count_group_send(message.chat_id)
+        if len(rows) > 1:
+            # Rows shown in a list became no message of their own: nothing replies to or
+            # edits them as such (a reply to the list is not a reply to any one ticket).
+            message_id = None
+        elif message_id is not None:
             self._sent_ids[message.id] = message_id
             if len(self._sent_ids) > SENT_IDS_KEPT:
                 self._sent_ids.pop(next(iter(self._sent_ids)))
-        self._mark_sent(message.id, message_id)
+        for outbox_id in ids:
+            self._mark_sent(outbox_id, message_id)
         return None
 
     async def _group_unreachable(self, message: QueuedMessage, reason: str) -> None:
@@ -305,12 +374,12 @@ class Delivery:
             state = states[target]
             if state is not None and state[1] is not None:
                 resolved[field] = state[1]
-            elif state is None or state[0] == outbox.FAILED:
-                if key == "edit":
-                    raise Undeliverable(f"the message to edit (outbox {target}) was never sent")
-                # A reply whose original never went out is still worth sending on its own.
-            else:
+            elif state is not None and state[0] == outbox.PENDING:
                 raise RetryLater(f"waiting for outbox {target} to be sent first", 1.0)
+            elif key == "edit":
+                raise Undeliverable(f"the message to edit (outbox {target}) was not sent alone")
+            # A reply whose original never went out alone (it failed, or was shown in a list)
+            # is still worth sending on its own.
         return QueuedMessage(
             message.id,
             message.chat_id,
@@ -361,6 +430,10 @@ class Delivery:
         """Record an outcome now: queued to the database worker at once, so it commits before
         any update that arrives afterwards (a reply to the message just sent must find it)."""
         self._submit(lambda session: fn(session, *args, **kwargs))
+
+    def _record_each(self, fn: Callable[..., None], outbox_ids: list[int], **kwargs: Any) -> None:
+        for outbox_id in outbox_ids:
+            self._record(fn, outbox_id, **kwargs)
 
     def _submit(self, record: Callable[[Session], None]) -> None:
         future = self.worker.submit(lambda store: record(store.session))
@@ -423,3 +496,13 @@ class Delivery:
                 await self.poll_once()
             except Exception:
                 log.exception("could not claim due outbox messages")
+
+
+def _listable(message: QueuedMessage) -> bool:
+    payload = message.payload
+    return (
+        message.method == "sendMessage"
+        and bool(payload.get("summary"))
+        and payload.get("reply_to_outbox_id") is None
+        and payload.get("reply_to_message_id") is None
+    )

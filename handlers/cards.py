@@ -13,6 +13,7 @@ from handlers.ports import Store
 from scheduler.deadlines import working_days_left
 
 CARD_TEXT_LIMIT = 3000  # leaves room for the header within Telegram's 4096
+LIST_LINE_TEXT = 60  # characters of the request in a list line (handlers.lists)
 
 
 def time_left(hotline: Hotline, ticket: Ticket, now: datetime, lang: Language) -> str:
@@ -69,6 +70,19 @@ def card_text(
     )
 
 
+def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> str:
+    """A ticket's line in a list: its number, kind, deadline and how the request begins."""
+    line = texts.LIST_LINE(
+        lang,
+        number=ticket.number,
+        urgent=texts.CARD_URGENT(lang) if ticket.urgent else "",
+        kind=texts.request_type_name(ticket.request_type, lang),
+        deadline=show_date(ticket.deadline_at),
+        text=shorten(" ".join(ticket.text[: LIST_LINE_TEXT * 2].split()), LIST_LINE_TEXT),
+    )
+    return texts.LIST_WAITING_DISPATCH(lang) + line if to_dispatch else line
+
+
 def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone: bool) -> Keyboard:
     """The moves the department can make now; a closed ticket's card has none."""
     sign = hotline.buttons.sign
@@ -107,14 +121,28 @@ def _card_chats(store: Store, hotline: Hotline, ticket: Ticket) -> tuple[list[in
     return ([office] if office is not None else []), True
 
 
-def send_card(store: Store, hotline: Hotline, ticket: Ticket, now: datetime) -> None:
-    """A new card (and the citizen's photos and location under it) to the department."""
+def send_card(
+    store: Store,
+    hotline: Hotline,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    to: int | None = None,
+    reply_to: int | None = None,
+) -> None:
+    """A new card (and the citizen's photos and location under it) to the department, or to
+    chat ``to`` only (opened from a list: ``reply_to`` the list)."""
     lang = Language(hotline.config.hotline.default_language)
-    chats, office_stands_in = _card_chats(store, hotline, ticket)
+    if to is not None:
+        chats, office_stands_in = [to], False
+    else:
+        chats, office_stands_in = _card_chats(store, hotline, ticket)
     citizen = store.citizen(ticket.citizen_id)
     has_phone = bool(citizen and citizen.phone)
     attachments = store.attachments(ticket.id)
     text = card_text(store, hotline, ticket, now, lang, attachments=len(attachments))
+    long_text = len(ticket.text) > CARD_TEXT_LIMIT
+    alone = long_text or bool(attachments) or to is not None
     for chat_id in chats:
         if office_stands_in:
             name = hotline.department_name(ticket.department_code, lang) or ""
@@ -124,11 +152,13 @@ def send_card(store: Store, hotline: Hotline, ticket: Ticket, now: datetime) -> 
             chat_id=chat_id,
             text=text,
             buttons=card_buttons(hotline, ticket, lang, has_phone=has_phone),
+            reply_to_message_id=reply_to,
             ticket_id=ticket.id,
             purpose="card",
             tag=ticket.department_code,
+            # what replies under a card needs the card itself, not a list
+            summary=None if alone else list_line(ticket, lang),
         )
-        long_text = len(ticket.text) > CARD_TEXT_LIMIT
         if not (long_text or attachments):
             store.queue(card, now)
             continue

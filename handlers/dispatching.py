@@ -8,10 +8,11 @@ once: the next similar request is routed with it, no restart needed.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from handlers import lifecycle, texts
-from handlers.cards import refresh_cards, send_card
+from handlers.cards import list_line, refresh_cards, send_card
 from handlers.context import Hotline
 from handlers.display import shorten, show_date, show_datetime
 from handlers.lifecycle import Move
@@ -102,6 +103,40 @@ def route_new_ticket(store: Store, hotline: Hotline, ticket: Ticket, now: dateti
 def queue_for_office(
     store: Store, hotline: Hotline, ticket: Ticket, decision: RoutingDecision, now: datetime
 ) -> None:
+    """The ticket to the dispatch queue: the office chat (else every supervisor) is asked to
+    choose its department."""
+    chats = office_chats(store)
+    if not chats:
+        log.warning(
+            "ticket %s waits for dispatch, but no office chat or supervisor is set", ticket.number
+        )
+    for chat_id in chats:
+        store.queue(_dispatch_request(hotline, ticket, decision, chat_id), now)
+
+
+def offer_for_dispatch(
+    store: Store,
+    hotline: Hotline,
+    ticket: Ticket,
+    chat_id: int,
+    now: datetime,
+    *,
+    reply_to: int | None,
+) -> None:
+    """The request to dispatch a waiting ticket again, in one chat (opened from a list)."""
+    decision = hotline.router.route(ticket.text)
+    request = _dispatch_request(hotline, ticket, decision, chat_id, reply_to=reply_to)
+    store.queue(replace(request, summary=None), now)  # asked for: never in a list
+
+
+def _dispatch_request(
+    hotline: Hotline,
+    ticket: Ticket,
+    decision: RoutingDecision,
+    chat_id: int,
+    *,
+    reply_to: int | None = None,
+) -> Outgoing:
     lang = office_language(hotline)
     text = texts.OFFICE_DISPATCH(
         lang,
@@ -113,22 +148,16 @@ def queue_for_office(
         confidence=decision.confidence,
     )
     suggested = [c.code for c in decision.candidates if hotline.department_name(c.code, lang)]
-    chats = office_chats(store)
-    if not chats:
-        log.warning(
-            "ticket %s waits for dispatch, but no office chat or supervisor is set", ticket.number
-        )
-    for chat_id in chats:
-        store.queue(
-            Outgoing(
-                chat_id=chat_id,
-                text=text,
-                buttons=pick_buttons(hotline, ticket, suggested, lang, other=True),
-                ticket_id=ticket.id,
-                purpose="dispatch_queue",
-            ),
-            now,
-        )
+    return Outgoing(
+        chat_id=chat_id,
+        text=text,
+        buttons=pick_buttons(hotline, ticket, suggested, lang, other=True),
+        reply_to_message_id=reply_to,
+        ticket_id=ticket.id,
+        purpose="dispatch_queue",
+        # one line in a list while the office chat is busy (handlers.lists)
+        summary=list_line(ticket, lang, to_dispatch=True),
+    )
 
 
 def pick_buttons(

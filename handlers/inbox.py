@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from handlers import citizen as citizen_actions
-from handlers import quality, statistics, survey, texts
+from handlers import lists, quality, statistics, survey, texts
 from handlers import staff as staff_actions
 from handlers import supervisor as supervisor_actions
 from handlers.buttons import BadButton, ButtonAction
@@ -298,6 +298,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "extend": staff_actions.on_card_button,
     "resolve": staff_actions.on_card_button,
     "contact": staff_actions.on_card_button,
+    "open": lists.on_open_button,
     "pick": supervisor_actions.on_pick_button,
     "pickany": supervisor_actions.on_pick_button,
     "approve": supervisor_actions.on_extension_button,

@@ -51,6 +51,9 @@ class Outgoing:
     purpose: str = "reply"  # what the message is for (confirmation, card, reminder …)
     tag: str | None = None  # e.g. the department a card was sent for
     dedupe_key: str | None = None  # the same key is never queued twice
+    # A new card or dispatch request's line in a list: what waits for a busy group goes as one
+    # list (handlers.lists); a message without one is always sent on its own.
+    summary: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

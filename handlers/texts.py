@@ -247,6 +247,16 @@ BUTTON_OTHER_DEPARTMENT = Phrase("其他单位…", "Other department…")
 BUTTON_APPROVE = Phrase("✅ 批准", "✅ Approve")
 BUTTON_REJECT = Phrase("❌ 驳回", "❌ Reject")
 
+LIST_HEADER = Phrase(
+    "🗂 新工单 {count} 件（来单较多，合并为一条消息）。点下方序号打开工单办理：",
+    "🗂 {count} new tickets (many at once, so listed in one message). "
+    "Tap a number below to open a ticket:",
+)
+LIST_LINE = Phrase(
+    "{number}{urgent}（{kind}）时限 {deadline}：{text}",
+    "{number}{urgent} ({kind}) due {deadline}: {text}",
+)
+LIST_WAITING_DISPATCH = Phrase("【待派单】", "[to dispatch] ")
 NO_RIGHTS = Phrase("您无权操作此工单。", "You may not act on this ticket.")
 STAFF_ONLY = Phrase("此操作仅限热线工作人员。", "This is for hotline staff only.")
 SUPERVISOR_ONLY = Phrase("此操作仅限热线办督办人员。", "This is for hotline supervisors only.")

@@ -24,6 +24,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -1269,10 +1270,13 @@ class SqlStore:
         return found[0] if found else None
 
     def ticket_cards(self, ticket_id: int) -> list[SentMessage]:
+        """The ticket's cards sent or to be sent; not those shown only as a line of a list
+        (sent, and no message of their own)."""
         return self._sent(
             and_(OutboxRow.ticket_id == ticket_id, OutboxRow.purpose == "card"),
             OutboxRow.method != Method.EDIT_TEXT.value,
             OutboxRow.status != "failed",
+            or_(OutboxRow.status != "sent", OutboxRow.telegram_message_id.is_not(None)),
         )
 
 

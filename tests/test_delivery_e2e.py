@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import MAX_ATTEMPTS, Delivery
+from bot.delivery import LIST_WHEN_BUSY, MAX_ATTEMPTS, Delivery
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from handlers.outgoing import Outgoing
@@ -398,3 +398,61 @@ async def test_sends_made_while_the_database_is_busy_are_recorded_together(
     with database.read() as session:
         rows = session.execute(select(OutboxRow.status, OutboxRow.telegram_message_id)).all()
     assert sorted(rows) == sorted(("sent", 1000 + m.id) for m in queued)
+
+
+async def test_only_a_busy_groups_listable_messages_go_as_lists(
+    database: Database, clock: FixedClock
+) -> None:
+    """A group is busy after LIST_WHEN_BUSY messages within a minute. Then its waiting new cards
+    go as lists, in order, except a card that something waiting edits or replies to; a
+    private chat never gets lists."""
+    group, person = -5, 5
+    sent: list[tuple[int, str]] = []
+    hold = asyncio.Event()
+    hold.set()
+
+    class Recorder:
+        async def send(self, message: QueuedMessage) -> int | None:
+            await hold.wait()
+            sent.append((message.chat_id, message.payload["text"]))
+            return 1000 + len(sent)
+
+    def card(outbox_id: int, chat_id: int) -> QueuedMessage:
+        payload = {"text": f"card {outbox_id}", "summary": f"line {outbox_id}"}
+        return QueuedMessage(outbox_id, chat_id, "sendMessage", payload, outbox_id, 0)
+
+    def lister(chat_id: int, entries: list[tuple[int | None, str]]) -> dict[str, object]:
+        return {"text": "list " + ",".join(str(ticket) for ticket, _ in entries)}
+
+    worker = DatabaseWorker(database)
+    worker.start()
+    try:
+        delivery = Delivery(worker, Recorder(), clock=clock, instance="test", lister=lister)
+        for i in range(1, LIST_WHEN_BUSY + 1):  # one at a time: each on its own
+            delivery.schedule([card(i, group), card(100 + i, person)])
+            await delivery.idle()
+        hold.clear()
+        delivery.schedule([card(11, group)])
+        await asyncio.sleep(0.01)  # 11 is on its way; what follows waits behind it
+        edit = QueuedMessage(
+            16, group, "editMessageText", {"text": "edited", "edit_outbox_id": 13}, 13, 0
+        )
+        delivery.schedule([card(i, group) for i in (12, 13, 14, 15)] + [edit])
+        delivery.schedule([card(i, person) for i in (111, 112, 113)])
+        hold.set()
+        await delivery.idle()
+    finally:
+        await worker.stop()
+    to_group = [text for chat, text in sent if chat == group]
+    assert to_group[LIST_WHEN_BUSY:] == [
+        "card 11",
+        "card 12",  # a list of one is the card itself
+        "card 13",  # the edit that waits needs the card sent on its own
+        "list 14,15",
+        "edited",
+    ]
+    assert [text for chat, text in sent if chat == person][-3:] == [
+        "card 111",
+        "card 112",
+        "card 113",
+    ]
