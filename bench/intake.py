@@ -116,6 +116,7 @@ class LoadResult:
     batches: int = 0
     repeat: int = 0
     sql: dict[str, int] = field(default_factory=dict)
+    group_messages: int = 0  # sent to group chats (cards, dispatch requests, lists; echo×2's)
 
     @property
     def rate(self) -> float:
@@ -294,8 +295,11 @@ def verify_hotline(
     first_call: int,
     failures: Failures,
     name: str,
+    *,
+    deployed: bool,
 ) -> None:
-    """Every request one ticket, every citizen one confirmation, every number unique."""
+    """Every request one ticket, every citizen one confirmation, every number unique; and,
+    deployed, every ticket shown in a group (its card, its dispatch request, or a list)."""
     expected = len(citizens)
     database = Database(url)
     with database.read() as session:
@@ -325,6 +329,15 @@ def verify_hotline(
         f"{name}: {len(found)} confirmations carry a number, {len(set(found))} distinct, "
         f"for {expected} requests",
     )
+    if deployed:
+        in_groups = {
+            number.group()
+            for c in server._calls[first_call:]
+            if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] < 0
+            for number in NUMBER.finditer(sent_text(c))
+        }
+        unseen = set(found) - in_groups
+        failures.check(not unseen, f"{name}: {len(unseen)} tickets never shown in a group chat")
 
 
 def verify_echo(
@@ -394,8 +407,14 @@ async def run_bot(
                 before = await bot.command("CPU")
                 server_before = time.process_time()
                 driver = Driver(server, requests, concurrency, hotline=spec.kind == "hotline")
+                calls_before = len(server._calls)
                 seconds = await driver.run(args.timeout)
                 await quiet(server)
+                to_groups = sum(
+                    1
+                    for c in server._calls[calls_before:]
+                    if c.method == "sendMessage" and c.ok and c.result["chat"]["id"] < 0
+                )
                 server_cpu = time.process_time() - server_before
                 after = await bot.command("CPU")
                 db_cpu = backend_cpu.since_mark()
@@ -415,6 +434,7 @@ async def run_bot(
                         jobs=after.get("jobs", 0) - before.get("jobs", 0),
                         batches=after.get("batches", 0) - before.get("batches", 0),
                         repeat=repeat,
+                        group_messages=to_groups,
                         sql={
                             k: v - before.get("sql", {}).get(k, 0)
                             for k, v in after.get("sql", {}).items()
@@ -437,7 +457,13 @@ async def run_bot(
             await bot.kill()
         if url is not None:
             verify_hotline(
-                url, server, [u.id for u, _ in all_requests], first_call, failures, spec.name
+                url,
+                server,
+                [u.id for u, _ in all_requests],
+                first_call,
+                failures,
+                spec.name,
+                deployed=args.setup == "deployed",
             )
         else:
             verify_echo(server, all_requests, first_call, failures)
@@ -679,6 +705,7 @@ def print_results(results: Sequence[LoadResult], title: str) -> None:
                 fmt(r.db_cpu / r.requests * 1000, 2) if r.db_cpu is not None else "—",
                 fmt(r.peak_rss_kb / 1024, 0),
                 fmt(r.jobs / r.batches, 1) if r.batches else "—",
+                fmt(r.group_messages / r.requests, 2),
                 f"{r.rate / base:.2f}" if base and r.bot != "echo" else "—",
             )
         )
@@ -697,6 +724,7 @@ def print_results(results: Sequence[LoadResult], title: str) -> None:
             "PG CPU ms/req",
             "peak RSS MB",
             "jobs/commit",
+            "group msgs/req",
             "÷ echo",
         ],
         rows,
