@@ -164,11 +164,6 @@ class _Statements:
         self.citizens_by_user = select(*_CITIZEN_COLUMNS).where(
             CitizenRow.telegram_user_id.in_(bindparam("user_ids", expanding=True))
         )
-        self.add_citizen = (
-            insert_(CitizenRow.core_table())
-            .on_conflict_do_nothing(index_elements=["telegram_user_id"])
-            .returning(*_CITIZEN_COLUMNS)
-        )
         self.open_tickets = (
             _select_tickets()
             .where(
@@ -187,9 +182,11 @@ class _Statements:
             .where(TicketCounterRow.day == bindparam("counter_day"))
             .values(last=bindparam("counter_last"))
         )
-        self.add_ticket = insert(TicketRow.core_table()).returning(TicketRow.id)
+        # Rows created by the intake, written at commit (or before the next statement) in one
+        # statement a table, with ids the store handed out itself (``SqlStore._new_id``).
+        self.new_rows = {name: insert(table) for name, table in self._tables().items()}
+        self.max_id = {name: select(func.max(table.c.id)) for name, table in self._tables().items()}
         self.record = insert(TicketEventRow.core_table())
-        self.add_assignment = insert(AssignmentRow.core_table()).returning(AssignmentRow.id)
         self.queue = insert(OutboxRow.core_table()).returning(OutboxRow.id)
         # Several rows in one INSERT. PostgreSQL returns their ids in the order of the rows;
         # SQLAlchemy would insert row by row for that on SQLite, which numbers the rows of
@@ -202,6 +199,19 @@ class _Statements:
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OutboxRow.id)
         )
+
+    @staticmethod
+    def _tables() -> dict[str, Any]:
+        return {
+            "citizens": CitizenRow.core_table(),
+            "tickets": TicketRow.core_table(),
+            "assignments": AssignmentRow.core_table(),
+        }
+
+
+# PostgreSQL: ids taken from the table's own sequence, several in one round trip.
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+_TICKET_FIELDS = tuple(f.name for f in fields(Ticket))
 
 
 @lru_cache(maxsize=4)
@@ -270,7 +280,6 @@ class SqlStore:
         instance: str | None = None,
         bindings: Bindings | None = None,
     ) -> None:
-        self.session = session
         self.instance = instance
         self.queued: list[QueuedMessage] = []  # outbox rows written in this unit of work
         self.committed_actions: list[Callable[[], None]] = []
@@ -297,20 +306,83 @@ class SqlStore:
         self._counters: dict[date, tuple[int, int]] = {}  # day → (stored, last handed out)
         self._claims: dict[int, bool] = {}  # updates claimed ahead (claim_updates), unanswered
         self._outbox: list[dict[str, Any]] = []  # queued messages not written yet
+        # Citizens, tickets and assignments created here wait (in that order: their foreign
+        # keys) and go in one statement a table before the next statement that could read
+        # them, or at commit: a batch of new requests writes its tickets in one INSERT, not one
+        # each. Their ids are handed out here (``_new_id``); a ticket still waiting is changed
+        # in place.
+        self._new_rows: dict[str, list[dict[str, Any]]] = {name: [] for name in self._sql.new_rows}
+        self._new_tickets: dict[int, dict[str, Any]] = {}  # the waiting ones, by id
+        self._rows_waiting = False
+        self._free_ids: dict[str, list[int]] = {}  # PostgreSQL: taken from sequences, unused
+        self._next_ids: dict[str, int] = {}  # SQLite: the next id (its writer lock is held)
+        self._session = session
         sa_event.listen(session, "before_commit", self._write_pending)
+        # A query through the session itself sees them too.
+        sa_event.listen(session, "do_orm_execute", lambda _: self._write_new_rows())
 
-    @cached_property
+    @property
+    def session(self) -> Session:
+        """The transaction's session, for statements of other modules (they see every row
+        created so far)."""
+        self._write_new_rows()
+        return self._session
+
+    @property
     def conn(self) -> Connection:
-        """The session's connection, taken at the first statement (which begins the transaction).
+        """The session's connection, for the store's statements: rows created and still
+        waiting are written first, so that every statement sees them.
 
         Statements go to it, not through the ORM: the core gets plain rows, and Core execution
         costs a fraction of the ORM's bulk-statement machinery.
         """
-        return self.session.connection()
+        if self._rows_waiting:
+            self._write_new_rows()
+        return self._connection
+
+    @cached_property
+    def _connection(self) -> Connection:
+        return self._session.connection()  # taken at the first statement: BEGIN
+
+    # -- rows created in this transaction ------------------------------------------------------
+
+    def _new_id(self, table: str) -> int:
+        """An id for a new row, with no statement most of the time: SQLite's next rowid counted
+        from the largest (the transaction holds the writer lock), PostgreSQL's sequence read
+        for as many rows as the batch's remaining updates could create."""
+        if self._dialect == "postgresql":
+            free = self._free_ids.setdefault(table, [])
+            if not free:
+                # Unused ones are a gap in the ids, as a rolled-back insert leaves.
+                ahead = self._not_citizens if table == "citizens" else self._claims
+                taken = self._connection.execute(_NEXT_IDS, {"table": table, "n": 1 + len(ahead)})
+                free.extend(sorted(taken.scalars(), reverse=True))
+            return free.pop()
+        if table not in self._next_ids:
+            largest = self._connection.execute(self._sql.max_id[table]).scalar()
+            self._next_ids[table] = (largest or 0) + 1
+        new_id = self._next_ids[table]
+        self._next_ids[table] = new_id + 1
+        return new_id
+
+    def _add_row(self, table: str, values: dict[str, Any]) -> None:
+        self._new_rows[table].append(values)
+        self._rows_waiting = True
+
+    def _write_new_rows(self) -> None:
+        if not self._rows_waiting:
+            return
+        self._rows_waiting = False
+        self._new_tickets.clear()
+        for table, rows in self._new_rows.items():
+            if rows:
+                self._new_rows[table] = []
+                self._connection.execute(self._sql.new_rows[table], rows)
 
     @property
     def bindings(self) -> Bindings:
-        return self._bindings.current(self.conn)
+        # Chats and departments: nothing created here is in them, nothing to write first.
+        return self._bindings.current(self._connection)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -345,7 +417,7 @@ class SqlStore:
     def claim_update(self, update_id: int, now: datetime) -> bool:
         if update_id in self._claims:
             return self._claims.pop(update_id)
-        row = self.conn.execute(
+        row = self._connection.execute(  # updates seen: nothing to write first
             self._sql.claim_update, {"update_id": update_id, "processed_at": now}
         ).first()
         return row is not None
@@ -369,24 +441,23 @@ class SqlStore:
     def citizen_for(self, person: Person, chat_id: int, now: datetime) -> Citizen:
         citizen = self._citizen_by_user(person.user_id)
         if citizen is None:
-            row = self.conn.execute(
-                self._sql.add_citizen,
-                {
-                    "telegram_user_id": person.user_id,
-                    "chat_id": chat_id,
-                    "language": Language.from_telegram(person.language_code),
-                    "name": person.display_name or None,
-                    "created_at": now,
-                },
-            ).first()
-            if row is not None:
-                citizen = self._known(Citizen(**row._mapping))
-                self._without_tickets.add(citizen.id)
-                self._without_items.add(citizen.id)
-            else:  # another instance created the same citizen at the same moment
-                self._not_citizens.discard(person.user_id)
-                citizen = self._citizen_by_user(person.user_id)
-            assert citizen is not None
+            # Another instance creating the same citizen at the same moment makes this
+            # transaction fail at the write (their Telegram id is unique); the worker then
+            # runs the update again alone, and finds them.
+            self._not_citizens.discard(person.user_id)
+            citizen = self._known(
+                Citizen(
+                    id=self._new_id("citizens"),
+                    telegram_user_id=person.user_id,
+                    chat_id=chat_id,
+                    language=Language.from_telegram(person.language_code),
+                    name=person.display_name or None,
+                    phone=None,
+                )
+            )
+            self._add_row("citizens", _fields_of(citizen) | {"created_at": now})
+            self._without_tickets.add(citizen.id)
+            self._without_items.add(citizen.id)
         return citizen
 
     def look_up_citizens(self, telegram_user_ids: set[int]) -> None:
@@ -422,7 +493,7 @@ class SqlStore:
     # -- staff ---------------------------------------------------------------------------------
 
     def _staff(self, *where: Any) -> list[StaffMember]:
-        rows = self.conn.execute(
+        rows = self._connection.execute(  # staff: nothing created here is theirs
             select(*_STAFF_COLUMNS).where(StaffRow.active.is_(True), *where).order_by(StaffRow.id)
         )
         return [StaffMember(**row._mapping) for row in rows]
@@ -497,7 +568,7 @@ class SqlStore:
         else:
             # The increment locks the day's counter until commit (a row lock on PostgreSQL,
             # SQLite's writer lock), so the numbers after it can be counted here.
-            stored = last = self.conn.execute(
+            stored = last = self._connection.execute(  # counters: nothing to write first
                 self._sql.next_number, {"day": day, "last": 1}
             ).scalar_one()
         self._counters[day] = (stored, last)
@@ -505,13 +576,12 @@ class SqlStore:
 
     def add_ticket(self, ticket: NewTicket) -> Ticket:
         self._without_tickets.discard(ticket.citizen_id)
-        values = _fields_of(ticket)
-        ticket_id = self.conn.execute(
-            self._sql.add_ticket,
-            values | {"updated_at": ticket.received_at, "reopen_count": 0},
-        ).scalar_one()
-        self._bare_tickets.add(ticket_id)
-        return Ticket(id=ticket_id, **values)
+        created = Ticket(id=self._new_id("tickets"), **_fields_of(ticket))
+        row = _fields_of(created) | {"updated_at": ticket.received_at, "closed_at": None}
+        self._add_row("tickets", row)
+        self._new_tickets[created.id] = row
+        self._bare_tickets.add(created.id)
+        return created
 
     def ticket(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
         stmt = _select_tickets().where(TicketRow.id == ticket_id)
@@ -550,6 +620,11 @@ class SqlStore:
         )
 
     def update_ticket(self, ticket_id: int, now: datetime, **changes: object) -> Ticket:
+        waiting = self._new_tickets.get(ticket_id)
+        if waiting is not None and changes.keys() <= waiting.keys():
+            # Created in this transaction and not written yet: changed where it waits.
+            waiting.update(changes, updated_at=now)
+            return Ticket(**{name: waiting[name] for name in _TICKET_FIELDS})
         row = self.conn.execute(
             _update_ticket(tuple(sorted(changes))),
             {"ticket_id_": ticket_id, "updated_at_": now}
@@ -647,9 +722,11 @@ class SqlStore:
         automatic: bool,
         confidence: float | None,
     ) -> Assignment:
-        assignment_id = self.conn.execute(
-            self._sql.add_assignment,
+        assignment_id = self._new_id("assignments")
+        self._add_row(
+            "assignments",
             {
+                "id": assignment_id,
                 "ticket_id": ticket_id,
                 "department_code": department_code,
                 "dispatched_at": now,
@@ -657,8 +734,13 @@ class SqlStore:
                 "automatic": automatic,
                 "confidence": confidence,
                 "sign_due_at": sign_due_at,
+                "signed_at": None,
+                "signed_by": None,
+                "returned_at": None,
+                "returned_by": None,
+                "return_reason": None,
             },
-        ).scalar_one()
+        )
         return Assignment(
             assignment_id, ticket_id, department_code, now, sign_due_at, None, None, automatic
         )
@@ -1168,6 +1250,7 @@ class SqlStore:
 
     def _write_pending(self, _session: Session) -> None:
         """Before the commit: what this transaction kept back to write in one go."""
+        self._write_new_rows()
         counters, self._counters = self._counters, {}
         for day, (stored, last) in counters.items():
             if last != stored:

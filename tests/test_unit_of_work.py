@@ -18,10 +18,12 @@ from handlers.model import ItemKind, NewTicket, RequestType, TicketStatus
 from handlers.outgoing import Outgoing
 from scheduler.deadlines import local_date
 from storage.database import Database
-from storage.models import HeldMessageRow, OutboxRow, TicketRow
+from storage.departments import sync_departments
+from storage.models import AssignmentRow, HeldMessageRow, OutboxRow, TicketRow
 from storage.repository import SqlStore
 from storage.worker import DatabaseWorker
 from tests.statements import counting
+from tests.world import world_config
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 DAY = local_date(NOW)
@@ -200,3 +202,57 @@ async def test_two_bots_number_tickets_together_without_a_gap_or_a_twin(
         await second.stop()
     assert sorted(numbers) == [f"{DAY:%Y%m%d}-{n:04d}" for n in range(1, 81)]
     assert first.batches < 40  # the batches did count several numbers each
+
+
+def _citizen_message(user_id: int, text: str) -> IncomingMessage:
+    person = Person(user_id, f"市民{user_id}", language_code="zh-hans")
+    return IncomingMessage(
+        update_id=user_id,
+        sender=person,
+        chat_id=user_id,
+        chat_kind=ChatKind.PRIVATE,
+        message_id=1,
+        content=Content.TEXT,
+        text=text,
+    )
+
+
+def test_a_batchs_new_citizens_tickets_and_assignments_go_in_one_insert_each(
+    database: Database,
+) -> None:
+    """Rows created in the transaction wait and are written together: a ticket dispatched in
+    the same transaction is written once, as dispatched, with its assignment after it; the
+    ids handed out before the write are the ones stored, and the next transaction goes on
+    from them."""
+    config = world_config(threshold=0.0)  # confident enough to dispatch each one at once
+    with database.transaction() as session:
+        sync_departments(session, config.departments)
+    hotline = build_hotline(config, secret="123:abc")
+    texts = ["北门路灯坏了", "桥边道路坑洼", "村口自来水停了", "南街路灯不亮", "东桥桥梁裂缝"]
+    with counting(database) as statements, database.transaction() as session:
+        store = SqlStore(session)
+        store.claim_updates([(5000 + i, NOW) for i in range(len(texts))])
+        store.look_up_citizens({5000 + i for i in range(len(texts))})
+        for i, text in enumerate(texts):
+            inbox.handle_message(store, hotline, _citizen_message(5000 + i, text), NOW)
+        handed_out = [store.citizen_for(Person(5000 + i, ""), 5000 + i, NOW).id for i in range(5)]
+    for table in ("citizens", "tickets", "assignments"):
+        assert sum(s.startswith(f"INSERT INTO {table} ") for s in statements) == 1, table
+    assert not any(s.startswith("UPDATE tickets") for s in statements)
+    with database.read() as session:
+        tickets = session.execute(
+            select(
+                TicketRow.id, TicketRow.citizen_id, TicketRow.status, TicketRow.department_code
+            ).order_by(TicketRow.id)
+        ).all()
+        assignments = session.execute(select(AssignmentRow.ticket_id)).scalars().all()
+    assert [t.citizen_id for t in tickets] == handed_out
+    assert {(t.status, t.department_code) for t in tickets} == {(TicketStatus.DISPATCHED, "roads")}
+    assert sorted(assignments) == [t.id for t in tickets]
+    with database.transaction() as session:
+        store = SqlStore(session)
+        inbox.handle_message(store, hotline, _citizen_message(6000, "西街路灯坏了"), NOW)
+    with database.read() as session:
+        ids = session.scalars(select(TicketRow.id).order_by(TicketRow.id)).all()
+    assert len(ids) == len(texts) + 1
+    assert ids[-1] > ids[-2]
