@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.app import build_hotline
 from handlers import inbox
@@ -19,7 +20,7 @@ from handlers.outgoing import Outgoing
 from scheduler.deadlines import local_date
 from storage.database import Database
 from storage.departments import sync_departments
-from storage.models import AssignmentRow, HeldMessageRow, OutboxRow, TicketRow
+from storage.models import AssignmentRow, CitizenRow, HeldMessageRow, OutboxRow, TicketRow
 from storage.repository import SqlStore
 from storage.worker import DatabaseWorker
 from tests.statements import counting
@@ -256,3 +257,27 @@ def test_a_batchs_new_citizens_tickets_and_assignments_go_in_one_insert_each(
         ids = session.scalars(select(TicketRow.id).order_by(TicketRow.id)).all()
     assert len(ids) == len(texts) + 1
     assert ids[-1] > ids[-2]
+
+
+def test_a_citizen_another_instance_created_meanwhile_fails_the_write_not_the_data(
+    database: Database,
+) -> None:
+    """A new citizen is written at commit: if another instance wrote the same Telegram user
+    meanwhile, this transaction fails (the worker runs its updates again, one by one, and
+    then finds them) instead of making the citizen twice."""
+    if database.is_sqlite:
+        pytest.skip("SQLite's writer lock lets no second transaction write meanwhile")
+
+    def create_while_another_instance_does() -> None:
+        with database.transaction() as session:
+            SqlStore(session).citizen_for(NEWCOMER, NEWCOMER.user_id, NOW)
+            with database.transaction() as other:
+                SqlStore(other).citizen_for(NEWCOMER, NEWCOMER.user_id, NOW)
+
+    with pytest.raises(IntegrityError):
+        create_while_another_instance_does()
+    with database.transaction() as session:
+        store = SqlStore(session)
+        again = store.citizen_for(NEWCOMER, NEWCOMER.user_id, NOW)
+        assert session.scalar(select(func.count()).select_from(CitizenRow)) == 1
+        assert store.citizen(again.id) == again
