@@ -259,14 +259,14 @@ def test_a_batchs_new_citizens_tickets_and_assignments_go_in_one_insert_each(
     assert ids[-1] > ids[-2]
 
 
+# SQLite's writer lock lets no second transaction write meanwhile: PostgreSQL only.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_a_citizen_another_instance_created_meanwhile_fails_the_write_not_the_data(
     database: Database,
 ) -> None:
     """A new citizen is written at commit: if another instance wrote the same Telegram user
     meanwhile, this transaction fails (the worker runs its updates again, one by one, and
     then finds them) instead of making the citizen twice."""
-    if database.is_sqlite:
-        pytest.skip("SQLite's writer lock lets no second transaction write meanwhile")
 
     def create_while_another_instance_does() -> None:
         with database.transaction() as session:
