@@ -23,7 +23,7 @@ from handlers.events import ButtonPress
 from handlers.model import Language, TicketStatus
 from handlers.outgoing import Button, Outgoing, Reaction
 from handlers.ports import Store
-from handlers.staff import refuse
+from handlers.staff import refuse_press
 
 BUTTONS_PER_ROW = 5
 _WAITING_DISPATCH = (TicketStatus.RECEIVED, TicketStatus.RETURNED)
@@ -61,12 +61,7 @@ def on_open_button(
         raise BadButton("open: no such ticket")
     staff = store.staff_member(press.sender.user_id)
     if staff is None or not staff.may_handle(ticket):
-        why = "not staff" if staff is None else f"staff of {staff.department_code}"
-        refuse(store, ticket.id, press.sender.user_id, f"open refused: {why}", now)
-        lang = staff.language if staff else Language.from_telegram(press.sender.language_code)
-        return Reaction(
-            texts.STAFF_ONLY(lang) if staff is None else texts.NO_RIGHTS(lang), callback_alert=True
-        )
+        return refuse_press(store, ticket, press, action, staff, now)
     chat_id = press.chat_id if press.chat_id is not None else staff.telegram_user_id
     if ticket.status in _WAITING_DISPATCH:
         offer_for_dispatch(store, hotline, ticket, chat_id, now, reply_to=press.message_id)

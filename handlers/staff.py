@@ -63,6 +63,24 @@ def refuse(store: Store, ticket_id: int | None, actor_id: int, why: str, now: da
     )
 
 
+def refuse_press(
+    store: Store,
+    ticket: Ticket,
+    press: ButtonPress,
+    action: ButtonAction,
+    staff: StaffMember | None,
+    now: datetime,
+) -> Reaction:
+    """The polite refusal (and its event-log entry) of a ticket's button pressed by someone who
+    is not staff, or staff who may not act on this ticket."""
+    why = "not staff" if staff is None else f"staff of {staff.department_code}"
+    refuse(store, ticket.id, press.sender.user_id, f"{action.action} refused: {why}", now)
+    lang = Language.from_telegram(press.sender.language_code)
+    return Reaction(
+        texts.STAFF_ONLY(lang) if staff is None else texts.NO_RIGHTS(lang), callback_alert=True
+    )
+
+
 def move_refused(ticket: Ticket, move: Move, lang: Language) -> str:
     return texts.MOVE_REFUSED(
         lang,
@@ -109,11 +127,7 @@ def on_card_button(
     if ticket is None:
         return Reaction(texts.BUTTON_INVALID(lang), callback_alert=True)
     if staff is None or not staff.may_handle(ticket):
-        why = "not staff" if staff is None else f"staff of {staff.department_code}"
-        refuse(store, ticket.id, press.sender.user_id, f"{action.action} refused: {why}", now)
-        return Reaction(
-            texts.STAFF_ONLY(lang) if staff is None else texts.NO_RIGHTS(lang), callback_alert=True
-        )
+        return refuse_press(store, ticket, press, action, staff, now)
     lang = staff.language
     chat_id = press.chat_id if press.chat_id is not None else staff.telegram_user_id
     match action.action:
