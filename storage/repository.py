@@ -146,6 +146,14 @@ def _dialect_insert(dialect: str, table: Any) -> postgresql.Insert | sqlite.Inse
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
+# Tables whose new rows the store keeps back and writes together, in this order (foreign keys).
+_NEW_ROW_TABLES = {
+    "citizens": CitizenRow.core_table(),
+    "tickets": TicketRow.core_table(),
+    "assignments": AssignmentRow.core_table(),
+}
+
+
 class _Statements:
     """The intake's statements, built once per dialect: building and cache-keying a statement
     costs several times more than running it on SQLite (bench/intake)."""
@@ -184,8 +192,8 @@ class _Statements:
         )
         # Rows created by the intake, written at commit (or before the next statement) in one
         # statement a table, with ids the store handed out itself (``SqlStore._new_id``).
-        self.new_rows = {name: insert(table) for name, table in self._tables().items()}
-        self.max_id = {name: select(func.max(table.c.id)) for name, table in self._tables().items()}
+        self.new_rows = {name: insert(table) for name, table in _NEW_ROW_TABLES.items()}
+        self.max_id = {name: select(func.max(t.c.id)) for name, t in _NEW_ROW_TABLES.items()}
         self.record = insert(TicketEventRow.core_table())
         self.queue = insert(OutboxRow.core_table()).returning(OutboxRow.id)
         # Several rows in one INSERT. PostgreSQL returns their ids in the order of the rows;
@@ -199,14 +207,6 @@ class _Statements:
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OutboxRow.id)
         )
-
-    @staticmethod
-    def _tables() -> dict[str, Any]:
-        return {
-            "citizens": CitizenRow.core_table(),
-            "tickets": TicketRow.core_table(),
-            "assignments": AssignmentRow.core_table(),
-        }
 
 
 # PostgreSQL: ids taken from the table's own sequence, several in one round trip.
