@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import gc
 import weakref
-from typing import cast
+from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods.base import Response
 from aiogram.types import Update
 
-from bot.aiogram_transport import _METHODS, build_dispatcher
+from bot.aiogram_transport import _METHODS, AiogramSender, build_bot, build_dispatcher
 from bot.app import BotIdentity, HotlineApp
 from handlers.events import IncomingMessage
+from handlers.outgoing import Button, Method, Outgoing
+from storage.outbox import QueuedMessage
+from storage.repository import outgoing_payload
+from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 
 
 def test_the_classes_answers_are_read_with_outlive_a_garbage_collection() -> None:
@@ -56,3 +60,88 @@ async def test_the_dispatcher_keeps_nothing_per_chat() -> None:
     storage = dispatcher.fsm.storage
     assert isinstance(storage, MemoryStorage)
     assert len(storage.storage) == 0
+
+
+def _queued(message: Outgoing, **payload: object) -> QueuedMessage:
+    return QueuedMessage(
+        id=1,
+        chat_id=message.chat_id,
+        method=message.method.value,
+        payload={**outgoing_payload(message), **payload},
+        ticket_id=None,
+        attempts=0,
+    )
+
+
+async def test_the_sender_s_calls_reach_the_bot_api_with_every_character_intact() -> None:
+    """sendMessage goes as the sender's own urlencoded body with the keyboard as JSON text,
+    other calls as aiogram builds them, uploads as multipart: the server must read each with
+    the same parameters, whatever the text holds (form syntax, percent signs, emoji, lines)."""
+    text = "路灯坏了 & 水管=漏 + 100% 😀\n第二行 a+b%20c"
+    async with FakeTelegramServer() as tg:
+        group = tg.group(-100777, "办公室")
+        bot = build_bot(DEFAULT_TOKEN, tg.base_url)
+        sender = AiogramSender(bot)
+        try:
+            card = Outgoing(
+                chat_id=group.id,
+                text=text,
+                buttons=(
+                    (Button("签收 ✓", data="sign:7:a/b+c=="),),
+                    (Button("地图", url="https://example.org/map?a=1&b=%E8%B7%AF"),),
+                ),
+            )
+            first = await sender.send(_queued(card))
+            answer = Outgoing(
+                chat_id=group.id, text="请回复", force_reply=True, placeholder="地址 & 时间"
+            )
+            reply = await sender.send(_queued(answer, reply_to_message_id=first))
+            edit = Outgoing(
+                chat_id=group.id,
+                method=Method.EDIT_TEXT,
+                text=text + "（已签收）",
+                buttons=((Button("办结", data="done:7:x"),),),
+            )
+            edited = await sender.send(_queued(edit, edit_message_id=first))
+            sheet = Outgoing(chat_id=group.id, method=Method.SEND_DOCUMENT, text="报表 & 统计")
+            document = await sender.send(
+                _queued(sheet, upload=["统计 2026-11.xlsx", b"PK\x03\x04 &=%"])
+            )
+        finally:
+            await bot.session.close()
+
+        sent, answered = tg.calls("sendMessage")
+        assert sent.params["text"] == text
+        assert sent.params["reply_markup"] == {
+            "inline_keyboard": [
+                [{"text": "签收 ✓", "callback_data": "sign:7:a/b+c=="}],
+                [{"text": "地图", "url": "https://example.org/map?a=1&b=%E8%B7%AF"}],
+            ]
+        }
+        assert "reply_parameters" not in sent.params
+        assert answered.params["reply_markup"] == {
+            "force_reply": True,
+            "input_field_placeholder": "地址 & 时间",
+        }
+        assert answered.params["reply_parameters"] == {
+            "message_id": first,
+            "allow_sending_without_reply": True,
+        }
+
+        def message(message_id: int | None) -> dict[str, Any]:
+            found = tg.message(group.id, message_id or 0)
+            assert found is not None
+            return found
+
+        assert message(reply)["reply_to_message"]["message_id"] == first
+        assert edited == first
+        assert message(first)["text"] == text + "（已签收）"
+        assert message(first)["reply_markup"] == {
+            "inline_keyboard": [[{"text": "办结", "callback_data": "done:7:x"}]]
+        }
+        stored = message(document)
+        assert stored["caption"] == "报表 & 统计"
+        file = tg.file(stored["document"]["file_id"])
+        assert file is not None
+        assert stored["document"]["file_name"] == "统计 2026-11.xlsx"
+        assert file.content == b"PK\x03\x04 &=%"
