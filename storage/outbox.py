@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.bulk import UpdateMany
 from storage.models import OFFICE_CHAT, CitizenRow, DepartmentRow, OutboxRow, SettingRow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -88,24 +89,15 @@ def renew_leases(
         )
 
 
-_MARK_SENT = (
-    update(OutboxRow.core_table())
-    .where(OutboxRow.core_table().c.id == bindparam("outbox_id"))
-    .values(
-        status=SENT,
-        sent_at=bindparam("at"),
-        telegram_message_id=bindparam("message_id"),
-        error=None,
-    )
-)
+_MARK_SENT = UpdateMany(OutboxRow.core_table(), "id", {"status": SENT, "error": None})
 
 
 def mark_sent(session: Session, sent: list[tuple[int, int | None, datetime]]) -> None:
     """Record delivered rows, each with the Telegram message it became, in one statement."""
     if sent:
-        session.connection().execute(
-            _MARK_SENT,
-            [{"outbox_id": o, "message_id": m, "at": at} for o, m, at in sent],
+        _MARK_SENT(
+            session.connection(),
+            [{"id": o, "telegram_message_id": m, "sent_at": at} for o, m, at in sent],
         )
 
 

@@ -60,6 +60,7 @@ from handlers.numbering import format_ticket_number
 from handlers.outgoing import Method, Outgoing
 from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
+from storage.bulk import InsertMany
 from storage.models import (
     DEPARTMENT_QUEUE,
     OFFICE_CHAT,
@@ -192,16 +193,16 @@ class _Statements:
         )
         # Rows created by the intake, written at commit (or before the next statement) in one
         # statement a table, with ids the store handed out itself (``SqlStore._new_id``).
-        self.new_rows = {name: insert(table) for name, table in _NEW_ROW_TABLES.items()}
+        self.new_rows = {name: InsertMany(table) for name, table in _NEW_ROW_TABLES.items()}
         self.max_id = {name: select(func.max(t.c.id)) for name, t in _NEW_ROW_TABLES.items()}
-        self.record = insert(TicketEventRow.core_table())
-        self.queue = insert(OutboxRow.core_table()).returning(OutboxRow.id)
-        # Several rows in one INSERT. PostgreSQL returns their ids in the order of the rows;
-        # SQLAlchemy would insert row by row for that on SQLite, which numbers the rows of
-        # one INSERT in order anyway (its writer lock held), so there the ids are sorted.
-        self.queue_many = insert(OutboxRow.core_table()).returning(
-            OutboxRow.id, sort_by_parameter_order=dialect == "postgresql"
+        self.claim_updates = InsertMany(
+            ProcessedUpdateRow.core_table(), returning="update_id", skip_conflicts_on="update_id"
         )
+        self.record = InsertMany(TicketEventRow.core_table())
+        self.queue = insert(OutboxRow.core_table()).returning(OutboxRow.id)
+        # Several rows in one INSERT, numbered in the order of the rows (SQLite holds its
+        # writer lock, PostgreSQL is told the order): their ids, sorted, match the rows.
+        self.queue_many = InsertMany(OutboxRow.core_table(), returning="id")
         self.queue_once = (
             insert_(OutboxRow.core_table())
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -377,7 +378,7 @@ class SqlStore:
         for table, rows in self._new_rows.items():
             if rows:
                 self._new_rows[table] = []
-                self._connection.execute(self._sql.new_rows[table], rows)
+                self._sql.new_rows[table](self._connection, rows)
 
     @property
     def bindings(self) -> Bindings:
@@ -407,8 +408,8 @@ class SqlStore:
         In id order, as every claimer does, so that two never wait for each other."""
         won = {
             update_id
-            for (update_id,) in self.conn.execute(
-                self._sql.claim_update,
+            for (update_id,) in self._sql.claim_updates(
+                self.conn,
                 [{"update_id": update_id, "processed_at": at} for update_id, at in sorted(updates)],
             )
         }
@@ -1258,7 +1259,7 @@ class SqlStore:
         self._write_outbox()
         if self._events:
             events, self._events = self._events, []
-            self.conn.execute(self._sql.record, events)
+            self._sql.record(self.conn, events)
 
     def queue(self, message: Outgoing, now: datetime) -> None:
         """Send ``message`` once the transaction commits.
@@ -1307,7 +1308,7 @@ class SqlStore:
     def _write_outbox(self) -> None:
         if self._outbox:
             rows, self._outbox = self._outbox, []
-            ids = sorted(self.conn.execute(self._sql.queue_many, rows).scalars())
+            ids = sorted(self._sql.queue_many(self.conn, rows).scalars())
             for outbox_id, values in zip(ids, rows, strict=True):
                 self._to_deliver(outbox_id, values)
 
