@@ -97,8 +97,22 @@ class RoutingDecision:
         return self.candidates[0].code if self.candidates else None
 
 
+# Full-width ASCII and the ideographic space, NFKC's most common work in Chinese text ("，",
+# "（", "３"), replaced ahead: what is left is then usually normalised already, which
+# ``unicodedata.normalize`` checks quickly, instead of decomposing and recomposing every
+# character (~0.15 µs each). NFKC maps these characters so itself: the result is the same.
+# (A regular expression, because ``str.translate`` with a table costs more than NFKC.)
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_HALF_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+
+
+def _half_width(match: re.Match[str]) -> str:
+    return _HALF_WIDTH[match[0]]
+
+
 def normalise(text: str) -> str:
-    """Full-width to half-width, lower case, one space for any run of whitespace."""
+    """NFKC (full-width to half-width), lower case, one space for any run of whitespace."""
+    text = _FULL_WIDTH.sub(_half_width, text)
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
@@ -178,6 +192,10 @@ class _CatalogIndex:
             )
             for name in self._names
         ]
+        # The characters of all names, to pick out of a text: a set of every character of a
+        # long text costs more than the rest of the filter (each one a new string object).
+        name_chars = "".join(sorted(set("".join(self._names))))
+        self._name_chars = re.compile(f"[{re.escape(name_chars)}]") if name_chars else None
 
     def scores(self, text: str, grams: Iterable[str]) -> dict[str, float]:
         """Keyword score per department with any evidence."""
@@ -197,7 +215,9 @@ class _CatalogIndex:
         # A name no longer than the text scores at most 200·h / (len + h), h being how many of
         # its characters occur in the text at all: names short of the cutoff by that bound
         # are not compared (most of them, for most texts; same results, a fraction of the cost).
-        present = set(text)
+        if self._name_chars is None:
+            return found
+        present = set(self._name_chars.findall(text))
         candidates = []
         for index, (length, chars, repeats, needs) in enumerate(self._name_filters):
             shared = chars & present
