@@ -210,8 +210,12 @@ class _Statements:
         )
 
 
-# PostgreSQL: ids taken from the table's own sequence, several in one round trip.
-_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+# PostgreSQL: ids taken from the tables' own sequences, several for each in one round trip.
+_NEXT_IDS = text(
+    "SELECT t.name, nextval(pg_get_serial_sequence(t.name, 'id')) "
+    "FROM unnest(CAST(:tables AS text[]), CAST(:counts AS integer[])) AS t(name, n), "
+    "generate_series(1, t.n)"
+)
 _TICKET_FIELDS = tuple(f.name for f in fields(Ticket))
 
 
@@ -349,22 +353,35 @@ class SqlStore:
 
     def _new_id(self, table: str) -> int:
         """An id for a new row, with no statement most of the time: SQLite's next rowid counted
-        from the largest (the transaction holds the writer lock), PostgreSQL's sequence read
+        from the largest (the transaction holds the writer lock), PostgreSQL's sequences read
         for as many rows as the batch's remaining updates could create."""
         if self._dialect == "postgresql":
-            free = self._free_ids.setdefault(table, [])
-            if not free:
-                # Unused ones are a gap in the ids, as a rolled-back insert leaves.
-                ahead = self._not_citizens if table == "citizens" else self._claims
-                taken = self._connection.execute(_NEXT_IDS, {"table": table, "n": 1 + len(ahead)})
-                free.extend(sorted(taken.scalars(), reverse=True))
-            return free.pop()
+            if not self._free_ids.get(table):
+                self._take_ids(table)
+            return self._free_ids[table].pop()
         if table not in self._next_ids:
             largest = self._connection.execute(self._sql.max_id[table]).scalar()
             self._next_ids[table] = (largest or 0) + 1
         new_id = self._next_ids[table]
         self._next_ids[table] = new_id + 1
         return new_id
+
+    def _take_ids(self, table: str) -> None:
+        """Ids for ``table`` and for every other table of new rows that has none left, in one
+        statement: a new request needs a citizen's, a ticket's and an assignment's. Ids
+        left unused are a gap, as a rolled-back insert leaves."""
+        wanted = {
+            name: 1 + len(self._not_citizens if name == "citizens" else self._claims)
+            for name in _NEW_ROW_TABLES
+            if name == table or not self._free_ids.get(name)
+        }
+        taken = self._connection.execute(
+            _NEXT_IDS, {"tables": list(wanted), "counts": list(wanted.values())}
+        )
+        for name, new_id in taken:
+            self._free_ids.setdefault(name, []).append(new_id)
+        for free in self._free_ids.values():
+            free.sort(reverse=True)  # handed out smallest first
 
     def _add_row(self, table: str, values: dict[str, Any]) -> None:
         self._new_rows[table].append(values)
