@@ -27,12 +27,18 @@ def chat_kind(chat_type: str) -> ChatKind:
     return ChatKind.GROUP
 
 
+def _storable(text: str | None) -> str | None:
+    """The text without NUL characters, which PostgreSQL cannot store in text (the request
+    would fail to commit and be lost) and which no one means to send."""
+    return text.replace("\x00", "") if text and "\x00" in text else text
+
+
 def person(user: Any) -> Person:
     return Person(
         user_id=user.id,
-        first_name=user.first_name or "",
-        last_name=user.last_name,
-        username=user.username,
+        first_name=_storable(user.first_name) or "",
+        last_name=_storable(user.last_name),
+        username=_storable(user.username),
         language_code=user.language_code,
     )
 
@@ -45,14 +51,15 @@ def incoming_message(
         return None
     fields: dict[str, Any] = {}
     content = Content.OTHER
-    if message.text is not None:
-        command = parse_command(message.text, me.username)
+    text = _storable(message.text)
+    if text is not None:
+        command = parse_command(text, me.username)
         if command is not None:
             content = Content.COMMAND
             fields["command"], fields["command_args"] = command
         else:
             content = Content.TEXT
-        fields["text"] = message.text
+        fields["text"] = text
     elif message.photo:
         largest = message.photo[-1]
         content = Content.PHOTO
@@ -83,11 +90,11 @@ def incoming_message(
             elif message.contact is not None:
                 content = Content.CONTACT
                 fields |= {
-                    "contact_phone": message.contact.phone_number,
+                    "contact_phone": _storable(message.contact.phone_number),
                     "contact_user_id": message.contact.user_id,
                 }
     if content not in (Content.TEXT, Content.COMMAND) and message.caption:
-        fields["text"] = message.caption
+        fields["text"] = _storable(message.caption)
     reply = message.reply_to_message
     return IncomingMessage(
         update_id=update_id,

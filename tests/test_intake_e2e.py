@@ -194,3 +194,19 @@ async def test_fifty_citizens_at_once_get_fifty_distinct_numbers(
         assert len(set(numbers)) == 50
         assert sorted(numbers) == [f"20261127-{i:04d}" for i in range(1, 51)]
         assert bot.ticket_count() == 50
+
+
+async def test_control_characters_in_a_request_or_a_name_lose_nothing(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    hotline_config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    """PostgreSQL cannot store a NUL character in text; a message or a name carrying one (a
+    buggy client, a bot API library) must still become a ticket, not an apology."""
+    citizen = fake_telegram.user(1002, first_name="李\x00四", language_code="zh-hans")
+    async with running_bot(fake_telegram, database_url, hotline_config, clock) as bot:
+        fake_telegram.push_text(citizen, "村口\x00的路灯坏了\x00")
+        reply = await fake_telegram.wait_for_message(citizen.chat_id, contains="工单编号")
+        assert NUMBER.search(reply["text"]) is not None
+        assert [t.text for t in bot.tickets()] == ["村口的路灯坏了"]
