@@ -6,9 +6,10 @@ the Bot API's own field names, so one translation reads both (duck-typed: ``Any`
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from bot.app import BotIdentity
+from bot.app import BotIdentity, HotlineApp
 from handlers.events import (
     ButtonPress,
     ChatKind,
@@ -17,6 +18,36 @@ from handlers.events import (
     Person,
     parse_command,
 )
+
+log = logging.getLogger(__name__)
+
+
+async def handle_update(
+    app: HotlineApp,
+    me: BotIdentity,
+    update: Any,
+    *,
+    toast_errors: tuple[type[Exception], ...],
+) -> None:
+    """One update to the core: a button press (then its toast), a message or an edited one;
+    other kinds are not asked for. ``toast_errors``: the framework's API errors, which a toast
+    may meet and shrug off (the change is committed by then)."""
+    if update.callback_query is not None:
+        query = update.callback_query
+        reaction = await app.on_button(button_press(query, update.update_id))
+        try:
+            await query.answer(text=reaction.callback_answer, show_alert=reaction.callback_alert)
+        except toast_errors as exc:
+            log.info("could not answer callback query: %s", exc)
+        return
+    message = update.message or update.edited_message
+    if message is None:
+        return
+    event = incoming_message(
+        message, update.update_id, me, edited=update.edited_message is not None
+    )
+    if event is not None:
+        await app.on_message(event)
 
 
 def chat_kind(chat_type: str) -> ChatKind:

@@ -36,7 +36,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import BotIdentity, HotlineApp
 from bot.delivery import ChatMoved, RetryLater, Undeliverable, refused
-from bot.incoming import button_press, incoming_message
+from bot.incoming import handle_update
 from bot.limits import CAPTION_LIMIT, truncate
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
@@ -80,24 +80,7 @@ class PtbFeed:
         return update.update_id
 
     async def handle(self, update: Update) -> None:
-        if update.callback_query is not None:
-            query = update.callback_query
-            reaction = await self.app.on_button(button_press(query, update.update_id))
-            try:
-                await query.answer(
-                    text=reaction.callback_answer, show_alert=reaction.callback_alert
-                )
-            except TelegramError as exc:  # the toast is a courtesy; the change is committed
-                log.info("could not answer callback query: %s", exc)
-            return
-        message = update.message or update.edited_message
-        if message is None:
-            return
-        event = incoming_message(
-            message, update.update_id, self.me, edited=update.edited_message is not None
-        )
-        if event is not None:
-            await self.app.on_message(event)
+        await handle_update(self.app, self.me, update, toast_errors=(TelegramError,))
 
     async def apologise(self, update: Update) -> None:
         message = update.message or update.edited_message

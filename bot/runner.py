@@ -50,7 +50,7 @@ class Transport:
 def aiogram_transport(token: str, api_base: str) -> Transport:
     from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 
-    from bot.aiogram_transport import AiogramFeed, AiogramSender, build_bot, build_dispatcher
+    from bot.aiogram_transport import AiogramFeed, AiogramSender, build_bot
 
     bot = build_bot(token, api_base)
 
@@ -68,7 +68,7 @@ def aiogram_transport(token: str, api_base: str) -> Transport:
     return Transport(
         identify=identify,
         sender=AiogramSender(bot),
-        feed=lambda app, me: AiogramFeed(bot, build_dispatcher(app, me)),
+        feed=lambda app, me: AiogramFeed(bot, app, me),
         close=bot.session.close,
     )
 

@@ -6,15 +6,12 @@ import gc
 import weakref
 from typing import Any, cast
 
-from aiogram import Bot
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods.base import Response
-from aiogram.types import Update
 
-from bot.aiogram_transport import _METHODS, AiogramSender, build_bot, build_dispatcher
+from bot.aiogram_transport import _METHODS, AiogramFeed, AiogramSender, build_bot
 from bot.app import BotIdentity, HotlineApp
-from handlers.events import IncomingMessage
-from handlers.outgoing import Button, Method, Outgoing
+from handlers.events import ButtonPress, IncomingMessage
+from handlers.outgoing import Button, Method, Outgoing, Reaction
 from storage.outbox import QueuedMessage
 from storage.repository import outgoing_payload
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
@@ -30,36 +27,42 @@ def test_the_classes_answers_are_read_with_outlive_a_garbage_collection() -> Non
     assert {name for name, ref in refs.items() if ref() is None} == set()
 
 
-async def test_the_dispatcher_keeps_nothing_per_chat() -> None:
-    """Conversation state is in the database: the dispatcher must not remember each chat it
-    sees (aiogram's default in-memory FSM would keep a record per citizen for good)."""
-    received: list[IncomingMessage] = []
+async def test_the_feed_hands_messages_edits_and_presses_to_the_core() -> None:
+    """Updates are read without aiogram's Dispatcher: each kind must still reach the core with
+    its update id, an edit as an edit, and a press must get its toast."""
+    received: list[tuple[int, str, str, bool]] = []
 
     class App:
         async def on_message(self, event: IncomingMessage) -> None:
-            received.append(event)
+            received.append((event.update_id, "message", event.text, event.edited))
 
-    dispatcher = build_dispatcher(cast(HotlineApp, App()), BotIdentity(user_id=1, username="bot"))
-    bot = Bot("123:abc")
-    for n in range(1, 4):
-        update = Update.model_validate(
-            {
-                "update_id": n,
-                "message": {
-                    "message_id": n,
-                    "date": 1764400000,
-                    "chat": {"id": 100 + n, "type": "private", "first_name": "市民"},
-                    "from": {"id": 100 + n, "is_bot": False, "first_name": "市民"},
-                    "text": "路灯坏了",
-                },
-            }
-        )
-        await dispatcher.feed_update(bot, update)
-    await bot.session.close()
-    assert [event.sender.user_id for event in received] == [101, 102, 103]
-    storage = dispatcher.fsm.storage
-    assert isinstance(storage, MemoryStorage)
-    assert len(storage.storage) == 0
+        async def on_button(self, press: ButtonPress) -> Reaction:
+            received.append((press.update_id, "button", press.data, False))
+            return Reaction(callback_answer="已收到")
+
+    async with FakeTelegramServer() as tg:
+        citizen = tg.user(1001, first_name="市民")
+        bot = build_bot(DEFAULT_TOKEN, tg.base_url)
+        feed = AiogramFeed(bot, cast(HotlineApp, App()), BotIdentity(user_id=1, username="bot"))
+        try:
+            card = Outgoing(chat_id=1001, text="卡片", buttons=((Button("好", data="ok:1"),),))
+            card_id = await AiogramSender(bot).send(_queued(card))
+            first = tg.push_text(citizen, "路灯坏了")
+            edit = tg.push_edited_text(citizen, first.message, "路灯坏了三天")
+            press = tg.press_button(citizen, card_id, "ok:1", chat_id=1001)
+            for update in await feed.fetch(None, 0):
+                await feed.handle(update)
+        finally:
+            await bot.session.close()
+        assert received == [
+            (first.update_id, "message", "路灯坏了", False),
+            (edit.update_id, "message", "路灯坏了三天", True),
+            (press.update_id, "button", "ok:1", False),
+        ]
+        query_id = press.update["callback_query"]["id"]
+        answer = tg.callback_answer(query_id)
+        assert answer is not None
+        assert answer["text"] == "已收到"
 
 
 def _queued(message: Outgoing, **payload: object) -> QueuedMessage:
