@@ -6,7 +6,6 @@ outbox row becomes one Bot API call. The hotline's rules are in ``handlers``.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from aiogram import Bot
@@ -58,8 +57,6 @@ from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
 from handlers.model import Language
 from storage.outbox import QueuedMessage
-
-log = logging.getLogger(__name__)
 
 
 class SentMessageId(BaseModel):

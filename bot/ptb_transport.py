@@ -7,7 +7,6 @@ only after it is committed, exactly as with aiogram.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from datetime import timedelta
 from typing import Any
@@ -42,8 +41,6 @@ from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
 from handlers.model import Language
 from storage.outbox import QueuedMessage
-
-log = logging.getLogger(__name__)
 
 
 def build_ptb_bot(token: str, api_base: str) -> Bot:
