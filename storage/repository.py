@@ -380,8 +380,8 @@ class SqlStore:
         )
         for name, new_id in taken:
             self._free_ids.setdefault(name, []).append(new_id)
-        for free in self._free_ids.values():
-            free.sort(reverse=True)  # handed out smallest first
+        for name in wanted:
+            self._free_ids[name].sort(reverse=True)  # handed out smallest first
 
     def _add_row(self, table: str, values: dict[str, Any]) -> None:
         self._new_rows[table].append(values)
