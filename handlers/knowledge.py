@@ -238,7 +238,10 @@ class Reason(StrEnum):
 
 
 _REASON_TEXTS: dict[Reason, str] = {
-    Reason.DIRECT: "直接答复: a confident match and the message asks a question",
+    Reason.DIRECT: (
+        "直接答复: the best entry scores {score:.2f} (≥ {threshold:.2f}), {gap:.2f} ahead of the "
+        "next, and the message asks without requesting action"
+    ),
     Reason.NO_MATCH: "工单: no entry in force shares words with the message",
     Reason.LOW_SCORE: "工单: the best entry scores {score:.2f}, below {threshold:.2f}",
     Reason.AMBIGUOUS: "工单: the two best entries are {gap:.2f} apart, less than {margin:.2f}",
@@ -470,7 +473,8 @@ class KnowledgeBase:
             return decision(
                 Reason.NOT_A_QUESTION, score=score, threshold=tuning.confident_statement
             )
-        return decision(Reason.DIRECT, score=score, gap=gap)
+        threshold = tuning.confident if kind is Intent.ASK else tuning.confident_statement
+        return decision(Reason.DIRECT, score=score, gap=gap, threshold=threshold)
 
 
 def decide(
