@@ -77,6 +77,8 @@ def test_a_request_to_act_sharing_the_words_is_not_answered(base: KnowledgeBase)
         "村里的自来水管爆了，请派人维修",
         "我要投诉派出所办护照的工作人员",
         "护照办了一个月还没寄到，麻烦催一下",
+        "我的护照办好了吗",  # where one's own case stands: someone must look it up
+        "补贴什么时候能到账",
     ],
 )
 def test_requests_to_act_are_recognised(text: str) -> None:
@@ -85,7 +87,13 @@ def test_requests_to_act_are_recognised(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["耕地地力保护补贴什么时候发放？", "护照在哪里办", "医保一年交多少钱", "社保卡丢了怎么补办"],
+    [
+        "耕地地力保护补贴什么时候发放？",
+        "护照在哪里办",
+        "医保一年交多少钱",
+        "身份证丢失了怎么补办",
+        "请问护照多久能办好",
+    ],
 )
 def test_questions_are_recognised(text: str) -> None:
     assert intent(text) is Intent.ASK
@@ -178,3 +186,22 @@ def test_a_malformed_row_names_its_line(text: str, words: list[str]) -> None:
         parse_entries(text, known_departments={"labour"})
     for word in words:
         assert word in str(caught.value)
+
+
+def test_the_words_of_asking_do_not_make_two_matters_alike() -> None:
+    """ "狗证怎么办理" shares "证怎么办理" with "居住证怎么办理", but its matter is the dog licence:
+    the forms of asking count as what is asked, not as the matter's words."""
+    residence = KnowledgeEntry(id="residence", question="居住证怎么办理", answer="到派出所申领。")
+    dog = KnowledgeEntry(id="dog", question="狗证在哪里办", answer="到派出所登记。")
+    decision = KnowledgeBase([residence, dog]).decide("狗证怎么办理？", NOW)
+    assert decision.best is not None
+    assert decision.best.entry.id == "dog"
+    assert decision.answer_directly
+
+
+def test_a_statement_needs_a_near_exact_match() -> None:
+    base = KnowledgeBase(ENTRIES)
+    assert base.decide("护照怎么办理", NOW).answer_directly  # question word, no mark
+    decision = base.decide("护照 办理 材料 照片", NOW)
+    assert decision.intent is Intent.STATE
+    assert not decision.answer_directly

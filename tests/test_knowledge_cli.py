@@ -142,8 +142,8 @@ def test_ask_explains_a_direct_answer_and_a_request_to_act(tmp_path: Path) -> No
     assert "answer directly" in out
     assert "medical-payment" in out
     assert "«农村医保每年几月份交»" in out  # the matched phrasing
-    assert re.search(r"^1\. medical-payment  score 0\.\d{3}  matched", out, re.MULTILINE)
-    assert re.search(r"why: 直接答复: the best entry scores 0\.\d\d", out)
+    assert re.search(r"^1\. medical-payment  score [01]\.\d{3}  matched", out, re.MULTILINE)
+    assert re.search(r"why: 直接答复: the best entry scores [01]\.\d\d", out)
     assert "每年9月1日至12月31日集中缴费" in out
     code, out = run("ask", "我的耕地地力保护补贴一直没到账，请帮忙查")
     assert code == 0, out
