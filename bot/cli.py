@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from bot.knowledge_cli import kb_app
 from bot.logging_setup import setup_logging
 from bot.route_cli import route
 from bot.settings import Settings, SettingsError, get_settings
@@ -58,6 +59,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(department_app, name="department")
 app.add_typer(office_app, name="office")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(kb_app, name="kb")
 app.command("route")(route)
 app.command("stats")(stats)
 app.command("export")(export)

@@ -444,3 +444,56 @@ class JobRunRow(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     step: Mapped[str] = mapped_column(String(32), primary_key=True)
     ran_at: Mapped[datetime]
+
+
+class KnowledgeEntryRow(Base):
+    """知识库: an answer the bot may give directly, as it stands now (history: the versions).
+
+    ``key`` is the stable id an import file names; ``version`` counts the changes.
+    """
+
+    __tablename__ = "kb_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    question: Mapped[str] = mapped_column(Text)
+    alternatives: Mapped[list[str]] = mapped_column(JSON)
+    answer: Mapped[str] = mapped_column(Text)
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"), index=True)
+    keywords: Mapped[list[str]] = mapped_column(JSON)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean)
+    # The resolved ticket whose answer became this entry, when one did.
+    source_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    version: Mapped[int]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class KnowledgeVersionRow(Base):
+    """One state of a knowledge base entry, written with every change: who, when, what."""
+
+    __tablename__ = "kb_entry_versions"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "version"),
+        # 知识库更新 per department and period (provinces score it).
+        Index("ix_kb_entry_versions_department_changed", "department_code", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("kb_entries.id"))
+    version: Mapped[int]
+    change: Mapped[str] = mapped_column(String(16))  # created, updated, deactivated, reactivated
+    question: Mapped[str] = mapped_column(Text)
+    alternatives: Mapped[list[str]] = mapped_column(JSON)
+    answer: Mapped[str] = mapped_column(Text)
+    department_code: Mapped[str | None] = mapped_column(String(32))
+    keywords: Mapped[list[str]] = mapped_column(JSON)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # Who, in words: "cli import entries.csv", or the staff member's name.
+    changed_via: Mapped[str] = mapped_column(String(128))
