@@ -19,7 +19,7 @@ import typer
 from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
-from bot.logging_setup import setup_logging
+from bot.logging_setup import Redactor, setup_logging
 from bot.route_cli import route
 from bot.settings import Settings, SettingsError, get_settings
 from bot.stats_cli import export, stats
@@ -109,11 +109,11 @@ def run(
     if transport not in ("aiogram", "ptb"):
         fail("--transport must be aiogram or ptb")
     current = settings()
-    setup_logging(current.log_level)
     try:
         token = current.require_token()
     except SettingsError as exc:
         fail(str(exc))
+    setup_logging(current.log_level, secrets=[token])
     hotline_config = config()
     db = database()
     # Imported only now: aiogram takes seconds to import, and a bad setting should not wait.
@@ -142,7 +142,8 @@ def run(
     try:
         asyncio.run(main())
     except StartupError as exc:
-        fail(str(exc))
+        # The reason may quote a library's error, and a Bot API URL carries the token.
+        fail(Redactor([token])(str(exc)))
     finally:
         db.dispose()
 
@@ -420,11 +421,11 @@ def tick(
     from handlers.reminders import sweep
 
     current = settings()
-    setup_logging(current.log_level)
     try:
         token = current.require_token()
     except SettingsError as exc:
         fail(str(exc))
+    setup_logging(current.log_level, secrets=[token])
     now = SystemClock().now() if at is None else _moment(at, "--at")
     hotline_config = config()
     db = database()
