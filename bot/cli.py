@@ -11,19 +11,20 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from bot.knowledge_cli import kb_app
-from bot.logging_setup import setup_logging
+from bot.logging_setup import Redactor, setup_logging
 from bot.route_cli import route
 from bot.settings import Settings, SettingsError, get_settings
 from bot.stats_cli import export, stats
+from bot.tables import print_table
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.model import RequestType, Role
 from scheduler.calendar import SHANGHAI, WorkingCalendar
@@ -48,6 +49,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff (承办人员) and supervisors (热线办).", no_args_is_help=True)
@@ -109,11 +111,11 @@ def run(
     if transport not in ("aiogram", "ptb"):
         fail("--transport must be aiogram or ptb")
     current = settings()
-    setup_logging(current.log_level)
     try:
         token = current.require_token()
     except SettingsError as exc:
         fail(str(exc))
+    setup_logging(current.log_level, secrets=[token])
     hotline_config = config()
     db = database()
     # Imported only now: aiogram takes seconds to import, and a bad setting should not wait.
@@ -142,13 +144,16 @@ def run(
     try:
         asyncio.run(main())
     except StartupError as exc:
-        fail(str(exc))
+        # The reason may quote a library's error, and a Bot API URL carries the token.
+        fail(Redactor([token])(str(exc)))
     finally:
         db.dispose()
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(metavar="REVISION", help="target revision")] = "head",
+) -> None:
     """Apply the Alembic migrations to HOTLINE_DATABASE_URL."""
     db = database(ready=False)
     try:
@@ -174,7 +179,9 @@ def db_revision(message: str) -> None:
 
 @app.command("check-config")
 def check_config(
-    path: Annotated[Path | None, typer.Argument(help="TOML file (default: HOTLINE_CONFIG)")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(metavar="FILE", help="TOML file (default: HOTLINE_CONFIG)")
+    ] = None,
 ) -> None:
     """Validate a config file and summarise what it sets."""
     loaded = config(path)
@@ -211,21 +218,28 @@ def operator_session() -> Iterator[Session]:
         db.dispose()
 
 
+class StaffRole(StrEnum):
+    """The roles an operator can enrol someone in (citizens and the system are not enrolled)."""
+
+    STAFF = Role.STAFF.value
+    SUPERVISOR = Role.SUPERVISOR.value
+
+
 @staff_app.command("add")
 def staff_add(
     telegram_id: Annotated[int, typer.Option("--telegram-id", help="their Telegram user id")],
     department: Annotated[str | None, typer.Option("--department", help="department code")] = None,
-    role: Annotated[Role, typer.Option("--role", help="staff or supervisor")] = Role.STAFF,
+    role: Annotated[
+        StaffRole, typer.Option("--role", help="staff (承办人员) or supervisor (热线办)")
+    ] = StaffRole.STAFF,
     name: Annotated[str | None, typer.Option("--name", help="shown on cards")] = None,
 ) -> None:
     """Enrol a staff member or supervisor (or change their role and department)."""
-    if role not in (Role.STAFF, Role.SUPERVISOR):
-        fail("--role must be staff or supervisor")
     with operator_session() as session:
         member = add_staff(
             session,
             telegram_id,
-            role=role,
+            role=Role(role.value),
             department=department,
             name=name,
             now=SystemClock().now(),
@@ -241,12 +255,14 @@ def staff_list() -> None:
     """Active staff and supervisors."""
     with operator_session() as session:
         rows = list_staff(session)
-        table = Table("telegram id", "name", "role", "department")
+        table = Table(
+            Column("telegram id", no_wrap=True), "name", "role", Column("department", no_wrap=True)
+        )
         for row in rows:
             table.add_row(
                 str(row.telegram_user_id), row.name or "", row.role.value, row.department_code or ""
             )
-    Console().print(table)
+    print_table(table)
 
 
 @staff_app.command("remove")
@@ -280,7 +296,10 @@ def department_list(
         return
     if output != "table":
         fail("--format must be table or json")
-    table = Table("code", "名称", "name", "chat", "active")
+    # Codes and chat ids are never split; on a narrow terminal the names wrap instead.
+    table = Table(
+        Column("code", no_wrap=True), "名称", "name", Column("chat", no_wrap=True), "active"
+    )
     for r in rows:
         table.add_row(
             str(r["code"]),
@@ -289,13 +308,23 @@ def department_list(
             str(r["chat_id"] or ""),
             "yes" if r["active"] else "no",
         )
-    Console().print(table)
+    print_table(table)
 
 
-@department_app.command("set-chat")
+# Group chat ids are negative (-100…): the commands that take one read an unknown "option" as
+# their argument, so the id works as /chatid writes it, without a "--" before it.
+CHAT_ID_COMMAND = {"ignore_unknown_options": True}
+
+
+@department_app.command("set-chat", context_settings=CHAT_ID_COMMAND)
 def department_set_chat(
-    code: Annotated[str, typer.Argument(help="department code")],
-    chat_id: Annotated[int, typer.Argument(help="the group's chat id (send /chatid in the group)")],
+    code: Annotated[str, typer.Argument(metavar="CODE", help="department code")],
+    chat_id: Annotated[
+        int,
+        typer.Argument(
+            metavar="CHAT_ID", help="the group's chat id, like -1009876543210 (/chatid there)"
+        ),
+    ],
 ) -> None:
     """Bind a department's group chat: its ticket cards go there."""
     with operator_session() as session:
@@ -303,9 +332,15 @@ def department_set_chat(
     typer.echo(f"{code} → chat {chat_id}")
 
 
-@office_app.command("set-chat")
+@office_app.command("set-chat", context_settings=CHAT_ID_COMMAND)
 def office_set_chat(
-    chat_id: Annotated[int, typer.Argument(help="the office group's chat id")],
+    chat_id: Annotated[
+        int,
+        typer.Argument(
+            metavar="CHAT_ID",
+            help="the office group's chat id, like -1001234567890 (/chatid there)",
+        ),
+    ],
 ) -> None:
     """Bind the hotline office's chat: dispatch queue, returns, extensions, reminders."""
     with operator_session() as session:
@@ -360,7 +395,7 @@ def deadline(
 
 
 @calendar_app.command("check")
-def calendar_check(year: Annotated[int, typer.Argument(help="e.g. 2027")]) -> None:
+def calendar_check(year: Annotated[int, typer.Argument(metavar="YEAR", help="e.g. 2027")]) -> None:
     """Is YEAR's holiday schedule confirmed? If not, what to add to the config file."""
     status = WorkingCalendar(config().calendar).year_status(year)
     if status.confirmed:
@@ -388,11 +423,11 @@ def tick(
     from handlers.reminders import sweep
 
     current = settings()
-    setup_logging(current.log_level)
     try:
         token = current.require_token()
     except SettingsError as exc:
         fail(str(exc))
+    setup_logging(current.log_level, secrets=[token])
     now = SystemClock().now() if at is None else _moment(at, "--at")
     hotline_config = config()
     db = database()

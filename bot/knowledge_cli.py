@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.settings import Settings, get_settings
+from bot.tables import print_table
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.knowledge import KnowledgeBase, KnowledgeDecision
 from handlers.knowledge_io import KnowledgeFileError, format_entries, parse_entries
@@ -175,7 +175,7 @@ def kb_list(
             entry.department or "",
             "yes" if entry.in_force(today) else "no",
         )
-    Console().print(table)
+    print_table(table)
 
 
 def _knowledge(entries_file: Path | None) -> KnowledgeBase:

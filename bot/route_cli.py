@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.settings import get_settings
 from handlers.catalog import Catalog, CatalogError, load_catalog
-from handlers.config import DEFAULT_AUTO_DISPATCH_THRESHOLD
+from handlers.config import DEFAULT_AUTO_DISPATCH_THRESHOLD, ConfigError, load_config
 from handlers.routing import DepartmentRouter, RoutingDecision
 
 # Real request files are big and their text cells long.
@@ -41,6 +42,18 @@ def label_codes(catalog: Catalog) -> dict[str, str]:
     return codes
 
 
+def configured_catalog() -> tuple[Catalog, float]:
+    """The departments and auto-dispatch threshold the running bot would use: those of the
+    HOTLINE_CONFIG file, else the built-in ones shipped in the package (found from any
+    directory)."""
+    try:
+        settings = get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(f"bad HOTLINE_* setting: {str(exc).splitlines()[-1].strip()}") from None
+    config = load_config(settings.config)
+    return config.departments, config.auto_dispatch_threshold
+
+
 def decision_row(identifier: str, decision: RoutingDecision, catalog: Catalog) -> dict[str, Any]:
     """One routed request. ``department`` is the department's (Chinese) name, the vocabulary
     of request labels; ``department_code`` is its code."""
@@ -63,10 +76,17 @@ def decision_row(identifier: str, decision: RoutingDecision, catalog: Catalog) -
 
 
 def route(
-    text: Annotated[str | None, typer.Argument(help="a request text to route")] = None,
-    catalog: Annotated[Path, typer.Option("--catalog", help="department catalog TOML")] = Path(
-        "handlers/defaults/departments.toml"
-    ),
+    text: Annotated[
+        str | None, typer.Argument(metavar="TEXT", help="a request text to route")
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            help="department catalog TOML (default: the departments the bot routes to, "
+            "from HOTLINE_CONFIG or built in)",
+        ),
+    ] = None,
     history: Annotated[
         Path | None, typer.Option("--history", help="CSV of past routings: text,label[,subject]")
     ] = None,
@@ -93,12 +113,17 @@ def route(
 
     if (text is None) == (input_path is None):
         fail("give either a TEXT or --input CSV (with --output)")
+    catalog_cutoff: float | None
     try:
-        departments = load_catalog(catalog)
-    except CatalogError as exc:
+        if catalog is None:
+            departments, catalog_cutoff = configured_catalog()
+        else:
+            departments = load_catalog(catalog)
+            catalog_cutoff = departments.auto_dispatch_threshold
+    except (CatalogError, ConfigError) as exc:
         fail(str(exc))
         return
-    cutoff = threshold if threshold is not None else departments.auto_dispatch_threshold
+    cutoff = threshold if threshold is not None else catalog_cutoff
     past: list[tuple[str, str]] = []
     codes = label_codes(departments)
     try:

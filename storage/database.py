@@ -81,7 +81,9 @@ class Database:
     def __init__(self, url: str | URL, *, echo: bool = False, pool_size: int = 5) -> None:
         self.url = normalize_url(str(url) if isinstance(url, URL) else url)
         self.dialect = self.url.get_backend_name()
-        options: dict[str, Any] = {"echo": echo}
+        # Statement parameters are citizens' names, phones and texts: an error (and so a log
+        # line or a traceback) shows the SQL without them.
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "sqlite":
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:

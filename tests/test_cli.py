@@ -4,14 +4,27 @@ status 2, migrations, and a real ``hotline run`` answering a citizen through the
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+from rich.console import Console
+from rich.table import Column, Table
+from typer.testing import CliRunner
 
+from bot.cli import app
+from bot.tables import print_table
+from handlers.config import load_config
+from storage.admin import office_chat
+from storage.database import Database
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,3 +149,116 @@ def test_every_command_has_help(args: tuple[str, ...]) -> None:
     result = hotline(*args, "--help")
     assert result.returncode == 0
     assert "Usage" in result.stdout
+
+
+# -- setting up, word for word as the README writes it ------------------------------------------
+
+
+def test_group_chat_ids_work_as_written(database_url: str) -> None:
+    """Group ids are negative, as /chatid gives them: no "--" needed before them."""
+    env = {"HOTLINE_DATABASE_URL": database_url}
+    office = hotline("office", "set-chat", "-1001234567890", env=env)
+    assert office.returncode == 0, office.stderr
+    department = hotline("department", "set-chat", "construction", "-1009876543210", env=env)
+    assert department.returncode == 0, department.stderr
+    listed = hotline("department", "list", "--format", "json", env=env)
+    chats = {row["code"]: row["chat_id"] for row in json.loads(listed.stdout)}
+    assert chats["construction"] == -1009876543210
+    db = Database(database_url)
+    try:
+        with db.read() as session:
+            assert office_chat(session) == -1001234567890
+    finally:
+        db.dispose()
+    # Anything else that looks like an option is still refused, in one line.
+    refused = hotline("office", "set-chat", "-x", env=env)
+    assert refused.returncode == 2
+    assert "CHAT_ID" in refused.stderr
+
+
+def test_route_works_from_any_directory(tmp_path: Path) -> None:
+    """The built-in catalog ships in the package: `hotline route` needs no repository."""
+    result = hotline("route", "村口的路灯坏了，晚上道路很黑", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0].split("\t")
+    assert first[0] in load_config(None).departments.codes
+    assert result.stdout.rstrip().splitlines()[-1].startswith("automatic:")
+
+
+def test_route_uses_the_configured_departments(tmp_path: Path) -> None:
+    """Without --catalog, `hotline route` routes to the departments the bot routes to."""
+    config = tmp_path / "hotline.toml"
+    config.write_text(
+        '[[departments]]\ncode = "lights"\nname_zh = "路灯所"\nname_en = "Street Lights"\n'
+        'keywords = ["路灯"]\n\n[[departments]]\ncode = "schools"\nname_zh = "教育办"\n'
+        'name_en = "Education"\nkeywords = ["学校"]\n',
+        encoding="utf-8",
+    )
+    result = hotline("route", "村口的路灯坏了", env={"HOTLINE_CONFIG": str(config)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split("\t")[:2] == ["lights", "路灯所"]
+
+
+def every_command(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every visible command and group under ``command`` (a Click command)."""
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        if not sub.hidden:
+            yield from every_command(sub, (*path, name))
+
+
+def test_help_texts_show_no_value_for_flags() -> None:
+    """`--help` takes no value: no help text may show one (nor any other bare type name)."""
+    runner = CliRunner()
+    paths = list(every_command(typer.main.get_command(app)))
+    assert ("office", "set-chat") in paths
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "<bool>" not in result.output, (path, result.output)
+        help_line = next(line for line in result.output.splitlines() if "--help" in line)
+        assert help_line.split() == ["--help", "Show", "this", "message", "and", "exit."], path
+
+
+def test_staff_add_offers_only_staff_roles(database_url: str) -> None:
+    help_text = CliRunner().invoke(app, ["staff", "add", "--help"]).output
+    assert "staff|supervisor" in help_text
+    assert "citizen" not in help_text
+    assert "system" not in help_text
+    env = {"HOTLINE_DATABASE_URL": database_url}
+    refused = hotline("staff", "add", "--telegram-id", "333", "--role", "citizen", env=env)
+    assert refused.returncode == 2
+    assert "--role" in refused.stderr
+    added = hotline("staff", "add", "--telegram-id", "333", "--role", "supervisor", env=env)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("supervisor 333")
+
+
+def test_department_list_prints_whole_chinese_names(database_url: str) -> None:
+    """Into a file or a pipe (not a terminal), every name is printed whole, on one line."""
+    result = hotline("department", "list", env={"HOTLINE_DATABASE_URL": database_url})
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout
+    for department in load_config(None).departments.departments:
+        row = next(line for line in result.stdout.splitlines() if f" {department.code} " in line)
+        assert department.name_zh in row
+        assert department.name_en in row
+
+
+def test_tables_on_a_narrow_terminal_wrap_names_instead_of_cutting_them() -> None:
+    table = Table(Column("code", no_wrap=True), "名称")
+    names = {"agriculture": "农业农村综合服务中心", "construction": "村镇规划建设服务中心"}
+    for code, name in names.items():
+        table.add_row(code, name)
+    screen = io.StringIO()
+    print_table(table, Console(file=screen, width=24, force_terminal=True, color_system=None))
+    assert "…" not in screen.getvalue()
+    cells = [line.split("│") for line in screen.getvalue().splitlines() if "│" in line]
+    for code, name in names.items():
+        start = next(i for i, cell in enumerate(cells) if cell[1].strip() == code)
+        wrapped = ""
+        for cell in cells[start:]:
+            if cell[1].strip() not in ("", code):
+                break
+            wrapped += cell[2].strip()
+        assert wrapped == name

@@ -12,7 +12,7 @@ from storage.types import StrEnumType, UtcDateTime
 
 config = context.config
 engine = config.attributes.get("engine") or create_engine(
-    config.get_main_option("sqlalchemy.url", "")
+    config.get_main_option("sqlalchemy.url", ""), hide_parameters=True
 )
 
 
