@@ -53,7 +53,10 @@ def build_hotline(
         calendar=WorkingCalendar(config.calendar),
         buttons=ButtonSigner(hashlib.sha256(secret.encode()).digest()),
         router=DepartmentRouter(
-            config.departments, threshold=config.auto_dispatch_threshold, history=history or ()
+            config.departments,
+            threshold=config.auto_dispatch_threshold,
+            history=history or (),
+            history_limit=config.routing.history_size,
         ),
         bot_username=bot_username,
     )

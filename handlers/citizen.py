@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from handlers import texts
-from handlers.cards import attachment_message
+from handlers.cards import attachment_message, refresh_cards
 from handlers.context import Hotline
 from handlers.dispatching import office_chats, office_language, route_new_ticket
 from handlers.display import mask_phone, shorten, show_date, show_datetime
@@ -495,6 +495,7 @@ def change_request_type(
             data={"from": ticket.request_type.value, "to": kind.value},
         )
     )
+    refresh_cards(store, hotline, updated, now)  # the department's card shows type and deadline
     if message_id is not None:
         store.queue(
             Outgoing(
