@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.app import BotIdentity, HotlineApp
 from bot.delivery import ChatMoved, RetryLater, Undeliverable, refused
 from bot.incoming import handle_update
-from bot.limits import CAPTION_LIMIT, truncate
+from bot.limits import CAPTION_LIMIT, truncate, with_mention
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
 from handlers.model import Language
@@ -85,6 +85,7 @@ class SendPreparedMessage(TelegramMethod[SentMessageId]):
     text: str
     reply_markup: str | None = None
     reply_parameters: str | None = None
+    entities: str | None = None
 
 
 class UrlencodedSession(AiohttpSession):
@@ -201,7 +202,8 @@ def _keyboard(payload: dict[str, Any]) -> dict[str, Any] | None:
     if payload.get("buttons"):
         return {"inline_keyboard": [[_button(b) for b in row] for row in payload["buttons"]]}
     if payload.get("force_reply"):
-        markup: dict[str, Any] = {"force_reply": True}
+        # selective: in a group, only the person named or replied to gets the reply box.
+        markup: dict[str, Any] = {"force_reply": True, "selective": True}
         if payload.get("placeholder"):
             markup["input_field_placeholder"] = payload["placeholder"]
         return markup
@@ -268,12 +270,14 @@ class AiogramSender:
         match message.method:
             case "sendMessage":
                 as_json = self.bot.session.json_dumps
+                text, entities = with_mention(text, p.get("mention"))
                 answer = await self.bot(
                     SendPreparedMessage(
                         chat_id=chat_id,
                         text=text,
                         reply_markup=as_json(keyboard) if keyboard else None,
                         reply_parameters=as_json(reply) if reply else None,
+                        entities=as_json(entities) if entities else None,
                     )
                 )
                 return answer.message_id

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.delivery import Delivery, Sender
 from bot.renderers import Renderers
-from handlers import dispatching, inbox, lists, reminders
+from handlers import dispatching, inbox, lists
 from handlers.buttons import ButtonSigner
 from handlers.config import HotlineConfig
 from handlers.context import Hotline
@@ -27,10 +27,10 @@ from handlers.reminders import SweepReport
 from handlers.routing import DepartmentRouter
 from scheduler.calendar import WorkingCalendar
 from scheduler.clock import Clock
-from scheduler.service import SweepScheduler
+from scheduler.service import SweepRunner, SweepScheduler
 from storage.database import Database
 from storage.repository import outgoing_payload
-from storage.worker import DatabaseWorker, UpdateAhead
+from storage.worker import DatabaseWorker, UpdateAhead, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,10 @@ def build_hotline(
         calendar=WorkingCalendar(config.calendar),
         buttons=ButtonSigner(hashlib.sha256(secret.encode()).digest()),
         router=DepartmentRouter(
-            config.departments, threshold=config.auto_dispatch_threshold, history=history or ()
+            config.departments,
+            threshold=config.auto_dispatch_threshold,
+            history=history or (),
+            history_limit=config.routing.history_size,
         ),
         bot_username=bot_username,
     )
@@ -79,6 +82,7 @@ class HotlineApp:
         self.clock = clock
         self.instance = instance or default_instance_name()
         self.worker = DatabaseWorker(database, instance=self.instance)
+        self.sweeper = SweepRunner(self.worker.run, unavailable=is_unavailable)
         self.delivery: Delivery | None = None
         self.scheduler: SweepScheduler | None = None
 
@@ -109,11 +113,10 @@ class HotlineApp:
             self.scheduler.start()
 
     async def sweep(self) -> SweepReport:
-        """One pass over what is due: reminders, timeouts (also run by `hotline tick`)."""
+        """One pass over what is due: reminders, timeouts (also run by `hotline tick`), each
+        concern in a transaction of its own."""
         now = self.clock.now()
-        report: SweepReport = await self.worker.run(
-            lambda store: reminders.sweep(store, self.hotline, now)
-        )
+        report = await self.sweeper.sweep(self.hotline, now)
         if report.total or report.surveys_closed or report.held_opened:
             log.info(
                 "sweep: %s reminders, %d surveys closed, %d held messages opened",
@@ -125,7 +128,7 @@ class HotlineApp:
 
     async def stop(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.stop()
+            await self.scheduler.stop()
         if self.delivery is not None:
             await self.delivery.stop()
         await self.worker.stop()

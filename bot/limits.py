@@ -3,6 +3,8 @@ emoji outside the Basic Multilingual Plane is two)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -53,3 +55,21 @@ def _cut(text: str, limit: int) -> list[str]:
     # Telegram refuses blank messages; a text of nothing else keeps its first piece, refused
     # like any blank text would be.
     return [piece for piece in found if piece.strip()] or found[:1]
+
+
+def with_mention(
+    text: str, mention: list[Any] | tuple[int, str] | None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The text with the person of ``mention`` (user id, name) named at its head, and the
+    ``text_mention`` entity that makes the name a mention: a selective force_reply then opens
+    the reply box for that person only. Without a mention, the text as it is."""
+    if not mention:
+        return text, []
+    user_id, name = int(mention[0]), str(mention[1]) or str(mention[0])
+    entity = {
+        "type": "text_mention",
+        "offset": 0,
+        "length": utf16_len(name),
+        "user": {"id": user_id, "is_bot": False, "first_name": name},
+    }
+    return f"{name} {text}", [entity]

@@ -18,6 +18,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     Message,
+    MessageEntity,
     ReplyParameters,
     Update,
 )
@@ -36,7 +37,7 @@ from telegram.request import HTTPXRequest
 from bot.app import BotIdentity, HotlineApp
 from bot.delivery import ChatMoved, RetryLater, Undeliverable, refused
 from bot.incoming import handle_update
-from bot.limits import CAPTION_LIMIT, truncate
+from bot.limits import CAPTION_LIMIT, truncate, with_mention
 from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
 from handlers import texts
 from handlers.model import Language
@@ -102,7 +103,8 @@ def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | ForceReply | None
             ]
         )
     if payload.get("force_reply"):
-        return ForceReply(input_field_placeholder=payload.get("placeholder"))
+        # selective: in a group, only the person named or replied to gets the reply box.
+        return ForceReply(selective=True, input_field_placeholder=payload.get("placeholder"))
     return None
 
 
@@ -149,8 +151,13 @@ class PtbSender:
         text = p.get("text", "")
         match message.method:
             case "sendMessage":
+                text, entities = with_mention(text, p.get("mention"))
                 sent = await self.bot.send_message(
-                    chat_id, text, reply_markup=markup, reply_parameters=reply
+                    chat_id,
+                    text,
+                    reply_markup=markup,
+                    reply_parameters=reply,
+                    entities=[MessageEntity.de_json(e, self.bot) for e in entities] or None,
                 )
             case "editMessageText":
                 edited = await self.bot.edit_message_text(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from handlers import texts
 from handlers.context import Hotline
-from handlers.display import mask_phone, shorten, show_date, show_datetime
+from handlers.display import mask_phone, shorten, show_datetime, show_deadline
 from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
 from handlers.outgoing import Button, Keyboard, Method, Outgoing
 from handlers.ports import Store
@@ -17,7 +17,14 @@ LIST_LINE_TEXT = 60  # characters of the request in a list line (handlers.lists)
 
 
 def time_left(hotline: Hotline, ticket: Ticket, now: datetime, lang: Language) -> str:
-    """ "3 working days left", "due today", "2 working days overdue" (hours for urgent ones)."""
+    """ "3 working days left", "due today", "2 working days overdue" (hours for urgent ones);
+    for a ticket no longer open, whether it was answered in time: nothing is left to count."""
+    if not ticket.status.is_open:
+        if ticket.resolved_at is None:
+            return texts.DEADLINE_STOPPED(lang)
+        if ticket.resolved_at <= ticket.deadline_at:
+            return texts.ANSWERED_IN_TIME(lang)
+        return texts.ANSWERED_LATE(lang)
     if ticket.urgent:
         hours = int((ticket.deadline_at - now).total_seconds() // 3600)
         return texts.HOURS_LEFT(lang, hours=hours) if hours >= 0 else texts.HOURS_OVERDUE(lang)
@@ -58,7 +65,7 @@ def card_text(
         if signer
         else "",
         received=show_datetime(ticket.received_at),
-        deadline=show_date(ticket.deadline_at),
+        deadline=show_deadline(ticket.deadline_at, urgent=ticket.urgent),
         left=time_left(hotline, ticket, now, lang),
         estimated=texts.ESTIMATED_SHORT(lang) if ticket.deadline_estimated else "",
         phone=mask_phone(citizen.phone) if citizen and citizen.phone else texts.CARD_NO_PHONE(lang),
@@ -77,7 +84,7 @@ def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> s
         number=ticket.number,
         urgent=texts.CARD_URGENT(lang) if ticket.urgent else "",
         kind=texts.request_type_name(ticket.request_type, lang),
-        deadline=show_date(ticket.deadline_at),
+        deadline=show_deadline(ticket.deadline_at, urgent=ticket.urgent),
         text=shorten(" ".join(ticket.text[: LIST_LINE_TEXT * 2].split()), LIST_LINE_TEXT),
     )
     return texts.LIST_WAITING_DISPATCH(lang) + line if to_dispatch else line

@@ -8,11 +8,12 @@ state, and queues what the citizen must receive in the same transaction.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from handlers import texts
-from handlers.cards import attachment_message
+from handlers.cards import attachment_message, refresh_cards
 from handlers.context import Hotline
 from handlers.dispatching import office_chats, office_language, route_new_ticket
 from handlers.display import mask_phone, shorten, show_date, show_datetime
@@ -33,6 +34,7 @@ from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import Button, Keyboard, Method, Outgoing, Reaction
 from handlers.ports import Store
 from handlers.request_types import guess_request_type
+from handlers.rows import one_row
 from scheduler.deadlines import local_date
 
 MY_TICKETS_SHOWN = 10
@@ -495,6 +497,7 @@ def change_request_type(
             data={"from": ticket.request_type.value, "to": kind.value},
         )
     )
+    refresh_cards(store, hotline, updated, now)  # the department's card shows type and deadline
     if message_id is not None:
         store.queue(
             Outgoing(
@@ -620,17 +623,23 @@ def decide_held(
     return Reaction(ticket.number)
 
 
-def open_undecided(store: Store, hotline: Hotline, now: datetime, limit: int = 200) -> int:
+def open_undecided(
+    store: Store, hotline: Hotline, now: datetime, limit: int = 200, *, skip: Collection[int] = ()
+) -> int:
     """Messages whose citizen never chose become new requests: a possible duplicate is better
-    than a lost request (dispatchers can still merge)."""
+    than a lost request (dispatchers can still merge). Held messages in ``skip`` failed
+    before: left out."""
     minutes = hotline.config.intake.hold_minutes
     opened = 0
     for held in store.undecided_held(now - timedelta(minutes=minutes), limit):
-        citizen = store.citizen(held.citizen_id)
-        store.decide_held(held.id, now)
-        if citizen is None or not held.text:
+        if held.id in skip:
             continue
-        preface = texts.HELD_TIMED_OUT(citizen.language, minutes=minutes) + "\n"
-        open_ticket(store, hotline, citizen, held.text, held.message_id, now, preface=preface)
+        with one_row("held message", held.id, ticket_id=None):
+            citizen = store.citizen(held.citizen_id)
+            store.decide_held(held.id, now)
+            if citizen is None or not held.text:
+                continue
+            preface = texts.HELD_TIMED_OUT(citizen.language, minutes=minutes) + "\n"
+            open_ticket(store, hotline, citizen, held.text, held.message_id, now, preface=preface)
         opened += 1
     return opened

@@ -8,13 +8,15 @@ once: the next similar request is routed with it, no restart needed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
+from itertools import chain
 
 from handlers import lifecycle, texts
 from handlers.cards import list_line, refresh_cards, send_card
 from handlers.context import Hotline
-from handlers.display import shorten, show_date, show_datetime
+from handlers.display import shorten, show_datetime, show_deadline
 from handlers.lifecycle import Move
 from handlers.model import Language, Role, StaffMember, Ticket, TicketEvent
 from handlers.outgoing import Button, Keyboard, Method, Outgoing
@@ -23,6 +25,8 @@ from handlers.routing import RoutingDecision
 from scheduler.deadlines import due_after_working_days, local_date
 
 log = logging.getLogger(__name__)
+
+SUGGESTED = 3  # departments offered as one-tap buttons for a ticket to dispatch
 
 
 def office_language(hotline: Hotline) -> Language:
@@ -110,8 +114,9 @@ def queue_for_office(
         log.warning(
             "ticket %s waits for dispatch, but no office chat or supervisor is set", ticket.number
         )
+    active = set(store.active_departments())
     for chat_id in chats:
-        store.queue(_dispatch_request(hotline, ticket, decision, chat_id), now)
+        store.queue(_dispatch_request(hotline, ticket, decision, chat_id, active), now)
 
 
 def offer_for_dispatch(
@@ -125,8 +130,39 @@ def offer_for_dispatch(
 ) -> None:
     """The request to dispatch a waiting ticket again, in one chat (opened from a list)."""
     decision = hotline.router.route(ticket.text)
-    request = _dispatch_request(hotline, ticket, decision, chat_id, reply_to=reply_to)
+    active = set(store.active_departments())
+    request = _dispatch_request(hotline, ticket, decision, chat_id, active, reply_to=reply_to)
     store.queue(replace(request, summary=None), now)  # asked for: never in a list
+
+
+def suggestions(
+    hotline: Hotline,
+    decision: RoutingDecision,
+    active: Collection[str],
+    *,
+    leaving_out: str | None = None,
+) -> list[str]:
+    """Three departments to offer as one-tap buttons: the router's candidates, then (when the
+    text points to fewer) the departments that handle the most requests."""
+    codes: list[str] = []
+    for code in chain((c.code for c in decision.candidates), hotline.router.usual_departments()):
+        if code in active and code != leaving_out and code not in codes:
+            codes.append(code)
+            if len(codes) == SUGGESTED:
+                break
+    return codes
+
+
+def suggestion_line(
+    hotline: Hotline, decision: RoutingDecision, codes: list[str], lang: Language
+) -> str:
+    """The line above the buttons, naming what they offer and how sure the router is."""
+    names = texts.NAME_SEPARATOR(lang).join(
+        hotline.department_name(code, lang) or code for code in codes
+    )
+    if not decision.candidates:
+        return texts.NO_SUGGESTION(lang, departments=names)
+    return texts.SUGGESTED(lang, confidence=decision.confidence, departments=names)
 
 
 def _dispatch_request(
@@ -134,20 +170,21 @@ def _dispatch_request(
     ticket: Ticket,
     decision: RoutingDecision,
     chat_id: int,
+    active: Collection[str],
     *,
     reply_to: int | None = None,
 ) -> Outgoing:
     lang = office_language(hotline)
+    suggested = suggestions(hotline, decision, active)
     text = texts.OFFICE_DISPATCH(
         lang,
         number=ticket.number,
         kind=texts.request_type_name(ticket.request_type, lang),
         received=show_datetime(ticket.received_at),
-        deadline=show_date(ticket.deadline_at),
+        deadline=show_deadline(ticket.deadline_at, urgent=ticket.urgent),
         text=shorten(ticket.text, 2500),
-        confidence=decision.confidence,
+        suggestion=suggestion_line(hotline, decision, suggested, lang),
     )
-    suggested = [c.code for c in decision.candidates if hotline.department_name(c.code, lang)]
     return Outgoing(
         chat_id=chat_id,
         text=text,

@@ -17,6 +17,11 @@ def show_datetime(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def show_deadline(deadline: datetime, *, urgent: bool) -> str:
+    """An urgent ticket's deadline is an hour, not the end of a working day: show the time too."""
+    return show_datetime(deadline) if urgent else show_date(deadline)
+
+
 def mask_phone(phone: str | None) -> str:
     """``13812345678`` → ``138****5678``; short numbers keep only their last two digits."""
     if not phone:

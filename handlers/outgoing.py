@@ -45,6 +45,10 @@ class Outgoing:
     reply_to_outbox_id: int | None = None  # reply to an earlier outbox message, once it is sent
     force_reply: bool = False  # ask the recipient to answer as a reply (works in groups)
     placeholder: str | None = None  # input field hint for force_reply
+    # Whom a force_reply is for, as (Telegram user id, name), when it replies to no message of
+    # theirs (a button press): they are named at the head of the text, so that in a group
+    # only they get the reply box (the reply markup is always ``selective``).
+    mention: tuple[int, str] | None = None
     edit_message_id: int | None = None  # for EDIT_TEXT: the Telegram message to edit …
     edit_outbox_id: int | None = None  # … or the outbox message to edit, once it is sent
     ticket_id: int | None = None  # replies to this message then belong to that ticket

@@ -17,7 +17,7 @@ from handlers.events import ButtonPress, IncomingMessage
 from handlers.model import Role, SentMessage, StaffMember, TicketEvent
 from handlers.outgoing import Button, Method, Outgoing, Reaction
 from handlers.ports import Store
-from handlers.staff import refuse
+from handlers.staff import prompted, refuse
 from scheduler.calendar import SHANGHAI
 from scheduler.deadlines import local_date
 
@@ -118,6 +118,7 @@ def on_qa_button(
                 chat_id=chat_id,
                 text=texts.ASK_QA_REASON(office_lang, number=number),
                 force_reply=True,
+                mention=prompted(inspector, chat_id),
                 ticket_id=check.ticket_id,
                 purpose="ask_qa_reason",
                 tag=str(check.id),

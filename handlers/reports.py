@@ -732,6 +732,7 @@ LABELS: dict[str, tuple[str, str]] = {
 # Short forms for the Telegram message, where width matters.
 _SHORT: dict[str, tuple[str, str]] = {
     "received": ("受理", "recv"),
+    "dispatched": ("派单", "disp"),
     "resolved": ("办结", "done"),
     "overdue_open": ("超期", "overdue"),
     "days": ("时长", "days"),
@@ -811,9 +812,11 @@ def _row_lines(row: DepartmentStats, lang: str, *, name_limit: int, compact: boo
 
     days = f"{_number(row.median_working_days)}/{_number(row.mean_working_days)}"
     name = _shorten(row_name(row, lang), name_limit)
+    # 派单 is the base of the 签收 and 退单 rates: a department can have 受理 0 (the ticket
+    # was returned and is counted where it is now) and 退单 100%.
     head = (
-        f"{short('received')} {row.received} · {short('resolved')} {row.resolved} · "
-        f"{short('overdue_open')} {row.overdue_open}"
+        f"{short('received')} {row.received} · {short('dispatched')} {row.dispatched} · "
+        f"{short('resolved')} {row.resolved} · {short('overdue_open')} {row.overdue_open}"
     )
     rates = " · ".join(
         f"{short(key)} {format_percent(row.rate(key))}"
@@ -827,10 +830,18 @@ def _row_lines(row: DepartmentStats, lang: str, *, name_limit: int, compact: boo
 _COMPACT_RATES = ("on_time_rate", "sign_for_rate", "satisfaction_rate", "qa_pass_rate")
 
 
+def _spelt_out(period: Period) -> set[str]:
+    """The ways a period's label can already name its own days."""
+    start, end = period.start.isoformat(), period.end.isoformat()
+    return {f"{start}..{end}", f"{start} – {end}"} | ({start} if start == end else set())
+
+
 def _header(report: StatisticsReport, lang: str) -> list[str]:
     period = report.period
     local = report.generated_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    # "2026-11" says which days only with its span; "2026-12-01..2026-12-07" says it itself.
     span = f"{period.start.isoformat()} – {period.end.isoformat()}"
+    shown_span = "" if period.label in _spelt_out(period) else span
     t = report.targets
     target_values = {t.on_time, t.sign_for, t.satisfaction, t.survey_response, t.quality}
     same = len(target_values) == 1
@@ -845,7 +856,7 @@ def _header(report: StatisticsReport, lang: str) -> list[str]:
             )
         )
         return [
-            f"12345 hotline statistics {period.label} ({span})",
+            f"12345 hotline statistics {period.label}" + (f" ({shown_span})" if shown_span else ""),
             f"As of {local} (Asia/Shanghai). {targets}; {BELOW_MARK} below target, "
             f"{NO_VALUE} no data; days = median/mean working days.",
         ]
@@ -859,7 +870,7 @@ def _header(report: StatisticsReport, lang: str) -> list[str]:
         )
     )
     return [
-        f"12345 热线统计 {period.label}（{span}）",
+        f"12345 热线统计 {period.label}" + (f"（{shown_span}）" if shown_span else ""),
         f"截至 {local}。{targets}；{BELOW_MARK} 低于目标，{NO_VALUE} 无数据；"
         "时长 = 中位/平均工作日。",
     ]
@@ -868,14 +879,23 @@ def _header(report: StatisticsReport, lang: str) -> list[str]:
 def format_report_text(report: StatisticsReport, lang: str = "zh") -> str:
     """The report as a plain-text Telegram message of at most 4000 characters.
 
-    Two lines per row; if that is too long (many departments, long names), one shorter line
-    per row; if even that is too long, the last departments are left out with a note saying
-    how many (the workbook has them all).
+    Departments with nothing in the period (every count 0) are left out, and a line says how
+    many: fifteen rows of "—" hide the few that matter. Two lines per row; if that is too long
+    (many departments, long names), one shorter line per row; if even that is too long, the
+    last departments are left out with a note saying how many (the workbook has them all).
     """
+    rows = [row for row in report.rows if row.department is None or _active(row)]
     header = _header(report, lang)
+    idle = len(report.rows) - len(rows)
+    if idle:
+        header.append(
+            f"{idle} departments had no activity in the period and are not listed."
+            if lang == "en"
+            else f"另有 {idle} 个单位本时段无业务，未列出。"
+        )
     for compact, name_limit in ((False, 16), (True, 10)):
         lines = list(header)
-        for row in report.rows:
+        for row in rows:
             if not compact:
                 lines.append("")  # a blank line between two-line rows
             lines.extend(_row_lines(row, lang, name_limit=name_limit, compact=compact))
@@ -885,20 +905,25 @@ def format_report_text(report: StatisticsReport, lang: str = "zh") -> str:
     # Still too long: keep as many compact rows as fit, and say how many are missing.
     lines = list(header)
     shown = 0
-    for row in report.rows:
+    for row in rows:
         candidate = _row_lines(row, lang, name_limit=10, compact=True)
         reserve = 60  # room for the note below
         if len("\n".join([*lines, *candidate])) + reserve > TELEGRAM_TEXT_LIMIT:
             break
         lines.extend(candidate)
         shown += 1
-    missing = len(report.rows) - shown
+    missing = len(rows) - shown
     lines.append(
         f"… {missing} more departments: see the workbook export."
         if lang == "en"
         else f"…… 另有 {missing} 个单位未列出，详见导出的工作簿。"
     )
     return "\n".join(lines)
+
+
+def _active(row: DepartmentStats) -> bool:
+    """Anything counted for the department in the period (or open and overdue now)."""
+    return any(getattr(row, key) for key in COUNT_FIELDS)
 
 
 def with_names(report: StatisticsReport, names: Mapping[str, str]) -> StatisticsReport:

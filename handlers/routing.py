@@ -32,7 +32,7 @@ import math
 import re
 import unicodedata
 from array import array
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -50,6 +50,26 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Runs of Chinese characters, and latin words (APP, wifi, ETC). Digits (house and phone
 # numbers) say nothing about the department.
 _RUN = re.compile(rf"[{_CJK}]+|[a-z]{{2,}}")
+_WORD = re.compile(r"[a-z]{2,}")
+_HAS_CJK = re.compile(rf"[{_CJK}]")
+
+
+def english_word(word: str) -> str:
+    """A latin word without its plural ending ("lights" → "light", "bodies" → "body"), so
+    that a request and a catalog keyword meet whichever number either uses. Deliberately
+    small: routing needs the same form on both sides, not a dictionary form."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def english_words(text: str) -> list[str]:
+    """The latin words of normalised text, plural endings dropped."""
+    return [english_word(word) for word in _WORD.findall(text)]
 
 
 @dataclass(frozen=True)
@@ -119,7 +139,7 @@ def normalise(text: str) -> str:
 def _grams(text: str) -> dict[str, int]:
     """Counts of character bigrams inside Chinese runs, and of latin words, of normalised text."""
     runs = _RUN.findall(text)
-    counts = Counter(run for run in runs if run[0].isascii())
+    counts = Counter(english_word(run) for run in runs if run[0].isascii())
     # map(add, run, run[1:]) pairs each character with the next, in C; one update for all runs.
     counts.update(
         chain.from_iterable(map(add, run, run[1:]) for run in runs if not run[0].isascii())
@@ -153,10 +173,17 @@ class _CatalogIndex:
         self._name_cutoff = name_cutoff
         codes = catalog.codes
         owners: dict[str, set[str]] = defaultdict(set)
+        # Terms in latin letters only (the English name, English aliases and keywords) are
+        # matched as words, and weighed on their own scale: adding English words to a
+        # catalog leaves the routing of Chinese text as it was.
+        english: dict[tuple[str, ...], set[str]] = defaultdict(set)
         for department in catalog.departments:
-            for term in (department.name_zh, *department.aliases, *department.keywords):
+            terms = (department.name_zh, department.name_en, *department.aliases)
+            for term in (*terms, *department.keywords):
                 term = normalise(term)
-                if len(term) >= 2:
+                if not _HAS_CJK.search(term) and _WORD.search(term):
+                    english[tuple(english_words(term))].add(department.code)
+                elif len(term) >= 2:
                     owners[term].add(department.code)
         # IDF over departments: "安全" listed by five departments says less than "低保" by one.
         self._terms: dict[str, list[tuple[str, float]]] = {}
@@ -169,6 +196,19 @@ class _CatalogIndex:
         self._scale = {
             code: 1 / math.sqrt(total) if total else 0.0 for code, total in totals.items()
         }
+        self._english: dict[tuple[str, ...], list[tuple[str, float]]] = {}
+        self._english_by_head: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        english_totals = dict.fromkeys(codes, 0.0)
+        for words, term_owners in english.items():
+            # One word weighs as a two-character Chinese term, three or more as a long one.
+            weight = math.log(1 + len(codes) / len(term_owners)) * min(len(words) + 1, 4) / 2
+            self._english[words] = [(code, weight) for code in sorted(term_owners)]
+            self._english_by_head[words[0]].append(words)
+            for code in term_owners:
+                english_totals[code] += weight
+        self._english_scale = {
+            code: 1 / math.sqrt(total) if total else 0.0 for code, total in english_totals.items()
+        }
         # A term can only occur where its first bigram does: the text's bigrams gate the search.
         self._by_head: dict[str, list[str]] = defaultdict(list)
         for term in self._terms:
@@ -178,7 +218,9 @@ class _CatalogIndex:
         for department in catalog.departments:
             for name in (department.name_zh, *department.aliases):
                 name = normalise(name)
-                if len(name) >= 3:
+                # Fuzzy matching is for Chinese names written a character or two off; an
+                # English name is a term (matched as words) instead.
+                if len(name) >= 3 and _HAS_CJK.search(name):
                     self._names.append(name)
                     self._name_codes.append(department.code)
         # For ``name_scores``, per name: its length, its characters (with their counts where
@@ -206,7 +248,21 @@ class _CatalogIndex:
                 if count:
                     for code, weight in self._terms[term]:
                         scores[code] += weight * (1 + math.log(count))
-        return {code: score * self._scale[code] for code, score in scores.items()}
+        found = {code: score * self._scale[code] for code, score in scores.items()}
+        if not self._english or not _WORD.search(text):
+            return found
+        words = english_words(text)
+        mentions: Counter[tuple[str, ...]] = Counter()
+        for index, word in enumerate(words):
+            for phrase in self._english_by_head.get(word, ()):
+                if tuple(words[index : index + len(phrase)]) == phrase:
+                    mentions[phrase] += 1
+        for phrase, count in mentions.items():  # as for Chinese terms: 1 + log(count)
+            for code, weight in self._english[phrase]:
+                found[code] = found.get(code, 0.0) + (
+                    weight * (1 + math.log(count)) * self._english_scale[code]
+                )
+        return found
 
     def name_scores(self, text: str) -> dict[str, float]:
         """Mentions of a department's name or alias (0..1), allowing a character or two off:
@@ -266,6 +322,8 @@ class _HistoryIndex:
         self._grams: dict[str, _Gram] = {}
         self._owner: list[int] = []  # the column of each ticket's code; -1 once replaced
         self._vectors: list[array[float]] = []  # each ticket's weights, in _grams(text) order
+        self._keys: list[str] = []  # each ticket's normalised text, to retire it when it is old
+        self._order: deque[int] = deque()  # tickets oldest first (replaced ones skipped)
         self._tickets: dict[bytes, int] = {}  # digest of the normalised text -> latest ticket
         # Each centroid (the sum of its tickets' unit vectors) has its squared norm kept here.
         self._norm_sq = [0.0] * len(codes)
@@ -278,7 +336,7 @@ class _HistoryIndex:
         # An unseen bigram weighs as if seen once: rare, and it lowers every cosine of a text
         # unlike anything in the history.
         weights = [
-            (1 + log(count)) * log(1 + size / (record.df if record else 1))
+            (1 + log(count)) * log(1 + size / (record.df if record and record.df else 1))
             for count, record in zip(grams.values(), records, strict=True)
         ]
         norm = math.sqrt(sum(w * w for w in weights))
@@ -313,6 +371,8 @@ class _HistoryIndex:
         self._tickets[_digest(key)] = ticket
         self._owner.append(column)
         self._vectors.append(array("f", weights))
+        self._keys.append(key)
+        self._order.append(ticket)
         dot = 0.0
         for record, weight in zip(records, weights, strict=True):
             assert record is not None  # add() created it
@@ -325,11 +385,61 @@ class _HistoryIndex:
         self._norm_sq[column] += 2 * dot + 1
         self._counts[column] += 1
 
+    def keep_latest(self, limit: int) -> None:
+        """Retire the oldest tickets beyond ``limit`` (``[routing] history_size``): a bot that
+        runs for months learns from the latest decisions and holds no more than it loaded."""
+        while self.size > limit and self._order:
+            ticket = self._order.popleft()
+            if self._owner[ticket] >= 0:
+                key = self._keys[ticket]
+                self._tickets.pop(_digest(key), None)
+                self._retire_ticket(ticket, key)
+        # Retired tickets leave their postings behind (skipped when read); once they outnumber
+        # the live ones, the index is rewritten without them, so memory follows ``limit``.
+        if len(self._owner) - self.size > max(self.size, 1000):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop retired tickets from the postings and renumber the live ones (their weights
+        and the centroids are unchanged)."""
+        new_number = array("i", [-1]) * len(self._owner)
+        live = [ticket for ticket in self._order if self._owner[ticket] >= 0]
+        for number, ticket in enumerate(live):
+            new_number[ticket] = number
+        for gram in [gram for gram, record in self._grams.items() if record.df <= 0]:
+            del self._grams[gram]  # no live ticket has it: as if never seen
+        for record in self._grams.values():
+            kept = [
+                (new_number[ticket], weight)
+                for ticket, weight in zip(record.tickets, record.weights, strict=True)
+                if new_number[ticket] >= 0
+            ]
+            record.tickets = array("i", [ticket for ticket, _ in kept])
+            record.weights = array("f", [weight for _, weight in kept])
+        self._owner = [self._owner[ticket] for ticket in live]
+        self._vectors = [self._vectors[ticket] for ticket in live]
+        self._keys = [self._keys[ticket] for ticket in live]
+        self._order = deque(range(len(live)))
+        self._tickets = {digest: new_number[t] for digest, t in self._tickets.items()}
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Live past tickets per department."""
+        return dict(zip(self._codes, self._counts, strict=True))
+
+    @property
+    def postings(self) -> int:
+        """(bigram, ticket) entries held, replaced and retired tickets included."""
+        return sum(len(record.tickets) for record in self._grams.values())
+
     def _retire(self, key: str) -> None:
         """The same text decided again: the newer decision (a correction) replaces the older."""
         ticket = self._tickets.pop(_digest(key), None)
         if ticket is None:
             return
+        self._retire_ticket(ticket, key)
+
+    def _retire_ticket(self, ticket: int, key: str) -> None:
         column = self._owner[ticket]
         # Its postings stay and are skipped: cheaper than deleting from the arrays.
         self._owner[ticket] = -1
@@ -343,6 +453,7 @@ class _HistoryIndex:
         self._norm_sq[column] = max(0.0, self._norm_sq[column] - 2 * dot - 1)
         self._counts[column] -= 1
         self._vectors[ticket] = array("f")
+        self._keys[ticket] = ""
 
     def centroid_scores(
         self, records: list[_Gram | None], weights: list[float], prior: float
@@ -403,8 +514,11 @@ class DepartmentRouter:
         threshold: float,
         history: Iterable[tuple[str, str]] = (),
         tuning: RoutingTuning | None = None,
+        history_limit: int | None = None,
     ) -> None:
-        """``history``: (text, department code) of past tickets a person routed or confirmed.
+        """``history``: (text, department code) of past tickets a person routed or confirmed,
+        oldest first; ``history_limit``: how many of the latest the router keeps as it learns
+        (None: all).
 
         Tickets of codes not in the catalog (a department since removed) are ignored.
         """
@@ -416,7 +530,10 @@ class DepartmentRouter:
         self._codes = catalog.codes
         self._catalog = _CatalogIndex(catalog, self.tuning.name_cutoff)
         self._history = _HistoryIndex(self._codes)
+        self._history_limit = history_limit
         self._history.add((_key(text), code) for text, code in history if code in self._codes)
+        if history_limit is not None:
+            self._history.keep_latest(history_limit)
 
     @property
     def history_size(self) -> int:
@@ -432,6 +549,20 @@ class DepartmentRouter:
         """
         if code in self._codes:
             self._history.add([(_key(text), code)])
+            if self._history_limit is not None:
+                self._history.keep_latest(self._history_limit)
+
+    def usual_departments(self) -> tuple[str, ...]:
+        """Every department, those with the most past tickets first (the catalog's order
+        among equals): the likeliest ones when a text itself points nowhere."""
+        counts = self._history.counts
+        return tuple(sorted(self._codes, key=lambda code: -counts[code]))
+
+    @property
+    def history_postings(self) -> int:
+        """The size of the history's index, in (bigram, past ticket) entries: what memory it
+        takes grows with this."""
+        return self._history.postings
 
     def evidence(self, text: str) -> dict[str, dict[str, float]]:
         """Each kind of evidence per department, before weighting (for tuning and display)."""

@@ -15,8 +15,14 @@ from handlers import lifecycle, texts
 from handlers.buttons import ButtonAction
 from handlers.cards import attachment_message, refresh_cards, time_left
 from handlers.context import Hotline
-from handlers.dispatching import learn, office_chats, office_language, pick_buttons
-from handlers.display import shorten, show_date
+from handlers.dispatching import (
+    learn,
+    office_chats,
+    office_language,
+    pick_buttons,
+    suggestions,
+)
+from handlers.display import shorten, show_deadline
 from handlers.events import ButtonPress, Content, IncomingMessage
 from handlers.lifecycle import Move
 from handlers.model import (
@@ -39,7 +45,11 @@ QUEUE_SHOWN = 30
 PROMPTS = {"ask_return", "ask_extend", "ask_answer"}
 # Bot messages in a department's chat that a staff reply turns into a message to the citizen.
 RELAY_SOURCES = {"card", "card_text", "attachment", "citizen_followup", "relayed"}
-_EXTENSION = re.compile(r"^\s*(\d{1,3})\s*(?:个?工作日|天|days?)?\s*[,，:：;；]?\s*(.*)$", re.S)
+_EXTENSION = re.compile(
+    r"^\s*(\d{1,3}|[零〇一二两三四五六七八九十]{1,4})\s*(?:个?工作日|天|days?)?\s*[,，:：;；]?\s*(.*)$",
+    re.S,
+)
+_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _MEDIA = {
     Content.PHOTO: ItemKind.PHOTO,
     Content.DOCUMENT: ItemKind.DOCUMENT,
@@ -169,7 +179,7 @@ def sign_for(
                     citizen.language,
                     number=ticket.number,
                     department=department,
-                    deadline=show_date(ticket.deadline_at),
+                    deadline=show_deadline(ticket.deadline_at, urgent=ticket.urgent),
                 ),
                 ticket_id=ticket.id,
                 purpose="signed",
@@ -220,12 +230,21 @@ def _ask(
             text=prompt,
             force_reply=True,
             placeholder=texts.REPLY_PLACEHOLDER(chat_lang),
+            mention=prompted(staff, chat_id),
             ticket_id=ticket.id,
             purpose=purpose,
         ),
         now,
     )
     return Reaction()
+
+
+def prompted(staff: StaffMember, chat_id: int) -> tuple[int, str] | None:
+    """In a group, the staff member a question is for, named in it: the reply box then opens
+    for them alone, not for everyone in the group."""
+    if chat_id == staff.telegram_user_id:
+        return None
+    return staff.telegram_user_id, staff.name or str(staff.telegram_user_id)
 
 
 def _return_refusal(
@@ -266,6 +285,18 @@ def _show_contact(store: Store, ticket: Ticket, staff: StaffMember, now: datetim
 
 
 # -- answers to the bot's questions ----------------------------------------------------------------
+
+
+def working_days(number: str) -> int | None:
+    """A count of days as staff write it: "5", "五", "两", "十", "十二", "二十"."""
+    if number.isdigit():
+        return int(number)
+    tens, ten, units = number.partition("十")
+    if not ten:
+        return _DIGITS[number] if len(number) == 1 else None
+    if len(tens) > 1 or len(units) > 1 or "十" in units:
+        return None
+    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0)
 
 
 def on_prompt_reply(
@@ -309,14 +340,11 @@ def on_prompt_reply(
     elif prompt.purpose == "ask_extend":
         maximum = hotline.config.sla.max_extension_working_days
         match = _EXTENSION.match(text)
-        if match is None or not match.group(2).strip() or not 1 <= int(match.group(1)) <= maximum:
+        days = working_days(match.group(1)) if match else None
+        if match is None or days is None or not match.group(2).strip() or not 1 <= days <= maximum:
             tell(texts.EXTENSION_USAGE(lang, max=maximum), again=True)
             return
-        tell(
-            request_extension(
-                store, hotline, ticket, staff, int(match.group(1)), match.group(2).strip(), now
-            )
-        )
+        tell(request_extension(store, hotline, ticket, staff, days, match.group(2).strip(), now))
     elif prompt.purpose == "ask_answer":
         if not text:
             tell(texts.ANSWER_NEEDED(lang), again=True)
@@ -356,11 +384,12 @@ def return_ticket(
     refresh_cards(store, hotline, updated, now)
     office_lang = office_language(hotline)
     department = hotline.department_name(ticket.department_code, office_lang) or ""
-    suggestions = [
-        c.code
-        for c in hotline.router.route(ticket.text).candidates
-        if c.code != ticket.department_code
-    ]
+    offered = suggestions(
+        hotline,
+        hotline.router.route(ticket.text),
+        store.active_departments(),
+        leaving_out=ticket.department_code,
+    )
     for chat_id in office_chats(store):
         store.queue(
             Outgoing(
@@ -373,7 +402,7 @@ def return_ticket(
                     reason=reason,
                     text=shorten(ticket.text, 2000),
                 ),
-                buttons=pick_buttons(hotline, updated, suggestions, office_lang, other=True),
+                buttons=pick_buttons(hotline, updated, offered, office_lang, other=True),
                 ticket_id=ticket.id,
                 purpose="dispatch_queue",
             ),
@@ -419,8 +448,8 @@ def request_extension(
                     name=staff.name or staff.telegram_user_id,
                     days=days,
                     reason=reason,
-                    deadline=show_date(ticket.deadline_at),
-                    new_deadline=show_date(new_deadline.due),
+                    deadline=show_deadline(ticket.deadline_at, urgent=ticket.urgent),
+                    new_deadline=show_deadline(new_deadline.due, urgent=ticket.urgent),
                 ),
                 buttons=(
                     (
@@ -562,7 +591,7 @@ def queue_command(
                 lang,
                 number=t.number,
                 status=texts.status_name(t.status, lang),
-                deadline=show_date(t.deadline_at),
+                deadline=show_deadline(t.deadline_at, urgent=t.urgent),
                 left=time_left(hotline, t, now, lang),
                 text=shorten(t.text.replace("\n", " "), 40),
             )

@@ -18,7 +18,7 @@ from handlers.dispatching import (
     mark_dispatched_in_office,
     office_language,
 )
-from handlers.display import shorten, show_date
+from handlers.display import shorten, show_datetime, show_deadline
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.lifecycle import Move
 from handlers.model import Language, Role, StaffMember, Ticket, TicketEvent
@@ -150,7 +150,7 @@ def on_extension_button(
             office_lang,
             number=ticket.number,
             days=extension.working_days,
-            deadline=show_date(new_deadline.due),
+            deadline=show_deadline(new_deadline.due, urgent=ticket.urgent),
         )
         citizen = store.citizen(ticket.citizen_id)
         if citizen is not None:
@@ -160,7 +160,7 @@ def on_extension_button(
                     text=texts.CITIZEN_EXTENDED(
                         citizen.language,
                         number=ticket.number,
-                        deadline=show_date(new_deadline.due),
+                        deadline=show_deadline(new_deadline.due, urgent=ticket.urgent),
                         reason=extension.reason,
                     ),
                     ticket_id=ticket.id,
@@ -170,7 +170,9 @@ def on_extension_button(
             )
     else:
         verdict = texts.EXTENSION_REJECTED(
-            office_lang, number=ticket.number, deadline=show_date(ticket.deadline_at)
+            office_lang,
+            number=ticket.number,
+            deadline=show_deadline(ticket.deadline_at, urgent=ticket.urgent),
         )
     if notify is not None:
         store.queue(
@@ -225,13 +227,29 @@ def _say(store: Store, msg: IncomingMessage, text: str, now: datetime) -> None:
 def redispatch_command(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
-    ticket, _ = _ticket_from_args(store, msg, staff, now)
+    """/dispatch NUMBER [CODE]: 派单 or 改派 to CODE at once; without a CODE (or with one that
+    names no active department) the picker of every department."""
+    ticket, rest = _ticket_from_args(store, msg, staff, now)
     if ticket is None:
         return
+    lang = staff.language
     if not lifecycle.allowed(Move.DISPATCH, ticket.status):
-        _say(store, msg, move_refused(ticket, Move.DISPATCH, staff.language), now)
+        _say(store, msg, move_refused(ticket, Move.DISPATCH, lang), now)
         return
-    all_departments_picker(store, hotline, ticket, msg.chat_id, now)
+    code = rest.split()[0].lower() if rest.split() else ""
+    if code and code not in store.active_departments():
+        _say(store, msg, texts.UNKNOWN_DEPARTMENT_PICK(lang, code=shorten(code, 32)), now)
+        code = ""
+    if not code:
+        all_departments_picker(store, hotline, ticket, msg.chat_id, now)
+        return
+    name = hotline.department_name(code, lang) or code
+    if ticket.department_code == code and ticket.status.is_open:
+        _say(store, msg, texts.ALREADY_THERE(lang, number=ticket.number, department=name), now)
+        return
+    ticket = store.ticket(ticket.id, lock=True) or ticket
+    dispatch(store, hotline, ticket, code, now, by=staff)
+    _say(store, msg, texts.DISPATCHED(lang, number=ticket.number, department=name), now)
 
 
 def urgent_command(
@@ -266,7 +284,7 @@ def urgent_command(
     _say(
         store,
         msg,
-        texts.MARKED_URGENT(staff.language, number=ticket.number, deadline=show_date(due_at)),
+        texts.MARKED_URGENT(staff.language, number=ticket.number, deadline=show_datetime(due_at)),
         now,
     )
     if updated.department_code:
@@ -276,7 +294,7 @@ def urgent_command(
                 Outgoing(
                     chat_id=chat,
                     text=texts.MARKED_URGENT(
-                        office_lang, number=ticket.number, deadline=show_date(due_at)
+                        office_lang, number=ticket.number, deadline=show_datetime(due_at)
                     ),
                     ticket_id=ticket.id,
                     purpose="urgent",
@@ -289,7 +307,7 @@ def urgent_command(
             Outgoing(
                 chat_id=citizen.chat_id,
                 text=texts.MARKED_URGENT(
-                    citizen.language, number=ticket.number, deadline=show_date(due_at)
+                    citizen.language, number=ticket.number, deadline=show_datetime(due_at)
                 ),
                 ticket_id=ticket.id,
                 purpose="urgent",
@@ -312,7 +330,7 @@ def nudge_command(
     text = texts.NUDGE(
         office_lang,
         number=ticket.number,
-        deadline=show_date(ticket.deadline_at),
+        deadline=show_deadline(ticket.deadline_at, urgent=ticket.urgent),
         left=time_left(hotline, ticket, now, office_lang),
         text=note,
     )
@@ -354,7 +372,7 @@ def overdue_lines(
             department=hotline.department_name(t.department_code, lang)
             or texts.DISPATCH_QUEUE(lang),
             status=texts.status_name(t.status, lang),
-            deadline=show_date(t.deadline_at),
+            deadline=show_deadline(t.deadline_at, urgent=t.urgent),
             left=time_left(hotline, t, now, lang),
         )
         if sum(len(x) + 1 for x in lines) + len(line) > limit:

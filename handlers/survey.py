@@ -3,6 +3,7 @@ ticket (重办) to the same department with a fresh deadline; silence closes it 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from handlers import lifecycle, texts
@@ -16,6 +17,7 @@ from handlers.lifecycle import Move
 from handlers.model import Citizen, Rating, Role, SentMessage, Survey, Ticket, TicketEvent
 from handlers.outgoing import Button, Method, Outgoing, Reaction
 from handlers.ports import Store
+from handlers.rows import one_row
 from scheduler.deadlines import due_after_working_days
 
 _RATINGS = (Rating.SATISFIED, Rating.BASIC, Rating.UNSATISFIED)
@@ -235,13 +237,19 @@ def on_comment(
     )
 
 
-def close_unrated(store: Store, hotline: Hotline, now: datetime, limit: int = 500) -> int:
-    """Surveys nobody answered in time: 未评价, and the ticket is closed (swept periodically)."""
+def close_unrated(
+    store: Store, hotline: Hotline, now: datetime, limit: int = 500, *, skip: Collection[int] = ()
+) -> int:
+    """Surveys nobody answered in time: 未评价, and the ticket is closed (swept periodically).
+    Surveys in ``skip`` failed before: left out."""
     closed = 0
     for survey in store.due_surveys(now, limit):
-        store.rate_survey(survey.id, Rating.NONE, now)
-        ticket = store.ticket(survey.ticket_id, lock=True)
-        if ticket is not None and lifecycle.allowed(Move.CLOSE, ticket.status):
-            close(store, hotline, ticket, now, Rating.NONE, actor=None)
+        if survey.id in skip:
+            continue
+        with one_row("survey timeout", survey.id, ticket_id=survey.ticket_id):
+            store.rate_survey(survey.id, Rating.NONE, now)
+            ticket = store.ticket(survey.ticket_id, lock=True)
+            if ticket is not None and lifecycle.allowed(Move.CLOSE, ticket.status):
+                close(store, hotline, ticket, now, Rating.NONE, actor=None)
         closed += 1
     return closed

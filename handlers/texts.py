@@ -232,6 +232,9 @@ DUE_TODAY = Phrase("今天到期", "due today")
 DAYS_OVERDUE = Phrase("已超期 {days} 个工作日", "{days} working days overdue")
 HOURS_LEFT = Phrase("剩余约 {hours} 小时", "about {hours} hours left")
 HOURS_OVERDUE = Phrase("已超时", "overdue")
+ANSWERED_IN_TIME = Phrase("已按时办结", "answered in time")
+ANSWERED_LATE = Phrase("已超期办结", "answered late")
+DEADLINE_STOPPED = Phrase("不再计时", "no longer counted")
 ESTIMATED_SHORT = Phrase("【预估】", " [estimated]")
 TEXT_CUT = Phrase(
     "\n…（全文共 {length} 字，见下一条消息）", "\n… ({length} characters; full text below)"
@@ -302,7 +305,7 @@ REPLY_PLACEHOLDER = Phrase("回复内容", "Your reply")
 REASON_NEEDED = Phrase("请写明理由。", "Please give a reason.")
 ANSWER_NEEDED = Phrase("答复内容不能为空。", "The answer cannot be empty.")
 EXTENSION_USAGE = Phrase(
-    "格式：工作日数 理由，例如：5 需协调施工队（1–{max} 个工作日）。",
+    "格式：工作日数 理由，例如：5 需协调施工队，或 五天 需协调施工队（1–{max} 个工作日）。",
     'Format: working days and reason, e.g. "5 waiting for the contractor" (1–{max}).',
 )
 EXTENSION_OVER_LIMIT = Phrase(
@@ -409,11 +412,13 @@ STAFF_HELP = Phrase(
     "time, resolve\n/chatid — this chat's id",
 )
 SUPERVISOR_HELP = Phrase(
-    "督办命令：\n/queue — 待派单工单\n/overdue — 超期工单\n/dispatch 工单编号 — 改派\n"
+    "督办命令：\n/queue — 待派单工单\n/overdue — 超期工单\n"
+    "/dispatch 工单编号 [单位代码] — 派单/改派\n"
     "/urgent 工单编号 — 标记紧急\n/nudge 工单编号 [内容] — 催办\n/invite 单位代码 — 邀请工作人员\n"
     "/similar — 相似诉求（并单候选）\n/stats [时段] — 统计\n/export [时段] — 导出 Excel",
     "Supervisor commands:\n/queue — tickets awaiting dispatch\n/overdue — overdue tickets\n"
-    "/dispatch NUMBER — re-dispatch\n/urgent NUMBER — mark urgent\n/nudge NUMBER [text] — chase "
+    "/dispatch NUMBER [CODE] — dispatch/re-dispatch\n/urgent NUMBER — mark urgent\n"
+    "/nudge NUMBER [text] — chase "
     "the department\n/invite CODE — invite staff\n/similar — similar requests (merge candidates)\n"
     "/stats [period] — statistics\n/export [period] — Excel export",
 )
@@ -422,10 +427,19 @@ SUPERVISOR_HELP = Phrase(
 
 OFFICE_DISPATCH = Phrase(
     "📥 待派单：工单 {number}（{kind}）\n受理：{received}　时限：{deadline}\n────────\n{text}\n"
-    "────────\n系统建议（把握度 {confidence:.0%}）：",
+    "────────\n{suggestion}",
     "📥 To dispatch: ticket {number} ({kind})\nReceived: {received}  Deadline: {deadline}\n"
-    "────────\n{text}\n────────\nSuggested (confidence {confidence:.0%}):",
+    "────────\n{text}\n────────\n{suggestion}",
 )
+SUGGESTED = Phrase(
+    "系统建议（把握度 {confidence:.0%}）：{departments}",
+    "Suggested (confidence {confidence:.0%}): {departments}",
+)
+NO_SUGGESTION = Phrase(
+    "系统无法从内容判断承办单位，最常办理的单位：{departments}",
+    "The text does not say which department; the most frequent ones: {departments}",
+)
+NAME_SEPARATOR = Phrase("、", ", ")
 OFFICE_PICK_ANY = Phrase(
     "请选择承办单位（工单 {number}）：", "Choose the department (ticket {number}):"
 )
@@ -450,7 +464,11 @@ GROUP_UNREACHABLE = Phrase(
 GROUP_UNREACHABLE_WHERE = Phrase("{department}的工作群", "the chat of {department}")
 OFFICE_CHAT_NAME = Phrase("热线办的群", "the office chat")
 UNKNOWN_DEPARTMENT = Phrase("没有代码为 {code} 的承办单位。", "No department with code {code}.")
-DISPATCH_USAGE = Phrase("格式：/dispatch 工单编号", "Usage: /dispatch NUMBER")
+UNKNOWN_DEPARTMENT_PICK = Phrase(
+    "没有代码为 {code} 的承办单位，请从下面的列表中选择。",
+    "No department with code {code}; choose one from the list below.",
+)
+DISPATCH_USAGE = Phrase("格式：/dispatch 工单编号 [单位代码]", "Usage: /dispatch NUMBER [CODE]")
 MARKED_URGENT = Phrase(
     "⚡ 工单 {number} 已标记为紧急，办结时限提前至 {deadline}。",
     "⚡ Ticket {number} is urgent now; deadline {deadline}.",

@@ -40,6 +40,16 @@ class StorageUnavailable(RuntimeError):
     """The database could not be used just now (down, locked, connection lost): try later."""
 
 
+def is_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) is the database being unavailable rather than a
+    fault of the work itself: a scheduled job's row is not to blame for an outage."""
+    while exc is not None:
+        if isinstance(exc, (StorageUnavailable, *_UNAVAILABLE)):
+            return True
+        exc = exc.__cause__
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateAhead:
     """A job for a Telegram update: it begins by claiming the update (``store.claim_update``)

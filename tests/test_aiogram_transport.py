@@ -124,6 +124,7 @@ async def test_the_sender_s_calls_reach_the_bot_api_with_every_character_intact(
         assert "reply_parameters" not in sent.params
         assert answered.params["reply_markup"] == {
             "force_reply": True,
+            "selective": True,  # in a group, only for the person replied to or named
             "input_field_placeholder": "地址 & 时间",
         }
         assert answered.params["reply_parameters"] == {

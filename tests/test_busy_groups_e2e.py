@@ -96,7 +96,7 @@ async def test_a_busy_office_gets_the_requests_waiting_to_be_dispatched_as_one_l
 
         # The supervisor opens the third: its request to dispatch, under the list.
         server.press_button(world.supervisor, listed, button(listed, "3"), chat_id=OFFICE)
-        opened = await server.wait_for_message(OFFICE, contains="系统建议")
+        opened = await server.wait_for_message(OFFICE, contains=f"待派单：工单 {numbers[2]}")
         assert numbers[2] in opened["text"]
         assert opened["reply_to_message"]["message_id"] == listed["message_id"]
         await pick_department(world, opened, "村镇规划建设")

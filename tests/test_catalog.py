@@ -129,7 +129,12 @@ def test_default_catalog_loads() -> None:
     assert {"construction", "social_affairs", "police", "labour", "health"} <= set(catalog.codes)
     for item in catalog.departments:
         assert item.aliases, item.code
-        assert 15 <= len(item.keywords) <= 45, (item.code, len(item.keywords))
+        chinese = [word for word in item.keywords if not word.isascii()]
+        english = [word for word in item.keywords if word.isascii()]
+        assert 15 <= len(chinese) <= 45, (item.code, len(chinese))
+        # Requests in English are routed too (the hotline speaks both).
+        assert len(english) >= 10, item.code
+        assert any(alias.isascii() for alias in item.aliases), item.code
 
 
 def test_taxonomy_catalog_loads() -> None:
