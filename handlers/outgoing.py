@@ -27,6 +27,10 @@ class Button:
 
 Keyboard = tuple[tuple[Button, ...], ...]
 
+#: The purpose of a ticket card that a newer card of the same ticket replaced (one ticket, one
+#: live card): it keeps its place in the chat but gets no buttons and no follow-ups.
+SUPERSEDED_CARD = "card_superseded"
+
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:

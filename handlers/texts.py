@@ -227,6 +227,10 @@ CARD_NO_PHONE = Phrase("未提供", "not shared")
 CARD_MOVED_AWAY = Phrase(
     "\n（此工单已不在本单位）", "\n(This ticket is no longer with this department.)"
 )
+CARD_SUPERSEDED = Phrase(
+    "\n\n⛔ 此卡片已失效：本工单已发出新卡片，请在新卡片上办理和回复。",
+    "\n\n⛔ This card is out of date: the ticket has a new card; work and reply there.",
+)
 DAYS_LEFT = Phrase("剩余 {days} 个工作日", "{days} working days left")
 DUE_TODAY = Phrase("今天到期", "due today")
 DAYS_OVERDUE = Phrase("已超期 {days} 个工作日", "{days} working days overdue")
@@ -530,6 +534,20 @@ ALREADY_RATED = Phrase(
     "您已评价过本次办理，评价已记录。", "You already rated this answer; it is recorded."
 )
 COMMENT_SAVED = Phrase("您的意见已记录，谢谢。", "Your comment is recorded. Thank you.")
+REASON_PASSED_ON = Phrase(
+    "您的意见已记录，并已转给工单 {number} 的承办单位和热线办，谢谢。",
+    "Your comment is recorded and passed on to the department handling ticket {number} and to "
+    "the hotline office. Thank you.",
+)
+UNSATISFIED_REASON_TO_STAFF = Phrase(
+    "🔁 群众不满意的原因（工单 {number}）：\n{text}\n（回复本消息可直接答复群众）",
+    "🔁 Why the citizen is not satisfied (ticket {number}):\n{text}\n"
+    "(Reply to this message to answer them.)",
+)
+UNSATISFIED_REASON_TO_OFFICE = Phrase(
+    "🔁 重办：工单 {number}（{department}）群众不满意的原因：\n{text}",
+    "🔁 Re-opened: why the citizen is not satisfied with ticket {number} ({department}):\n{text}",
+)
 OFFICE_REOPENED = Phrase(
     "🔁 重办：工单 {number} 群众评价不满意，已退回{department}重新办理，新时限 {deadline}。",
     "🔁 Re-opened: the citizen is not satisfied with ticket {number}; back to {department}, new "
