@@ -362,7 +362,10 @@ def forward_to_handlers(
     """The citizen's addition goes under the department's card (or to the office while the
     ticket waits for dispatch); staff answer it by replying."""
     lang = office_language(hotline)
-    text = texts.RELAY_TO_STAFF(lang, number=ticket.number, text=item.text or "")
+    if item.text:
+        text = texts.RELAY_TO_STAFF(lang, number=ticket.number, text=item.text)
+    else:  # a photo without a caption: no empty line where the words would be
+        text = texts.RELAY_MEDIA_TO_STAFF(lang, number=ticket.number)
     cards = [c for c in store.ticket_cards(ticket.id) if c.tag == ticket.department_code]
     targets: list[tuple[int, int | None]] = [(c.chat_id, c.outbox_id) for c in cards]
     if ticket.department_code is None or not targets:
@@ -534,14 +537,11 @@ def offer_choice(
     )
     if scored and scored[0][0] >= hotline.config.routing.repeat_similarity:
         offered, reason = scored[0][1], "repeat"
-        question = texts.ASK_SAME_REQUEST(
-            lang, number=offered.number, text=shorten(offered.text, 60)
-        )
         yes, no = texts.BUTTON_SAME_YES(lang), texts.BUTTON_SAME_NO(lang)
     else:
         offered, reason = open_ones[0], "open"
-        question = texts.ASK_ADD_OR_NEW(lang, number=offered.number, text=shorten(offered.text, 60))
         yes, no = texts.BUTTON_ADD(lang, number=offered.number), texts.BUTTON_NEW(lang)
+    question = _held_question(lang, reason, offered)
     held = store.hold_message(
         citizen.id, offered.id, reason, _item_from(msg, citizen, ItemKind.TEXT, now), msg.message_id
     )
@@ -561,6 +561,14 @@ def offer_choice(
         ),
         now,
     )
+
+
+def _held_question(lang: Language, reason: str, offered: Ticket) -> str:
+    """The question on a held message; the offered ticket is named by how its request begins,
+    so the citizen knows which one is meant."""
+    start = shorten(" ".join(offered.text[:120].split()), 40)
+    phrase = texts.ASK_SAME_REQUEST if reason == "repeat" else texts.ASK_ADD_OR_NEW
+    return phrase(lang, number=offered.number, text=start)
 
 
 def decide_held(
@@ -590,19 +598,6 @@ def decide_held(
         file_unique_id=held.file_unique_id,
     )
     offered = store.ticket(held.offered_ticket_id, lock=True)
-    if message_id is not None:
-        # The question keeps its words but loses its buttons.
-        store.queue(
-            Outgoing(
-                chat_id=citizen.chat_id,
-                method=Method.EDIT_TEXT,
-                edit_message_id=message_id,
-                text=(texts.BUTTON_SAME_YES if choice == "add" else texts.BUTTON_SAME_NO)(lang)
-                + " ✓",
-                purpose="held",
-            ),
-            now,
-        )
     if choice == "add" and offered is not None and offered.status.is_open:
         add_follow_up(store, hotline, citizen, offered, item, held.message_id, now)
         if held.reason == "repeat":
@@ -615,9 +610,24 @@ def decide_held(
                     action="repeat_merged",
                 )
             )
-        return Reaction(texts.ADDED_TO_TICKET(lang, number=offered.number))
-    ticket = open_ticket(store, hotline, citizen, held.text or "", held.message_id, now)
-    return Reaction(ticket.number)
+        outcome = texts.HELD_ADDED(lang, number=offered.number)
+    else:
+        ticket = open_ticket(store, hotline, citizen, held.text or "", held.message_id, now)
+        outcome = texts.HELD_OPENED(lang, number=ticket.number)
+    if message_id is not None:
+        # The question loses its buttons and says what was done.
+        question = _held_question(lang, held.reason, offered) + "\n\n" if offered else ""
+        store.queue(
+            Outgoing(
+                chat_id=citizen.chat_id,
+                method=Method.EDIT_TEXT,
+                edit_message_id=message_id,
+                text=question + "✓ " + outcome,
+                purpose="held",
+            ),
+            now,
+        )
+    return Reaction(outcome)
 
 
 def open_undecided(store: Store, hotline: Hotline, now: datetime, limit: int = 200) -> int:

@@ -373,6 +373,10 @@ RELAY_TO_STAFF = Phrase(
     "💬 群众补充（工单 {number}）：\n{text}\n（回复本消息可直接答复群众）",
     "💬 The citizen adds (ticket {number}):\n{text}\n(Reply to this message to answer them.)",
 )
+RELAY_MEDIA_TO_STAFF = Phrase(
+    "💬 群众补充（工单 {number}）\n（回复本消息可直接答复群众）",
+    "💬 The citizen adds (ticket {number})\n(Reply to this message to answer them.)",
+)
 RELAYED = Phrase("已发送给群众。", "Sent to the citizen.")
 CITIZEN_GONE = Phrase(
     "已记录，但群众已停用本机器人，消息可能无法送达。",
@@ -491,17 +495,21 @@ DEPARTMENTS_LIST = Phrase("承办单位代码：\n{lines}", "Department codes:\n
 # -- repeat requests and follow-ups ----------------------------------------------------------------
 
 ASK_SAME_REQUEST = Phrase(
-    "是否与工单 {number} 是同一诉求？\n（{text}）",
-    "Is this the same request as ticket {number}?\n({text})",
+    "这条消息和您的工单 {number}（“{text}”）说的是同一件事吗？",
+    'Is this message about the same matter as your ticket {number} ("{text}")?',
 )
 ASK_ADD_OR_NEW = Phrase(
-    "您有未办结的工单 {number}（{text}）。这条消息是：",
-    "You have an open ticket {number} ({text}). This message is:",
+    "您有未办结的工单 {number}（“{text}”）。这条消息是：",
+    'You have an open ticket {number} ("{text}"). This message is:',
 )
 BUTTON_SAME_YES = Phrase("是，补充到该工单", "Yes, add it to that ticket")
 BUTTON_SAME_NO = Phrase("否，作为新诉求", "No, a new request")
 BUTTON_ADD = Phrase("补充到工单 {number}", "More on ticket {number}")
 BUTTON_NEW = Phrase("新的诉求", "A new request")
+HELD_ADDED = Phrase("已补充到工单 {number}。", "Added to ticket {number}.")
+HELD_OPENED = Phrase(
+    "已作为新诉求受理，工单 {number}。", "Taken as a new request: ticket {number}."
+)
 HELD_ALREADY_DECIDED = Phrase("这条消息已经处理过了。", "That message was already taken care of.")
 HELD_TIMED_OUT = Phrase(
     "您没有选择，我们已将您 {minutes} 分钟前的消息作为新诉求受理：",

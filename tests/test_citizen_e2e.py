@@ -1,0 +1,89 @@
+"""What a citizen meets on day one, end to end: questions that say which ticket they mean and
+what was done, relays without empty lines, invisible or oversized messages answered like their
+text twins, and a real button to share one's own phone number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.config import HotlineConfig
+from scheduler.clock import FixedClock
+from tests.fake_telegram import FakeTelegramServer
+from tests.harness import running_bot
+from tests.world import OFFICE, World, button, buttons, number_in
+
+
+async def _toast(server: FakeTelegramServer, pressed: Any) -> str:
+    query_id = pressed.update["callback_query"]["id"]
+    call = await server.wait_for_call(
+        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id
+    )
+    return str(call.params.get("text", ""))
+
+
+async def test_the_add_or_new_question_names_the_ticket_and_says_what_was_done(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    server = fake_telegram
+    citizen = world.citizen
+    async with running_bot(server, database_url, config, clock) as bot:
+        server.push_text(citizen, "幸福村三组的路灯坏了，晚上出门很不方便")
+        first = number_in(await server.wait_for_message(citizen.chat_id, contains="工单编号"))
+
+        # A repeat: a yes/no question that quotes how the ticket's request begins.
+        server.push_text(citizen, "幸福村三组路灯坏了好几天了，晚上出门不方便，请尽快修")
+        question = await server.wait_for_message(citizen.chat_id, contains=first)
+        assert question["text"].endswith("吗？")
+        assert "幸福村三组的路灯坏了" in question["text"]
+        assert "是否" not in question["text"]
+        pressed = server.press_button(citizen, question, button(question, "是"))
+        assert f"已补充到工单 {first}" in await _toast(server, pressed)
+        edited = await server.wait_for_message(
+            citizen.chat_id,
+            predicate=lambda m: m["message_id"] == question["message_id"] and "✓" in m["text"],
+        )
+        assert f"已补充到工单 {first}" in edited["text"]
+        assert buttons(edited) == []
+
+        # Not a yes/no question: the answer says what became of the message.
+        server.push_text(citizen, "另外，我想咨询一下养老保险怎么补缴")
+        question = await server.wait_for_message(citizen.chat_id, contains="这条消息是")
+        pressed = server.press_button(citizen, question, button(question, "新的诉求"))
+        toast = await _toast(server, pressed)
+        await bot.until(lambda: bot.ticket_count() == 2)
+        second = bot.tickets()[-1].number
+        assert toast == f"已作为新诉求受理，工单 {second}。"
+        edited = await server.wait_for_message(
+            citizen.chat_id,
+            predicate=lambda m: m["message_id"] == question["message_id"] and "✓" in m["text"],
+        )
+        assert edited["text"].startswith(f"您有未办结的工单 {first}")
+        assert edited["text"].endswith(f"✓ 已作为新诉求受理，工单 {second}。")
+        assert "否" not in edited["text"]
+        assert buttons(edited) == []
+
+
+async def test_a_photo_without_caption_is_relayed_without_an_empty_line(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    server = fake_telegram
+    citizen = world.citizen
+    async with running_bot(server, database_url, config, clock):
+        server.push_text(citizen, "桥头的垃圾堆了一个星期")
+        number = number_in(await server.wait_for_message(citizen.chat_id, contains="工单编号"))
+        await server.wait_for_message(OFFICE, contains=number)
+        server.push_photo(citizen)
+        await server.wait_for_message(citizen.chat_id, contains="已附加到工单")
+        photo = await server.wait_for_message(OFFICE, predicate=lambda m: "photo" in m)
+        lines = photo["caption"].split("\n")
+        assert number in lines[0]
+        assert "" not in lines
+        assert not lines[0].endswith("：")
