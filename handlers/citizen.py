@@ -8,6 +8,7 @@ state, and queues what the citizen must receive in the same transaction.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -44,10 +45,28 @@ _MEDIA_KINDS = {
     Content.VOICE: ItemKind.VOICE,
     Content.AUDIO: ItemKind.AUDIO,
 }
+# Characters that show nothing: a message made only of these has no words. Format characters
+# (zero-width space and joiners, BOM, word joiner …), separators and controls by category; and
+# the fillers and blanks used to send "empty" messages.
+_INVISIBLE_CATEGORIES = {"Cf", "Cc", "Zs", "Zl", "Zp", "Mn", "Me"}
+_BLANK_LOOKING = {"\u115f", "\u1160", "\u2800", "\u3164", "\uffa0"}
 _TYPE_BUTTON_ROWS = (
     (RequestType.CONSULTATION, RequestType.HELP, RequestType.COMPLAINT),
     (RequestType.REPORT, RequestType.SUGGESTION),
 )
+
+
+def words_of(text: str) -> str:
+    """The text without surrounding blanks; "" if nothing in it would show on a screen."""
+    text = text.strip()
+    if any(
+        not ch.isspace()
+        and ch not in _BLANK_LOOKING
+        and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in text
+    ):
+        return text
+    return ""
 
 
 def handle_private_message(
@@ -167,7 +186,7 @@ def _text(
     store: Store, hotline: Hotline, citizen: Citizen, msg: IncomingMessage, now: datetime
 ) -> None:
     lang = citizen.language
-    body = msg.text.strip()
+    body = words_of(msg.text)
     if not body:
         store.queue(Outgoing(chat_id=citizen.chat_id, text=texts.EMPTY_MESSAGE(lang)), now)
         return
@@ -308,7 +327,7 @@ def _item_from(msg: IncomingMessage, citizen: Citizen, kind: ItemKind, now: date
         author=Role.CITIZEN,
         created_at=now,
         citizen_id=citizen.id,
-        text=msg.text.strip() or None,
+        text=words_of(msg.text) or None,
         file_id=msg.file_id,
         file_unique_id=msg.file_unique_id,
         latitude=msg.latitude,
@@ -385,21 +404,34 @@ def _hold_for_next_request(
 ) -> None:
     """Nothing to attach to yet: keep the item until the citizen describes the request."""
     store.add_item(_item_from(msg, citizen, kind, now))
-    lang = citizen.language
+    reply = texts.HELD_FOR_NEXT(citizen.language, what=_what(kind, citizen.language))
+    store.queue(Outgoing(chat_id=citizen.chat_id, text=reply), now)
+
+
+def _what(kind: ItemKind, lang: Language) -> str:
     what = {
         ItemKind.PHOTO: texts.WHAT_PHOTO,
         ItemKind.DOCUMENT: texts.WHAT_FILE,
         ItemKind.LOCATION: texts.WHAT_LOCATION,
     }.get(kind, texts.WHAT_MEDIA)
-    reply = texts.HELD_FOR_NEXT(lang, what=what(lang))
-    store.queue(Outgoing(chat_id=citizen.chat_id, text=reply), now)
+    return what(lang)
 
 
 def _media(
     store: Store, hotline: Hotline, citizen: Citizen, msg: IncomingMessage, now: datetime
 ) -> None:
     kind = _MEDIA_KINDS[msg.content]
-    caption = msg.text.strip()
+    caption = words_of(msg.text)
+    limit = hotline.config.intake.max_text_chars
+    if len(caption) > limit:
+        # Like a long text: refused whole, and said so (kept, the words would be cut on cards).
+        text = texts.CAPTION_TOO_LONG(
+            citizen.language, length=len(caption), limit=limit, what=_what(kind, citizen.language)
+        )
+        store.queue(
+            Outgoing(chat_id=citizen.chat_id, text=text, reply_to_message_id=msg.message_id), now
+        )
+        return
     ticket = _current_ticket(store, citizen, msg)
     if ticket is not None:
         add_follow_up(

@@ -145,6 +145,13 @@ TOO_LONG = Phrase(
     "The message is too long ({length} characters); a request can have at most {limit}. "
     "Please shorten it or send it in parts.",
 )
+CAPTION_TOO_LONG = Phrase(
+    "{what}的说明文字过长（{length} 字），请不超过 {limit} 字。本条未保存：请精简说明后重新发送，"
+    "或先发送{what}，再分几条发送文字。",
+    "The caption of this {what} is too long ({length} characters); it can have at most {limit}. "
+    "Nothing was saved: please send it again with a shorter caption, or send the {what} and then "
+    "the words in parts.",
+)
 UNSUPPORTED = Phrase(
     "抱歉，{what}无法作为诉求受理。请用文字描述您的诉求，可附照片或位置。",
     "Sorry, a {what} cannot be taken as a request. Please describe it in words; photos and a "

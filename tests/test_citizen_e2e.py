@@ -8,6 +8,7 @@ from typing import Any
 
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
+from storage.models import TicketItemRow
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, World, button, buttons, number_in
@@ -87,3 +88,37 @@ async def test_a_photo_without_caption_is_relayed_without_an_empty_line(
         assert number in lines[0]
         assert "" not in lines
         assert not lines[0].endswith("：")
+
+
+async def test_invisible_or_oversized_words_are_answered_like_their_text_twins(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    server = fake_telegram
+    citizen = world.citizen
+    invisible = "\u200b\u200c\u200d\u2060\ufeff \u3164"
+    async with running_bot(server, database_url, config, clock) as bot:
+        server.push_text(citizen, invisible)
+        assert "没有收到文字" in (await server.wait_for_message(citizen.chat_id))["text"]
+        # A photo whose caption shows nothing waits for words, like a photo without one.
+        server.push_photo(citizen, caption=invisible)
+        assert "请再用文字描述" in (await server.wait_for_message(citizen.chat_id))["text"]
+        assert bot.ticket_count() == 0
+
+        # A caption longer than a text may be is refused the same way, and nothing is kept.
+        items = len(bot.rows(TicketItemRow))
+        server.push_photo(citizen, caption="长" * 100_000)
+        refusal = await server.wait_for_message(citizen.chat_id)
+        assert "100000" in refusal["text"]
+        assert "4096" in refusal["text"]
+        assert "照片" in refusal["text"]
+        assert len(bot.rows(TicketItemRow)) == items
+        assert bot.ticket_count() == 0
+
+        # Up to the limit a caption is a request, whole (Premium clients send 4096).
+        server.push_photo(citizen, caption="桥" * 4096)
+        await server.wait_for_message(citizen.chat_id, contains="工单编号")
+        assert [len(t.text) for t in bot.tickets()] == [4096]
