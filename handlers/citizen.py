@@ -120,6 +120,8 @@ def _command(
             out = Outgoing(chat_id=citizen.chat_id, text=_my_tickets(store, citizen))
         case "status":
             out = Outgoing(chat_id=citizen.chat_id, text=_status(store, hotline, citizen, msg))
+        case "phone":
+            out = _ask_for_phone(citizen, texts.ASK_PHONE)
         case _:
             out = Outgoing(
                 chat_id=citizen.chat_id,
@@ -463,11 +465,22 @@ def _location(
     add_follow_up(store, hotline, citizen, ticket, item, msg.message_id, now)
 
 
+def _ask_for_phone(citizen: Citizen, phrase: texts.Phrase) -> Outgoing:
+    """A message asking for the citizen's phone, with the one button that shares their own
+    number (Telegram's request_contact; a typed or forwarded number is never taken)."""
+    button = texts.BUTTON_SHARE_PHONE(citizen.language)
+    return Outgoing(
+        chat_id=citizen.chat_id,
+        text=phrase(citizen.language, button=button),
+        contact_button=button,
+    )
+
+
 def _contact(store: Store, citizen: Citizen, msg: IncomingMessage, now: datetime) -> None:
     lang = citizen.language
     # Only the citizen's own number: a contact card of someone else is a third party's data.
     if not msg.contact_phone or msg.contact_user_id != msg.sender.user_id:
-        store.queue(Outgoing(chat_id=citizen.chat_id, text=texts.PHONE_NOT_YOURS(lang)), now)
+        store.queue(_ask_for_phone(citizen, texts.PHONE_NOT_YOURS), now)
         return
     store.set_citizen_phone(citizen.id, msg.contact_phone)
     reply = texts.PHONE_SAVED(lang, phone=mask_phone(msg.contact_phone))
@@ -485,7 +498,13 @@ def _contact(store: Store, citizen: Citizen, msg: IncomingMessage, now: datetime
         )
         reply += "\n" + texts.ATTACHED(lang, number=ticket.number)
     store.queue(
-        Outgoing(chat_id=citizen.chat_id, text=reply, ticket_id=ticket.id if ticket else None), now
+        Outgoing(
+            chat_id=citizen.chat_id,
+            text=reply,
+            ticket_id=ticket.id if ticket else None,
+            remove_keyboard=True,  # the share button has done its job
+        ),
+        now,
     )
 
 

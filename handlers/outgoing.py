@@ -49,6 +49,10 @@ class Outgoing:
     reply_to_outbox_id: int | None = None  # reply to an earlier outbox message, once it is sent
     force_reply: bool = False  # ask the recipient to answer as a reply (works in groups)
     placeholder: str | None = None  # input field hint for force_reply
+    # A reply keyboard of one button that shares the person's own phone number (request_contact),
+    # with this label; ``remove_keyboard`` takes such a keyboard away again.
+    contact_button: str | None = None
+    remove_keyboard: bool = False
     edit_message_id: int | None = None  # for EDIT_TEXT: the Telegram message to edit …
     edit_outbox_id: int | None = None  # … or the outbox message to edit, once it is sent
     ticket_id: int | None = None  # replies to this message then belong to that ticket

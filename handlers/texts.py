@@ -54,7 +54,8 @@ START = Phrase(
     "请直接发送文字描述您的诉求（咨询、求助、投诉、举报、建议均可），可附照片、位置。"
     "我们会立即给您工单编号，并在 {days} 个工作日内办结答复。\n\n"
     "个人信息说明：我们保存您的 Telegram 账号、您发送的诉求内容和附件；"
-    "手机号仅在您主动分享时保存。这些信息只用于办理您的诉求，仅承办人员可见。\n\n"
+    "手机号仅在您主动分享时保存。这些信息只用于办理您的诉求，仅承办人员可见。"
+    "如需留下联系电话，发送 /phone 后点击出现的“📱 分享我的手机号”按钮。\n\n"
     "发送 /help 查看全部命令，/lang 切换语言（English）。",
     "Hello! This is the {hotline}.\n"
     "Just write your request (a question, a request for help, a complaint, a report or a "
@@ -62,7 +63,8 @@ START = Phrase(
     "answer within {days} working days.\n\n"
     "Your data: we keep your Telegram account, the requests and files you send, and your phone "
     "number only if you choose to share it. They are used only to handle your requests and are "
-    "seen only by the staff handling them.\n\n"
+    "seen only by the staff handling them. To leave your phone number, send /phone and tap the "
+    '"📱 Share my phone number" button that appears.\n\n'
     "Send /help for all commands, /lang to switch to Chinese (中文).",
 )
 
@@ -72,6 +74,7 @@ HELP = Phrase(
     "发送照片、位置 — 附加到您最近的诉求；回复某条工单消息可附加到该工单\n"
     "/my — 我的工单\n"
     "/status 工单编号 — 查询工单进度，例如 /status 20261127-0001\n"
+    "/phone — 留下联系电话：点击出现的“📱 分享我的手机号”按钮\n"
     "/lang — 切换语言 (English)\n"
     "/help — 本说明",
     "Commands:\n"
@@ -80,6 +83,7 @@ HELP = Phrase(
     "to add it to that ticket\n"
     "/my — my tickets\n"
     "/status NUMBER — where a ticket stands, e.g. /status 20261127-0001\n"
+    '/phone — leave your phone number: tap the "📱 Share my phone number" button that appears\n'
     "/lang — switch language (中文)\n"
     "/help — this help",
 )
@@ -127,9 +131,17 @@ PHONE_SAVED = Phrase(
     "📞 Your phone number {phone} is saved; only the staff handling your requests can see it.",
 )
 PHONE_NOT_YOURS = Phrase(
-    "为保护个人信息，请通过下方“分享联系方式”分享您本人的号码，而不是他人的名片。",
-    "To protect personal data, please share your own number, not someone else's contact card.",
+    "为保护个人信息，只能分享您本人的号码，不能发送他人的名片。请点击下方“{button}”按钮。",
+    "To protect personal data, only your own number can be shared, not someone else's contact "
+    'card. Please tap the "{button}" button below.',
 )
+ASK_PHONE = Phrase(
+    "如需承办人员打电话联系您，请点击下方“{button}”按钮，分享您本人 Telegram 账号的手机号。"
+    "号码仅承办人员在需要联系您时可见。",
+    'If you would like the staff to call you, tap the "{button}" button below to share the phone '
+    "number of your Telegram account. Only the staff handling your requests can see it.",
+)
+BUTTON_SHARE_PHONE = Phrase("📱 分享我的手机号", "📱 Share my phone number")
 WHAT_PHOTO = Phrase("照片", "photo")
 WHAT_FILE = Phrase("文件", "file")
 WHAT_LOCATION = Phrase("位置", "location")

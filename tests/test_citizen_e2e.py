@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
-from storage.models import TicketItemRow
+from storage.models import CitizenRow, TicketItemRow
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, World, button, buttons, number_in
@@ -122,3 +125,50 @@ async def test_invisible_or_oversized_words_are_answered_like_their_text_twins(
         server.push_photo(citizen, caption="桥" * 4096)
         await server.wait_for_message(citizen.chat_id, contains="工单编号")
         assert [len(t.text) for t in bot.tickets()] == [4096]
+
+
+@pytest.mark.parametrize("transport", [TransportName.AIOGRAM, TransportName.PTB])
+async def test_asking_for_a_phone_offers_the_button_that_shares_it(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+    transport: TransportName,
+) -> None:
+    server = fake_telegram
+    citizen = world.citizen
+    async with running_bot(server, database_url, config, clock, transport=transport) as bot:
+        server.push_text(citizen, "/start")
+        assert "/phone" in (await server.wait_for_message(citizen.chat_id))["text"]
+        server.push_text(citizen, "/help")
+        assert "/phone" in (await server.wait_for_message(citizen.chat_id))["text"]
+
+        server.push_text(citizen, "/phone")
+        asked = await server.wait_for_message(citizen.chat_id)
+        label = _share_button(server, citizen.chat_id, asked)
+        assert f"“{label}”" in asked["text"]
+
+        # Someone else's card is refused, and the refusal offers the same real button.
+        server.push_contact(citizen, "13800138000", "邻居", user_id=4242)
+        refusal = await server.wait_for_message(citizen.chat_id)
+        assert "他人的名片" in refusal["text"]
+        assert f"“{_share_button(server, citizen.chat_id, refusal)}”" in refusal["text"]
+
+        # The button shares their own number: saved, and the keyboard goes away.
+        server.push_contact(citizen, "13912345678", "赵", user_id=citizen.id)
+        saved = await server.wait_for_message(citizen.chat_id, contains="139****5678")
+        assert server.reply_markup(citizen.chat_id, saved["message_id"]) == {
+            "remove_keyboard": True
+        }
+        await bot.until(lambda: bot.rows(CitizenRow)[0].phone == "13912345678")
+
+
+def _share_button(server: FakeTelegramServer, chat_id: int, message: dict[str, Any]) -> str:
+    """The label of the message's reply keyboard button that shares one's own contact."""
+    markup = server.reply_markup(chat_id, message["message_id"])
+    assert markup is not None
+    [[share]] = markup["keyboard"]
+    assert share["request_contact"] is True
+    assert markup.get("one_time_keyboard") is True
+    return str(share["text"])
