@@ -34,7 +34,7 @@ from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import Button, Keyboard, Method, Outgoing, Reaction
 from handlers.ports import Store
 from handlers.request_types import guess_request_type
-from scheduler.deadlines import local_date
+from scheduler.deadlines import local_date, reopened_deadline
 
 MY_TICKETS_SHOWN = 10
 NUMBER_IN_TEXT = re.compile(r"\d{8}-\d{4,}")
@@ -537,6 +537,10 @@ def change_request_type(
     changes: dict[str, object] = {"request_type": kind}
     if not ticket.urgent:
         deadline = hotline.deadline_for(kind, ticket.received_at)
+        if ticket.reopen_count:
+            # 重办 counted a fresh period from the re-opening: a new type never brings the
+            # deadline back before it.
+            deadline = reopened_deadline(deadline, ticket.deadline_at, ticket.deadline_estimated)
         changes |= {"deadline_at": deadline.due, "deadline_estimated": deadline.estimated}
     updated = store.update_ticket(ticket.id, now, **changes)
     store.record(

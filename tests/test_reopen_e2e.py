@@ -100,6 +100,19 @@ async def test_a_reopen_keeps_an_extended_deadline_everywhere(
         [ticket] = bot.tickets()
         assert ticket.deadline_at.astimezone(SHANGHAI).date().isoformat() == "2026-12-15"
 
+        # A new type counts from receipt (12-08) but never brings the deadline back.
+        confirmation = next(
+            m for m in server.sent_messages(world.citizen.chat_id) if "工单编号" in m["text"]
+        )
+        server.press_button(world.citizen, confirmation, button(confirmation, "咨询"))
+        retyped = await server.wait_for_message(
+            world.citizen.chat_id,
+            predicate=lambda m: (
+                m["message_id"] == confirmation["message_id"] and "诉求类型：咨询" in m["text"]
+            ),
+        )
+        assert "2026-12-15" in retyped["text"]
+
         # The export shows the re-opened ticket as open: no time of resolution, no on-time.
         row = await _export_row(world, number)
         assert row["状态 Status"] == "已派单，待签收"
