@@ -403,6 +403,8 @@ def render_workbook(
         ("回访率 Survey response", "已评价 / 回访"),
         ("重办率 Reopen rate", "本期办结且评价为不满意 / 办结"),
         ("超期未办结 Overdue open", "生成时仍未办结且已过期限的工单"),
+        ("重办 Reopened", "重办后仍在办理的工单不显示上一次的办结时间、按时办结和办理工作日"),
+        ("不满意原因 Reason for 不满意", "群众对最近一次不满意评价的说明（电话已脱敏）"),
     ):
         about.append([key, value])
 

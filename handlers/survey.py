@@ -8,6 +8,7 @@ from datetime import datetime
 from handlers import lifecycle, texts
 from handlers.buttons import BadButton, ButtonAction
 from handlers.cards import refresh_cards, send_card
+from handlers.citizen import words_of
 from handlers.context import Hotline
 from handlers.dispatching import office_chats, office_language
 from handlers.display import shorten, show_date
@@ -234,7 +235,7 @@ def on_comment(
     for the re-opening, so it also goes under the department's new card and to the office."""
     assert prompt.ticket_id is not None
     survey = store.latest_survey(prompt.ticket_id)
-    text = msg.text.strip()
+    text = words_of(msg.text)
     reply = texts.COMMENT_SAVED(citizen.language)
     if survey is not None and text:
         store.comment_survey(survey.id, text[:2000])
