@@ -129,9 +129,12 @@ def send_card(
     *,
     to: int | None = None,
     reply_to: int | None = None,
+    replaces_cards: bool = False,
 ) -> None:
     """A new card (and the citizen's photos and location under it) to the department, or to
-    chat ``to`` only (opened from a list: ``reply_to`` the list)."""
+    chat ``to`` only (opened from a list: ``reply_to`` the list). With ``replaces_cards`` the
+    department's earlier cards of the ticket are superseded by it (a brand-new ticket has
+    none: no need to look them up)."""
     lang = Language(hotline.config.hotline.default_language)
     if to is not None:
         chats, office_stands_in = [to], False
@@ -141,7 +144,8 @@ def send_card(
     has_phone = bool(citizen and citizen.phone)
     attachments = store.attachments(ticket.id)
     text = card_text(store, hotline, ticket, now, lang, attachments=len(attachments))
-    _supersede_cards(store, ticket, text, lang, now, only_in=to)
+    if replaces_cards:
+        _supersede_cards(store, ticket, text, lang, now, only_in=to)
     long_text = len(ticket.text) > CARD_TEXT_LIMIT
     alone = long_text or bool(attachments) or to is not None
     for chat_id in chats:
@@ -185,7 +189,7 @@ def _supersede_cards(
 ) -> None:
     """One ticket, one live card: the department's earlier cards of the ticket (all of them, or
     those in chat ``only_in``) say that a new card replaces them, and lose their buttons; they
-    get no more follow-ups or edits (a card sent again after 重办, or on a second dispatch)."""
+    get no more follow-ups or edits (the card sent again after 重办)."""
     for card in store.ticket_cards(ticket.id):
         if card.tag != ticket.department_code or only_in not in (None, card.chat_id):
             continue

@@ -197,7 +197,7 @@ def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now
         )
     )
     # The new card replaces the department's earlier one (send_card marks it superseded).
-    send_card(store, hotline, updated, now)
+    send_card(store, hotline, updated, now, replaces_cards=True)
     office_lang = office_language(hotline)
     for chat_id in office_chats(store):
         store.queue(
