@@ -42,6 +42,8 @@ from aiogram.types import (
     ForceReply,
     InlineKeyboardMarkup,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     ReplyParameters,
     Update,
 )
@@ -207,6 +209,14 @@ def _keyboard(payload: dict[str, Any]) -> dict[str, Any] | None:
         if payload.get("placeholder"):
             markup["input_field_placeholder"] = payload["placeholder"]
         return markup
+    if payload.get("contact_button"):
+        return {
+            "keyboard": [[{"text": payload["contact_button"], "request_contact": True}]],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+        }
+    if payload.get("remove_keyboard"):
+        return {"remove_keyboard": True}
     return None
 
 
@@ -219,12 +229,18 @@ def _button(button: dict[str, str]) -> dict[str, str]:
     return wire
 
 
-def _markup(keyboard: dict[str, Any] | None) -> InlineKeyboardMarkup | ForceReply | None:
+def _markup(
+    keyboard: dict[str, Any] | None,
+) -> InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     """The same keyboard as aiogram's models, for the calls other than sendMessage."""
     if keyboard is None:
         return None
     if "inline_keyboard" in keyboard:
         return InlineKeyboardMarkup.model_validate(keyboard)
+    if "keyboard" in keyboard:
+        return ReplyKeyboardMarkup.model_validate(keyboard)
+    if "remove_keyboard" in keyboard:
+        return ReplyKeyboardRemove.model_validate(keyboard)
     return ForceReply.model_validate(keyboard)
 
 

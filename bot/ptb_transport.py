@@ -17,8 +17,11 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    KeyboardButton,
     Message,
     MessageEntity,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     ReplyParameters,
     Update,
 )
@@ -91,7 +94,9 @@ class PtbFeed:
             await self.bot.send_message(message.chat.id, texts.SOMETHING_WENT_WRONG(lang))
 
 
-def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | ForceReply | None:
+def _markup(
+    payload: dict[str, Any],
+) -> InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     if payload.get("buttons"):
         return InlineKeyboardMarkup(
             [
@@ -105,6 +110,14 @@ def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | ForceReply | None
     if payload.get("force_reply"):
         # selective: in a group, only the person named or replied to gets the reply box.
         return ForceReply(selective=True, input_field_placeholder=payload.get("placeholder"))
+    if payload.get("contact_button"):
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(payload["contact_button"], request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if payload.get("remove_keyboard"):
+        return ReplyKeyboardRemove()
     return None
 
 

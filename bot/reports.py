@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
-from handlers.display import mask_phone
+from handlers.display import mask_phone, mask_phones_in
 from handlers.model import Language, RequestType, TicketStatus
 from handlers.reports import (
     COUNT_FIELDS,
@@ -237,6 +237,7 @@ TICKET_COLUMNS = (
     ("extensions", "延期次数 Extensions"),
     ("rating", "满意度 Rating"),
     ("quality_passed", "质检 QA"),
+    ("unsatisfied_reason", "不满意原因 Reason for 不满意"),
     ("phone", "联系电话 Phone"),
 )
 
@@ -284,6 +285,16 @@ def _quality(passed: bool | None) -> str:
     return "" if passed is None else ("合格" if passed else "不合格")
 
 
+def _citizen_words(sheet: Any, words: str | None) -> Any:
+    """A citizen's own words as a text cell: phones masked, and never read as a formula (a
+    comment may start with "=")."""
+    if not words:
+        return None
+    cell = WriteOnlyCell(sheet, value=mask_phones_in(words))
+    cell.data_type = "s"
+    return cell
+
+
 def _ticket_cells(sheet: Any, ticket: Mapping[str, Any]) -> list[Any]:
     values: dict[str, Any] = {
         "number": ticket["number"],
@@ -302,6 +313,7 @@ def _ticket_cells(sheet: Any, ticket: Mapping[str, Any]) -> list[Any]:
             ticket.get("rating") or "", "待评价" if ticket.get("resolved_at") else ""
         ),
         "quality_passed": _quality(ticket.get("quality_passed")),
+        "unsatisfied_reason": _citizen_words(sheet, ticket.get("unsatisfied_reason")),
         "phone": mask_phone(ticket.get("phone")),  # personal data: never unmasked in a file
     }
     cells: list[Any] = []
@@ -391,6 +403,8 @@ def render_workbook(
         ("回访率 Survey response", "已评价 / 回访"),
         ("重办率 Reopen rate", "本期办结且评价为不满意 / 办结"),
         ("超期未办结 Overdue open", "生成时仍未办结且已过期限的工单"),
+        ("重办 Reopened", "重办后仍在办理的工单不显示上一次的办结时间、按时办结和办理工作日"),
+        ("不满意原因 Reason for 不满意", "群众对最近一次不满意评价的说明（电话已脱敏）"),
     ):
         about.append([key, value])
 

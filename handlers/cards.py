@@ -8,7 +8,7 @@ from handlers import texts
 from handlers.context import Hotline
 from handlers.display import mask_phone, shorten, show_datetime, show_deadline
 from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
-from handlers.outgoing import Button, Keyboard, Method, Outgoing
+from handlers.outgoing import SUPERSEDED_CARD, Button, Keyboard, Method, Outgoing
 from handlers.ports import Store
 from scheduler.deadlines import working_days_left
 
@@ -136,9 +136,12 @@ def send_card(
     *,
     to: int | None = None,
     reply_to: int | None = None,
+    replaces_cards: bool = False,
 ) -> None:
     """A new card (and the citizen's photos and location under it) to the department, or to
-    chat ``to`` only (opened from a list: ``reply_to`` the list)."""
+    chat ``to`` only (opened from a list: ``reply_to`` the list). With ``replaces_cards`` the
+    department's earlier cards of the ticket are superseded by it (a brand-new ticket has
+    none: no need to look them up)."""
     lang = Language(hotline.config.hotline.default_language)
     if to is not None:
         chats, office_stands_in = [to], False
@@ -148,6 +151,8 @@ def send_card(
     has_phone = bool(citizen and citizen.phone)
     attachments = store.attachments(ticket.id)
     text = card_text(store, hotline, ticket, now, lang, attachments=len(attachments))
+    if replaces_cards:
+        _supersede_cards(store, ticket, text, lang, now, only_in=to)
     long_text = len(ticket.text) > CARD_TEXT_LIMIT
     alone = long_text or bool(attachments) or to is not None
     for chat_id in chats:
@@ -184,6 +189,30 @@ def send_card(
             )
         for item in attachments:
             store.queue(attachment_message(chat_id, item, ticket.id, card_id), now)
+
+
+def _supersede_cards(
+    store: Store, ticket: Ticket, text: str, lang: Language, now: datetime, *, only_in: int | None
+) -> None:
+    """One ticket, one live card: the department's earlier cards of the ticket (all of them, or
+    those in chat ``only_in``) say that a new card replaces them, and lose their buttons; they
+    get no more follow-ups or edits (the card sent again after 重办)."""
+    for card in store.ticket_cards(ticket.id):
+        if card.tag != ticket.department_code or only_in not in (None, card.chat_id):
+            continue
+        store.supersede_card(card.outbox_id)
+        store.queue(
+            Outgoing(
+                chat_id=card.chat_id,
+                method=Method.EDIT_TEXT,
+                edit_outbox_id=card.outbox_id,
+                text=text + texts.CARD_SUPERSEDED(lang),
+                ticket_id=ticket.id,
+                purpose=SUPERSEDED_CARD,
+                tag=card.tag,
+            ),
+            now,
+        )
 
 
 _SEND_METHODS = {

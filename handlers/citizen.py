@@ -8,6 +8,7 @@ state, and queues what the citizen must receive in the same transaction.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ from handlers.outgoing import Button, Keyboard, Method, Outgoing, Reaction
 from handlers.ports import Store
 from handlers.request_types import guess_request_type
 from handlers.rows import one_row
-from scheduler.deadlines import local_date
+from scheduler.deadlines import local_date, reopened_deadline
 
 MY_TICKETS_SHOWN = 10
 NUMBER_IN_TEXT = re.compile(r"\d{8}-\d{4,}")
@@ -46,10 +47,28 @@ _MEDIA_KINDS = {
     Content.VOICE: ItemKind.VOICE,
     Content.AUDIO: ItemKind.AUDIO,
 }
+# Characters that show nothing: a message made only of these has no words. Format characters
+# (zero-width space and joiners, BOM, word joiner …), separators and controls by category; and
+# the fillers and blanks used to send "empty" messages.
+_INVISIBLE_CATEGORIES = {"Cf", "Cc", "Zs", "Zl", "Zp", "Mn", "Me"}
+_BLANK_LOOKING = {"\u115f", "\u1160", "\u2800", "\u3164", "\uffa0"}
 _TYPE_BUTTON_ROWS = (
     (RequestType.CONSULTATION, RequestType.HELP, RequestType.COMPLAINT),
     (RequestType.REPORT, RequestType.SUGGESTION),
 )
+
+
+def words_of(text: str) -> str:
+    """The text without surrounding blanks; "" if nothing in it would show on a screen."""
+    text = text.strip()
+    if any(
+        not ch.isspace()
+        and ch not in _BLANK_LOOKING
+        and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in text
+    ):
+        return text
+    return ""
 
 
 def handle_private_message(
@@ -103,6 +122,8 @@ def _command(
             out = Outgoing(chat_id=citizen.chat_id, text=_my_tickets(store, citizen))
         case "status":
             out = Outgoing(chat_id=citizen.chat_id, text=_status(store, hotline, citizen, msg))
+        case "phone":
+            out = _ask_for_phone(citizen, texts.ASK_PHONE)
         case _:
             out = Outgoing(
                 chat_id=citizen.chat_id,
@@ -169,7 +190,7 @@ def _text(
     store: Store, hotline: Hotline, citizen: Citizen, msg: IncomingMessage, now: datetime
 ) -> None:
     lang = citizen.language
-    body = msg.text.strip()
+    body = words_of(msg.text)
     if not body:
         store.queue(Outgoing(chat_id=citizen.chat_id, text=texts.EMPTY_MESSAGE(lang)), now)
         return
@@ -310,7 +331,7 @@ def _item_from(msg: IncomingMessage, citizen: Citizen, kind: ItemKind, now: date
         author=Role.CITIZEN,
         created_at=now,
         citizen_id=citizen.id,
-        text=msg.text.strip() or None,
+        text=words_of(msg.text) or None,
         file_id=msg.file_id,
         file_unique_id=msg.file_unique_id,
         latitude=msg.latitude,
@@ -364,7 +385,10 @@ def forward_to_handlers(
     """The citizen's addition goes under the department's card (or to the office while the
     ticket waits for dispatch); staff answer it by replying."""
     lang = office_language(hotline)
-    text = texts.RELAY_TO_STAFF(lang, number=ticket.number, text=item.text or "")
+    if item.text:
+        text = texts.RELAY_TO_STAFF(lang, number=ticket.number, text=item.text)
+    else:  # a photo without a caption: no empty line where the words would be
+        text = texts.RELAY_MEDIA_TO_STAFF(lang, number=ticket.number)
     cards = [c for c in store.ticket_cards(ticket.id) if c.tag == ticket.department_code]
     targets: list[tuple[int, int | None]] = [(c.chat_id, c.outbox_id) for c in cards]
     if ticket.department_code is None or not targets:
@@ -384,21 +408,34 @@ def _hold_for_next_request(
 ) -> None:
     """Nothing to attach to yet: keep the item until the citizen describes the request."""
     store.add_item(_item_from(msg, citizen, kind, now))
-    lang = citizen.language
+    reply = texts.HELD_FOR_NEXT(citizen.language, what=_what(kind, citizen.language))
+    store.queue(Outgoing(chat_id=citizen.chat_id, text=reply), now)
+
+
+def _what(kind: ItemKind, lang: Language) -> str:
     what = {
         ItemKind.PHOTO: texts.WHAT_PHOTO,
         ItemKind.DOCUMENT: texts.WHAT_FILE,
         ItemKind.LOCATION: texts.WHAT_LOCATION,
     }.get(kind, texts.WHAT_MEDIA)
-    reply = texts.HELD_FOR_NEXT(lang, what=what(lang))
-    store.queue(Outgoing(chat_id=citizen.chat_id, text=reply), now)
+    return what(lang)
 
 
 def _media(
     store: Store, hotline: Hotline, citizen: Citizen, msg: IncomingMessage, now: datetime
 ) -> None:
     kind = _MEDIA_KINDS[msg.content]
-    caption = msg.text.strip()
+    caption = words_of(msg.text)
+    limit = hotline.config.intake.max_text_chars
+    if len(caption) > limit:
+        # Like a long text: refused whole, and said so (kept, the words would be cut on cards).
+        text = texts.CAPTION_TOO_LONG(
+            citizen.language, length=len(caption), limit=limit, what=_what(kind, citizen.language)
+        )
+        store.queue(
+            Outgoing(chat_id=citizen.chat_id, text=text, reply_to_message_id=msg.message_id), now
+        )
+        return
     ticket = _current_ticket(store, citizen, msg)
     if ticket is not None:
         add_follow_up(
@@ -430,11 +467,22 @@ def _location(
     add_follow_up(store, hotline, citizen, ticket, item, msg.message_id, now)
 
 
+def _ask_for_phone(citizen: Citizen, phrase: texts.Phrase) -> Outgoing:
+    """A message asking for the citizen's phone, with the one button that shares their own
+    number (Telegram's request_contact; a typed or forwarded number is never taken)."""
+    button = texts.BUTTON_SHARE_PHONE(citizen.language)
+    return Outgoing(
+        chat_id=citizen.chat_id,
+        text=phrase(citizen.language, button=button),
+        contact_button=button,
+    )
+
+
 def _contact(store: Store, citizen: Citizen, msg: IncomingMessage, now: datetime) -> None:
     lang = citizen.language
     # Only the citizen's own number: a contact card of someone else is a third party's data.
     if not msg.contact_phone or msg.contact_user_id != msg.sender.user_id:
-        store.queue(Outgoing(chat_id=citizen.chat_id, text=texts.PHONE_NOT_YOURS(lang)), now)
+        store.queue(_ask_for_phone(citizen, texts.PHONE_NOT_YOURS), now)
         return
     store.set_citizen_phone(citizen.id, msg.contact_phone)
     reply = texts.PHONE_SAVED(lang, phone=mask_phone(msg.contact_phone))
@@ -452,7 +500,13 @@ def _contact(store: Store, citizen: Citizen, msg: IncomingMessage, now: datetime
         )
         reply += "\n" + texts.ATTACHED(lang, number=ticket.number)
     store.queue(
-        Outgoing(chat_id=citizen.chat_id, text=reply, ticket_id=ticket.id if ticket else None), now
+        Outgoing(
+            chat_id=citizen.chat_id,
+            text=reply,
+            ticket_id=ticket.id if ticket else None,
+            remove_keyboard=True,  # the share button has done its job
+        ),
+        now,
     )
 
 
@@ -485,6 +539,10 @@ def change_request_type(
     changes: dict[str, object] = {"request_type": kind}
     if not ticket.urgent:
         deadline = hotline.deadline_for(kind, ticket.received_at)
+        if ticket.reopen_count:
+            # 重办 counted a fresh period from the re-opening: a new type never brings the
+            # deadline back before it.
+            deadline = reopened_deadline(deadline, ticket.deadline_at, ticket.deadline_estimated)
         changes |= {"deadline_at": deadline.due, "deadline_estimated": deadline.estimated}
     updated = store.update_ticket(ticket.id, now, **changes)
     store.record(
@@ -537,14 +595,11 @@ def offer_choice(
     )
     if scored and scored[0][0] >= hotline.config.routing.repeat_similarity:
         offered, reason = scored[0][1], "repeat"
-        question = texts.ASK_SAME_REQUEST(
-            lang, number=offered.number, text=shorten(offered.text, 60)
-        )
         yes, no = texts.BUTTON_SAME_YES(lang), texts.BUTTON_SAME_NO(lang)
     else:
         offered, reason = open_ones[0], "open"
-        question = texts.ASK_ADD_OR_NEW(lang, number=offered.number, text=shorten(offered.text, 60))
         yes, no = texts.BUTTON_ADD(lang, number=offered.number), texts.BUTTON_NEW(lang)
+    question = _held_question(lang, reason, offered)
     held = store.hold_message(
         citizen.id, offered.id, reason, _item_from(msg, citizen, ItemKind.TEXT, now), msg.message_id
     )
@@ -564,6 +619,14 @@ def offer_choice(
         ),
         now,
     )
+
+
+def _held_question(lang: Language, reason: str, offered: Ticket) -> str:
+    """The question on a held message; the offered ticket is named by how its request begins,
+    so the citizen knows which one is meant."""
+    start = shorten(" ".join(offered.text[:120].split()), 40)
+    phrase = texts.ASK_SAME_REQUEST if reason == "repeat" else texts.ASK_ADD_OR_NEW
+    return phrase(lang, number=offered.number, text=start)
 
 
 def decide_held(
@@ -593,19 +656,6 @@ def decide_held(
         file_unique_id=held.file_unique_id,
     )
     offered = store.ticket(held.offered_ticket_id, lock=True)
-    if message_id is not None:
-        # The question keeps its words but loses its buttons.
-        store.queue(
-            Outgoing(
-                chat_id=citizen.chat_id,
-                method=Method.EDIT_TEXT,
-                edit_message_id=message_id,
-                text=(texts.BUTTON_SAME_YES if choice == "add" else texts.BUTTON_SAME_NO)(lang)
-                + " ✓",
-                purpose="held",
-            ),
-            now,
-        )
     if choice == "add" and offered is not None and offered.status.is_open:
         add_follow_up(store, hotline, citizen, offered, item, held.message_id, now)
         if held.reason == "repeat":
@@ -618,9 +668,24 @@ def decide_held(
                     action="repeat_merged",
                 )
             )
-        return Reaction(texts.ADDED_TO_TICKET(lang, number=offered.number))
-    ticket = open_ticket(store, hotline, citizen, held.text or "", held.message_id, now)
-    return Reaction(ticket.number)
+        outcome = texts.HELD_ADDED(lang, number=offered.number)
+    else:
+        ticket = open_ticket(store, hotline, citizen, held.text or "", held.message_id, now)
+        outcome = texts.HELD_OPENED(lang, number=ticket.number)
+    if message_id is not None:
+        # The question loses its buttons and says what was done.
+        question = _held_question(lang, held.reason, offered) + "\n\n" if offered else ""
+        store.queue(
+            Outgoing(
+                chat_id=citizen.chat_id,
+                method=Method.EDIT_TEXT,
+                edit_message_id=message_id,
+                text=question + "✓ " + outcome,
+                purpose="held",
+            ),
+            now,
+        )
+    return Reaction(outcome)
 
 
 def open_undecided(

@@ -22,7 +22,7 @@ from handlers.display import shorten
 from handlers.events import ButtonPress, ChatKind, Content, IncomingMessage
 from handlers.model import Language, Role, SentMessage, StaffMember, TicketEvent
 from handlers.numbering import normalize_ticket_number
-from handlers.outgoing import Outgoing, Reaction
+from handlers.outgoing import SUPERSEDED_CARD, Outgoing, Reaction
 from handlers.ports import Store
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,9 @@ def _on_reply(
     now: datetime,
 ) -> bool:
     """A reply to one of the bot's messages; True if it was handled here."""
-    if sent.purpose in staff_actions.PROMPTS or (
-        sent.purpose in staff_actions.RELAY_SOURCES and sent.ticket_id is not None
-    ):
+    # A reply to a superseded card still reaches the citizen: nothing staff write is lost.
+    relays = sent.purpose in staff_actions.RELAY_SOURCES or sent.purpose == SUPERSEDED_CARD
+    if sent.purpose in staff_actions.PROMPTS or (relays and sent.ticket_id is not None):
         if staff is None:
             if msg.chat_kind is ChatKind.PRIVATE:
                 return False  # a citizen replying to something of theirs: their own flow
@@ -105,7 +105,7 @@ def _on_reply(
         return True
     if sent.purpose == "survey_comment" and msg.chat_kind is ChatKind.PRIVATE:
         citizen = store.citizen_for(msg.sender, msg.chat_id, now)
-        survey.on_comment(store, citizen, msg, sent, now)
+        survey.on_comment(store, hotline, citizen, msg, sent, now)
         return True
     return False
 

@@ -27,6 +27,10 @@ class Button:
 
 Keyboard = tuple[tuple[Button, ...], ...]
 
+#: The purpose of a ticket card that a newer card of the same ticket replaced (one ticket, one
+#: live card): it keeps its place in the chat but gets no buttons and no follow-ups.
+SUPERSEDED_CARD = "card_superseded"
+
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
@@ -49,6 +53,10 @@ class Outgoing:
     # theirs (a button press): they are named at the head of the text, so that in a group
     # only they get the reply box (the reply markup is always ``selective``).
     mention: tuple[int, str] | None = None
+    # A reply keyboard of one button that shares the person's own phone number (request_contact),
+    # with this label; ``remove_keyboard`` takes such a keyboard away again.
+    contact_button: str | None = None
+    remove_keyboard: bool = False
     edit_message_id: int | None = None  # for EDIT_TEXT: the Telegram message to edit …
     edit_outbox_id: int | None = None  # … or the outbox message to edit, once it is sent
     ticket_id: int | None = None  # replies to this message then belong to that ticket

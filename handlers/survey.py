@@ -9,18 +9,20 @@ from datetime import datetime
 from handlers import lifecycle, texts
 from handlers.buttons import BadButton, ButtonAction
 from handlers.cards import refresh_cards, send_card
+from handlers.citizen import words_of
 from handlers.context import Hotline
 from handlers.dispatching import office_chats, office_language
-from handlers.display import show_date
+from handlers.display import shorten, show_date
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.lifecycle import Move
 from handlers.model import Citizen, Rating, Role, SentMessage, Survey, Ticket, TicketEvent
 from handlers.outgoing import Button, Method, Outgoing, Reaction
 from handlers.ports import Store
 from handlers.rows import one_row
-from scheduler.deadlines import due_after_working_days
+from scheduler.deadlines import due_after_working_days, reopened_deadline
 
 _RATINGS = (Rating.SATISFIED, Rating.BASIC, Rating.UNSATISFIED)
+MESSAGE_LIMIT = 4096  # Telegram's limit for a message's text
 
 
 def send_answer_and_survey(
@@ -153,9 +155,14 @@ def close(
 
 
 def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now: datetime) -> str:
-    """重办: the same department, a fresh deadline, signed for again; the office is told."""
+    """重办: the same department, a fresh period from now (never earlier than the deadline
+    still running, e.g. an approved extension), signed for again; the office is told."""
     target = lifecycle.after(Move.REOPEN, ticket.status)
-    deadline = hotline.deadline_for(ticket.request_type, now, urgent=ticket.urgent)
+    deadline = reopened_deadline(
+        hotline.deadline_for(ticket.request_type, now, urgent=ticket.urgent),
+        ticket.deadline_at,
+        ticket.deadline_estimated,
+    )
     sign_due = due_after_working_days(
         now, hotline.config.sla.sign_for_working_days, hotline.calendar
     )
@@ -191,8 +198,8 @@ def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now
             data={"round": ticket.reopen_count + 2},
         )
     )
-    refresh_cards(store, hotline, updated, now)
-    send_card(store, hotline, updated, now)
+    # The new card replaces the department's earlier one (send_card marks it superseded).
+    send_card(store, hotline, updated, now, replaces_cards=True)
     office_lang = office_language(hotline)
     for chat_id in office_chats(store):
         store.queue(
@@ -219,22 +226,74 @@ def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now
 
 
 def on_comment(
-    store: Store, citizen: Citizen, msg: IncomingMessage, prompt: SentMessage, now: datetime
+    store: Store,
+    hotline: Hotline,
+    citizen: Citizen,
+    msg: IncomingMessage,
+    prompt: SentMessage,
+    now: datetime,
 ) -> None:
-    """A reply to the thanks: the comment goes with the rating."""
+    """A reply to the thanks: the comment goes with the rating. After 不满意 it is the reason
+    for the re-opening, so it also goes under the department's new card and to the office."""
     assert prompt.ticket_id is not None
     survey = store.latest_survey(prompt.ticket_id)
-    text = msg.text.strip()
+    text = words_of(msg.text)
+    reply = texts.COMMENT_SAVED(citizen.language)
     if survey is not None and text:
         store.comment_survey(survey.id, text[:2000])
+        ticket = store.ticket(prompt.ticket_id)
+        if survey.rating is Rating.UNSATISFIED and ticket is not None and ticket.status.is_open:
+            _pass_on_reason(store, hotline, ticket, text, now)
+            reply = texts.REASON_PASSED_ON(citizen.language, number=ticket.number)
     store.queue(
         Outgoing(
             chat_id=citizen.chat_id,
-            text=texts.COMMENT_SAVED(citizen.language),
+            text=reply,
             reply_to_message_id=msg.message_id,
+            ticket_id=prompt.ticket_id,
         ),
         now,
     )
+
+
+def _pass_on_reason(
+    store: Store, hotline: Hotline, ticket: Ticket, reason: str, now: datetime
+) -> None:
+    """The citizen's reason for 不满意, under the department's live card (staff answer it by
+    replying) and to the office."""
+    lang = office_language(hotline)
+    told: set[int] = set()
+    for card in store.ticket_cards(ticket.id):
+        if card.tag != ticket.department_code or card.chat_id in told:
+            continue
+        told.add(card.chat_id)
+        text = texts.UNSATISFIED_REASON_TO_STAFF(lang, number=ticket.number, text=reason)
+        store.queue(
+            Outgoing(
+                chat_id=card.chat_id,
+                text=shorten(text, MESSAGE_LIMIT),
+                reply_to_outbox_id=card.outbox_id,
+                ticket_id=ticket.id,
+                purpose="citizen_followup",
+            ),
+            now,
+        )
+    department = hotline.department_name(ticket.department_code, lang) or ""
+    for chat_id in office_chats(store):
+        if chat_id in told:
+            continue
+        text = texts.UNSATISFIED_REASON_TO_OFFICE(
+            lang, number=ticket.number, department=department, text=reason
+        )
+        store.queue(
+            Outgoing(
+                chat_id=chat_id,
+                text=shorten(text, MESSAGE_LIMIT),
+                ticket_id=ticket.id,
+                purpose="reopened",
+            ),
+            now,
+        )
 
 
 def close_unrated(

@@ -54,7 +54,8 @@ START = Phrase(
     "请直接发送文字描述您的诉求（咨询、求助、投诉、举报、建议均可），可附照片、位置。"
     "我们会立即给您工单编号，并在 {days} 个工作日内办结答复。\n\n"
     "个人信息说明：我们保存您的 Telegram 账号、您发送的诉求内容和附件；"
-    "手机号仅在您主动分享时保存。这些信息只用于办理您的诉求，仅承办人员可见。\n\n"
+    "手机号仅在您主动分享时保存。这些信息只用于办理您的诉求，仅承办人员可见。"
+    "如需留下联系电话，发送 /phone 后点击出现的“📱 分享我的手机号”按钮。\n\n"
     "发送 /help 查看全部命令，/lang 切换语言（English）。",
     "Hello! This is the {hotline}.\n"
     "Just write your request (a question, a request for help, a complaint, a report or a "
@@ -62,7 +63,8 @@ START = Phrase(
     "answer within {days} working days.\n\n"
     "Your data: we keep your Telegram account, the requests and files you send, and your phone "
     "number only if you choose to share it. They are used only to handle your requests and are "
-    "seen only by the staff handling them.\n\n"
+    "seen only by the staff handling them. To leave your phone number, send /phone and tap the "
+    '"📱 Share my phone number" button that appears.\n\n'
     "Send /help for all commands, /lang to switch to Chinese (中文).",
 )
 
@@ -72,6 +74,7 @@ HELP = Phrase(
     "发送照片、位置 — 附加到您最近的诉求；回复某条工单消息可附加到该工单\n"
     "/my — 我的工单\n"
     "/status 工单编号 — 查询工单进度，例如 /status 20261127-0001\n"
+    "/phone — 留下联系电话：点击出现的“📱 分享我的手机号”按钮\n"
     "/lang — 切换语言 (English)\n"
     "/help — 本说明",
     "Commands:\n"
@@ -80,6 +83,7 @@ HELP = Phrase(
     "to add it to that ticket\n"
     "/my — my tickets\n"
     "/status NUMBER — where a ticket stands, e.g. /status 20261127-0001\n"
+    '/phone — leave your phone number: tap the "📱 Share my phone number" button that appears\n'
     "/lang — switch language (中文)\n"
     "/help — this help",
 )
@@ -127,9 +131,17 @@ PHONE_SAVED = Phrase(
     "📞 Your phone number {phone} is saved; only the staff handling your requests can see it.",
 )
 PHONE_NOT_YOURS = Phrase(
-    "为保护个人信息，请通过下方“分享联系方式”分享您本人的号码，而不是他人的名片。",
-    "To protect personal data, please share your own number, not someone else's contact card.",
+    "为保护个人信息，只能分享您本人的号码，不能发送他人的名片。请点击下方“{button}”按钮。",
+    "To protect personal data, only your own number can be shared, not someone else's contact "
+    'card. Please tap the "{button}" button below.',
 )
+ASK_PHONE = Phrase(
+    "如需承办人员打电话联系您，请点击下方“{button}”按钮，分享您本人 Telegram 账号的手机号。"
+    "号码仅承办人员在需要联系您时可见。",
+    'If you would like the staff to call you, tap the "{button}" button below to share the phone '
+    "number of your Telegram account. Only the staff handling your requests can see it.",
+)
+BUTTON_SHARE_PHONE = Phrase("📱 分享我的手机号", "📱 Share my phone number")
 WHAT_PHOTO = Phrase("照片", "photo")
 WHAT_FILE = Phrase("文件", "file")
 WHAT_LOCATION = Phrase("位置", "location")
@@ -144,6 +156,13 @@ TOO_LONG = Phrase(
     "消息过长（{length} 字），单条诉求请不超过 {limit} 字。请精简后重新发送，或分几条发送。",
     "The message is too long ({length} characters); a request can have at most {limit}. "
     "Please shorten it or send it in parts.",
+)
+CAPTION_TOO_LONG = Phrase(
+    "{what}的说明文字过长（{length} 字），请不超过 {limit} 字。本条未保存：请精简说明后重新发送，"
+    "或先发送{what}，再分几条发送文字。",
+    "The caption of this {what} is too long ({length} characters); it can have at most {limit}. "
+    "Nothing was saved: please send it again with a shorter caption, or send the {what} and then "
+    "the words in parts.",
 )
 UNSUPPORTED = Phrase(
     "抱歉，{what}无法作为诉求受理。请用文字描述您的诉求，可附照片或位置。",
@@ -226,6 +245,10 @@ CARD_ATTACHMENTS = Phrase("\n附件：{count} 个（见下方）", "\nAttachment
 CARD_NO_PHONE = Phrase("未提供", "not shared")
 CARD_MOVED_AWAY = Phrase(
     "\n（此工单已不在本单位）", "\n(This ticket is no longer with this department.)"
+)
+CARD_SUPERSEDED = Phrase(
+    "\n\n⛔ 此卡片已失效：本工单已发出新卡片，请在新卡片上办理和回复。",
+    "\n\n⛔ This card is out of date: the ticket has a new card; work and reply there.",
 )
 DAYS_LEFT = Phrase("剩余 {days} 个工作日", "{days} working days left")
 DUE_TODAY = Phrase("今天到期", "due today")
@@ -372,6 +395,10 @@ RELAY_TO_STAFF = Phrase(
     "💬 群众补充（工单 {number}）：\n{text}\n（回复本消息可直接答复群众）",
     "💬 The citizen adds (ticket {number}):\n{text}\n(Reply to this message to answer them.)",
 )
+RELAY_MEDIA_TO_STAFF = Phrase(
+    "💬 群众补充（工单 {number}）\n（回复本消息可直接答复群众）",
+    "💬 The citizen adds (ticket {number})\n(Reply to this message to answer them.)",
+)
 RELAYED = Phrase("已发送给群众。", "Sent to the citizen.")
 CITIZEN_GONE = Phrase(
     "已记录，但群众已停用本机器人，消息可能无法送达。",
@@ -505,17 +532,21 @@ DEPARTMENTS_LIST = Phrase("承办单位代码：\n{lines}", "Department codes:\n
 # -- repeat requests and follow-ups ----------------------------------------------------------------
 
 ASK_SAME_REQUEST = Phrase(
-    "是否与工单 {number} 是同一诉求？\n（{text}）",
-    "Is this the same request as ticket {number}?\n({text})",
+    "这条消息和您的工单 {number}（“{text}”）说的是同一件事吗？",
+    'Is this message about the same matter as your ticket {number} ("{text}")?',
 )
 ASK_ADD_OR_NEW = Phrase(
-    "您有未办结的工单 {number}（{text}）。这条消息是：",
-    "You have an open ticket {number} ({text}). This message is:",
+    "您有未办结的工单 {number}（“{text}”）。这条消息是：",
+    'You have an open ticket {number} ("{text}"). This message is:',
 )
 BUTTON_SAME_YES = Phrase("是，补充到该工单", "Yes, add it to that ticket")
 BUTTON_SAME_NO = Phrase("否，作为新诉求", "No, a new request")
 BUTTON_ADD = Phrase("补充到工单 {number}", "More on ticket {number}")
 BUTTON_NEW = Phrase("新的诉求", "A new request")
+HELD_ADDED = Phrase("已补充到工单 {number}。", "Added to ticket {number}.")
+HELD_OPENED = Phrase(
+    "已作为新诉求受理，工单 {number}。", "Taken as a new request: ticket {number}."
+)
 HELD_ALREADY_DECIDED = Phrase("这条消息已经处理过了。", "That message was already taken care of.")
 HELD_TIMED_OUT = Phrase(
     "您没有选择，我们已将您 {minutes} 分钟前的消息作为新诉求受理：",
@@ -548,6 +579,20 @@ ALREADY_RATED = Phrase(
     "您已评价过本次办理，评价已记录。", "You already rated this answer; it is recorded."
 )
 COMMENT_SAVED = Phrase("您的意见已记录，谢谢。", "Your comment is recorded. Thank you.")
+REASON_PASSED_ON = Phrase(
+    "您的意见已记录，并已转给工单 {number} 的承办单位和热线办，谢谢。",
+    "Your comment is recorded and passed on to the department handling ticket {number} and to "
+    "the hotline office. Thank you.",
+)
+UNSATISFIED_REASON_TO_STAFF = Phrase(
+    "🔁 群众不满意的原因（工单 {number}）：\n{text}\n（回复本消息可直接答复群众）",
+    "🔁 Why the citizen is not satisfied (ticket {number}):\n{text}\n"
+    "(Reply to this message to answer them.)",
+)
+UNSATISFIED_REASON_TO_OFFICE = Phrase(
+    "🔁 重办：工单 {number}（{department}）群众不满意的原因：\n{text}",
+    "🔁 Re-opened: why the citizen is not satisfied with ticket {number} ({department}):\n{text}",
+)
 OFFICE_REOPENED = Phrase(
     "🔁 重办：工单 {number} 群众评价不满意，已退回{department}重新办理，新时限 {deadline}。",
     "🔁 Re-opened: the citizen is not satisfied with ticket {number}; back to {department}, new "

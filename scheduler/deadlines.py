@@ -114,3 +114,11 @@ def working_days_left(due: datetime, now: datetime, calendar: WorkingCalendar) -
     if not calendar.is_working_day(today):
         lost += 1
     return -lost
+
+
+def reopened_deadline(fresh: Deadline, running_due: datetime, running_estimated: bool) -> Deadline:
+    """The deadline of a re-opened ticket (重办): a fresh period counted from the re-opening,
+    but never earlier than the deadline it still has (an approved extension stands)."""
+    if running_due > fresh.due:
+        return Deadline(due=running_due, estimated=running_estimated)
+    return fresh

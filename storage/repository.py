@@ -57,7 +57,7 @@ from handlers.model import (
     TicketStatus,
 )
 from handlers.numbering import format_ticket_number
-from handlers.outgoing import Method, Outgoing
+from handlers.outgoing import SUPERSEDED_CARD, Method, Outgoing
 from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
 from storage.bulk import InsertMany
@@ -940,9 +940,9 @@ class SqlStore:
         )
 
     def comment_survey(self, survey_id: int, comment: str) -> None:
-        self.conn.execute(
-            update(SurveyRow).where(SurveyRow.id == survey_id).values(comment=comment)
-        )
+        """Add a comment to the rating; a second reply joins the first, nothing is lost."""
+        joined = func.coalesce(SurveyRow.comment + "\n", "") + comment
+        self.conn.execute(update(SurveyRow).where(SurveyRow.id == survey_id).values(comment=joined))
 
     def due_surveys(self, now: datetime, limit: int) -> list[Survey]:
         return self._surveys(
@@ -1378,6 +1378,12 @@ class SqlStore:
             OutboxRow.method != Method.EDIT_TEXT.value,
             OutboxRow.status != "failed",
             or_(OutboxRow.status != "sent", OutboxRow.telegram_message_id.is_not(None)),
+        )
+
+    def supersede_card(self, outbox_id: int) -> None:
+        self._write_outbox()
+        self.conn.execute(
+            update(OutboxRow).where(OutboxRow.id == outbox_id).values(purpose=SUPERSEDED_CARD)
         )
 
 

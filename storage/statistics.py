@@ -96,7 +96,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from handlers.model import OPEN_STATUSES
+from handlers.model import OPEN_STATUSES, Rating, TicketStatus
 from handlers.reports import (
     COUNT_FIELDS,
     SHANGHAI,
@@ -482,8 +482,11 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
 
     Each row has the ticket's number, receipt time, type, urgency, current department (code
     and Chinese name), status, deadline, re-open count, approved extensions, and its latest
-    answer: time, on time, working days, rating, quality-check result; plus ``phone``, the
-    citizen's phone *unmasked* — the caller must mask it. No citizen name is read.
+    answer: time, on time, working days, rating, quality-check result; ``unsatisfied_reason``,
+    the citizen's comment on the latest answer rated 不满意; plus ``phone``, the citizen's
+    phone *unmasked* — the caller must mask it. No citizen name is read. A ticket open again
+    after 重办 has no answer yet: its earlier answers show only as the re-open count and the
+    reason.
 
     Two streams in the same order — the tickets, and the answers of those tickets by round —
     are merged here, a batch at a time. (One query joining each ticket's latest answer made
@@ -527,6 +530,7 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
             r.on_time,
             r.working_days,
             s.rating,
+            s.comment,
             q.passed.label("quality_passed"),
         )
         .join(r, r.ticket_id == t.id)
@@ -540,12 +544,18 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
         ticket = dict(row)
         ticket_id = ticket.pop("id")
         latest: Any = _NO_ANSWER  # a RowMapping once an answer is found
+        reason = None
         # Every answer belongs to a ticket of the stream, in the same order: the rows for
         # this ticket come next, the last one is the latest round.
         while pending is not None and pending["id"] == ticket_id:
             latest = pending
+            if pending["rating"] == Rating.UNSATISFIED:
+                reason = pending["comment"]
             pending = next(answers, None)
+        if TicketStatus(ticket["status"]) in OPEN_STATUSES:
+            latest = _NO_ANSWER  # re-opened: being handled again, not resolved
         ticket.update({key: latest[key] for key in _NO_ANSWER})
+        ticket["unsatisfied_reason"] = reason
         yield ticket
 
 

@@ -82,7 +82,7 @@ async def test_a_repeat_request_is_offered_for_merging(
         number = number_in(await server.wait_for_message(citizen.chat_id, contains="工单编号"))
 
         server.push_text(citizen, "幸福村三组路灯坏了好几天了，晚上出门不方便，请尽快修")
-        question = await server.wait_for_message(citizen.chat_id, contains="同一诉求")
+        question = await server.wait_for_message(citizen.chat_id, contains="同一件事")
         assert number in question["text"]
         server.press_button(citizen, question, button(question, "是"))
         await server.wait_for_message(citizen.chat_id, contains="已补充到工单")
