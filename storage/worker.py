@@ -36,6 +36,7 @@ T = TypeVar("T")
 Work = Callable[[SqlStore], Any]
 _STOP = object()
 _WAKE = object()  # an urgent job is waiting (in ``_urgent``)
+URGENT_BATCH = 4  # jobs that join urgent ones in a batch, at most
 _UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
 
 
@@ -141,10 +142,13 @@ class DatabaseWorker:
             batch: list[_Job] = []
             while self._urgent:
                 batch.append(self._urgent.popleft())
+            # A batch that records sends is kept short: delivery holds back sends while too
+            # many are unrecorded, so the next record must not wait long behind updates.
+            limit = self.max_batch if not batch else len(batch) + URGENT_BATCH
             stop_after = first is _STOP
             if first is not _STOP and first is not _WAKE:
                 batch.append(first)
-            while not stop_after and len(batch) < self.max_batch:
+            while not stop_after and len(batch) < limit:
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
