@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from bot.limits import TEXT_LIMIT, pieces, utf16_len
+from handlers.display import mask_phones_in
 from scheduler.clock import Clock
 from storage import outbox
 from storage.outbox import QueuedMessage
@@ -326,7 +327,7 @@ class Delivery:
                 self._record(outbox.mark_blocked, message.chat_id, self.clock.now())
             return None
         except Exception as exc:  # a bug must not stop delivery, for this chat or any other
-            error = repr(exc)
+            error = mask_phones_in(repr(exc))  # kept on the row and shown to the office
             if attempts < UNEXPECTED_ATTEMPTS:
                 at = self.clock.now() + backoff(attempts)
                 log.warning(
