@@ -44,6 +44,7 @@ MAX_ATTEMPTS = 15
 UNEXPECTED_ATTEMPTS = 3  # tries of a message that meets a bug before it is set aside
 UNRECORDED_SENDS = 5  # messages sent (or being sent) whose record has not committed, at most
 MAX_BACKOFF = timedelta(minutes=10)
+STORAGE_RETRY = timedelta(seconds=5)  # a message whose look-ups met the database down
 SENT_IDS_KEPT = 10_000
 LIST_WHEN_BUSY = 10  # messages to one group within a minute that make it busy …
 LIST_MAX = 20  # … and then up to this many of its waiting new cards go as one list
@@ -326,6 +327,14 @@ class Delivery:
             elif exc.blocked:
                 self._record(outbox.mark_blocked, message.chat_id, self.clock.now())
             return None
+        except StorageUnavailable as exc:
+            # Looking up what the message replies to or edits met the database down: not
+            # the message's fault, so not an attempt; tried again once the database is back.
+            at = self.clock.now() + STORAGE_RETRY
+            self._record_each(
+                outbox.mark_retry, ids, attempts=message.attempts, at=at, error=str(exc)
+            )
+            return at
         except Exception as exc:  # a bug must not stop delivery, for this chat or any other
             error = mask_phones_in(repr(exc))  # kept on the row and shown to the office
             if attempts < UNEXPECTED_ATTEMPTS:

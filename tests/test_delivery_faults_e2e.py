@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,14 +17,17 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from bot.delivery import UNEXPECTED_ATTEMPTS, UNRECORDED_SENDS
+from bot.delivery import UNEXPECTED_ATTEMPTS, UNRECORDED_SENDS, Delivery
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from handlers.outgoing import Method, Outgoing
 from scheduler.clock import FixedClock
+from storage import outbox
 from storage.database import Database
 from storage.models import OutboxRow, TicketRow
+from storage.outbox import QueuedMessage
 from storage.repository import DELIVERY_LEASE, SqlStore
+from storage.worker import DatabaseWorker
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 from tests.harness import RunningBot, running_bot
 from tests.world import OFFICE, ROADS_CHAT, World, number_in, pick_department
@@ -345,3 +349,43 @@ async def test_a_database_outage_is_logged_once_as_it_starts_and_once_as_it_ends
     assert len(messages(caplog, "the database is back")) == 1
     assert [r for r in during if r.exc_info] == []
     assert len(during) <= 3, [r.getMessage() for r in during]
+
+
+async def test_a_message_whose_look_up_meets_the_database_down_is_not_set_aside(
+    database: Database, clock: FixedClock
+) -> None:
+    """An outage is not the message's fault: a reply whose original is looked up while the
+    database is down waits for it, even with its tries for a bug nearly used up."""
+    with database.transaction() as session:
+        store = SqlStore(session, instance="test")
+        original = store.queue_with_id(Outgoing(chat_id=42, text="原消息"), clock.now())
+    with database.transaction() as session:
+        outbox.mark_sent(session, [(original, 500, clock.now())])
+    with database.transaction() as session:
+        store = SqlStore(session, instance="test")
+        store.queue(Outgoing(chat_id=42, text="回复", reply_to_outbox_id=original), clock.now())
+    [reply] = store.queued
+    reply = replace(reply, attempts=UNEXPECTED_ATTEMPTS - 1)  # tried before, and failed
+    sent: list[dict[str, Any]] = []
+
+    class Recorder:
+        async def send(self, message: QueuedMessage) -> int | None:
+            sent.append(message.payload)
+            return 600
+
+    worker = DatabaseWorker(database)
+    worker.start()
+    try:
+        delivery = Delivery(worker, Recorder(), clock=clock, instance="test")
+        with database_down(database):
+            delivery.schedule([reply])
+            await asyncio.sleep(0.3)
+        await delivery.idle()
+        clock.advance(DELIVERY_LEASE + timedelta(minutes=1))
+        await delivery.poll_once()
+        await delivery.idle()
+    finally:
+        await worker.stop()
+    assert [payload.get("reply_to_message_id") for payload in sent] == [500]
+    with database.read() as session:
+        assert session.get(OutboxRow, reply.id).status == "sent"  # type: ignore[union-attr]
