@@ -49,13 +49,21 @@ from aiogram.types import (
 )
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.app import BotIdentity, HotlineApp
 from bot.delivery import ChatMoved, RetryLater, Undeliverable, refused
 from bot.incoming import handle_update
 from bot.limits import CAPTION_LIMIT, truncate, with_mention
-from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
+from bot.polling import (
+    ALLOWED_UPDATES,
+    CONFLICT_OTHER_POLLER,
+    FetchFailed,
+    Unauthorized,
+    Unreadable,
+    WebhookActive,
+    unreadable_update,
+)
 from handlers import texts
 from handlers.model import Language
 from storage.outbox import QueuedMessage
@@ -88,6 +96,19 @@ class SendPreparedMessage(TelegramMethod[SentMessageId]):
     reply_markup: str | None = None
     reply_parameters: str | None = None
     entities: str | None = None
+
+
+class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
+    """getUpdates answered as the Bot API's JSON objects, each read as an ``Update`` on its
+    own (``AiogramFeed.fetch``): aiogram's ``GetUpdates`` reads the whole list at once, and one
+    update it cannot read fails the call for every update, again on every call."""
+
+    __returning__ = list[dict[str, Any]]
+    __api_method__ = "getUpdates"
+
+    offset: int | None = None
+    timeout: int | None = None
+    allowed_updates: list[str] | None = None
 
 
 class UrlencodedSession(AiohttpSession):
@@ -123,6 +144,7 @@ _URLENCODED = "application/x-www-form-urlencoded"
 _METHODS: tuple[type[TelegramMethod[Any]], ...] = (
     GetMe,
     GetUpdates,
+    GetRawUpdates,
     SendMessage,
     SendPreparedMessage,
     EditMessageText,
@@ -163,18 +185,43 @@ class AiogramFeed:
         self.app = app
         self.me = me
 
-    async def fetch(self, offset: int | None, timeout: int) -> list[Update]:
+    async def fetch(self, offset: int | None, timeout: int) -> list[Update | Unreadable]:
         try:
-            return await self.bot.get_updates(
-                offset=offset,
-                timeout=timeout,
-                allowed_updates=ALLOWED_UPDATES,
+            raw = await self.bot(
+                GetRawUpdates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES),
                 request_timeout=timeout + 15,
             )
         except TelegramUnauthorizedError as exc:
             raise Unauthorized(exc.message) from exc
         except TelegramConflictError as exc:
-            raise FetchFailed("another process is polling with this token") from exc
+            if "webhook" in exc.message.lower():
+                raise WebhookActive(exc.message) from exc
+            raise FetchFailed(CONFLICT_OTHER_POLLER) from exc
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise FetchFailed(str(exc)) from exc
+        updates: list[Update | Unreadable] = []
+        for entry in raw:
+            try:
+                updates.append(Update.model_validate(entry, context={"bot": self.bot}))
+            except ValidationError as exc:
+                unreadable = unreadable_update(entry, _fields_at_fault(exc))
+                if unreadable is not None:
+                    updates.append(unreadable)
+        return updates
+
+    async def webhook_url(self) -> str:
+        try:
+            return (await self.bot.get_webhook_info()).url
+        except TelegramUnauthorizedError as exc:
+            raise Unauthorized(exc.message) from exc
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise FetchFailed(str(exc)) from exc
+
+    async def delete_webhook(self) -> None:
+        try:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramUnauthorizedError as exc:
+            raise Unauthorized(exc.message) from exc
         except (TelegramAPIError, OSError, TimeoutError) as exc:
             raise FetchFailed(str(exc)) from exc
 
@@ -194,6 +241,16 @@ class AiogramFeed:
             user = message.from_user
             lang = Language.from_telegram(user.language_code if user else None)
             await self.bot.send_message(message.chat.id, texts.SOMETHING_WENT_WRONG(lang))
+
+
+def _fields_at_fault(error: ValidationError) -> str:
+    """Which fields made an update unreadable and why ("message.chat: missing"), without the
+    values pydantic's own message quotes."""
+    faults = [
+        f"{'.'.join(str(part) for part in fault['loc'])}: {fault['type']}"
+        for fault in error.errors(include_url=False, include_input=False)
+    ]
+    return ", ".join(faults[:5]) + (f" (+{len(faults) - 5} more)" if len(faults) > 5 else "")
 
 
 # -- messages out ------------------------------------------------------------------------------

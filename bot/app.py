@@ -29,6 +29,7 @@ from scheduler.calendar import WorkingCalendar
 from scheduler.clock import Clock
 from scheduler.service import SweepRunner, SweepScheduler
 from storage.database import Database
+from storage.outbox import QueuedMessage
 from storage.repository import outgoing_payload
 from storage.worker import DatabaseWorker, UpdateAhead, is_unavailable
 
@@ -98,6 +99,7 @@ class HotlineApp:
             poll_interval=poll_interval,
             renderer=Renderers(self.database),
             on_unreachable_group=self._group_unreachable,
+            on_failed=self._message_failed,
             lister=self._ticket_list,
         )
         self.worker.on_commit = self.delivery.schedule
@@ -142,6 +144,14 @@ class HotlineApp:
         await self.worker.run(
             lambda store: dispatching.group_unreachable(
                 store, self.hotline, chat_id, ticket_id, reason, now
+            )
+        )
+
+    async def _message_failed(self, message: QueuedMessage, error: str) -> None:
+        now = self.clock.now()
+        await self.worker.run(
+            lambda store: dispatching.message_failed(
+                store, self.hotline, message.chat_id, message.ticket_id, error, now
             )
         )
 

@@ -5,8 +5,15 @@ Messages queued by this process are handed over right after their commit (no pol
 a periodic claim picks up everything else that is due: retries, and messages of a process that
 died before sending (its lease ran out). Messages in hand keep their lease renewed while they wait
 their turn, however long a chat's queue takes. Sending is at least once: a message is sent
-twice only if the process dies between Telegram's answer and the record of it, milliseconds
-apart.
+twice only if the process dies between Telegram's answer and the record of it. Records of sends
+go ahead of the database worker's queue, and no more than UNRECORDED_SENDS messages are ever
+sent and not yet recorded (in flight included), so a crash in a burst sends a handful twice,
+not every message sent while updates queued up in front of their records.
+
+A chat waiting out a failure (Telegram's 429 "retry after", a 5xx) sends nothing until its
+time is up, also what is queued for it meanwhile, so its messages arrive in the order queued.
+A message that meets an unexpected error (a bug) is tried UNEXPECTED_ATTEMPTS times, then set
+aside as failed: logged once, the office told, and the chat's next messages go on.
 """
 
 from __future__ import annotations
@@ -24,16 +31,20 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from bot.limits import TEXT_LIMIT, pieces, utf16_len
+from handlers.display import mask_phones_in
 from scheduler.clock import Clock
 from storage import outbox
 from storage.outbox import QueuedMessage
 from storage.repository import DELIVERY_LEASE
-from storage.worker import DatabaseWorker
+from storage.worker import DatabaseWorker, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 15
+UNEXPECTED_ATTEMPTS = 3  # tries of a message that meets a bug before it is set aside
+UNRECORDED_SENDS = 5  # messages sent (or being sent) whose record has not committed, at most
 MAX_BACKOFF = timedelta(minutes=10)
+STORAGE_RETRY = timedelta(seconds=5)  # a message whose look-ups met the database down
 SENT_IDS_KEPT = 10_000
 LIST_WHEN_BUSY = 10  # messages to one group within a minute that make it busy …
 LIST_MAX = 20  # … and then up to this many of its waiting new cards go as one list
@@ -100,6 +111,7 @@ class Delivery:
         concurrency: int = 64,
         renderer: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
         on_unreachable_group: Callable[[int, int | None, str], Awaitable[None]] | None = None,
+        on_failed: Callable[[QueuedMessage, str], Awaitable[None]] | None = None,
         lister: Callable[[int, list[tuple[int | None, str]]], dict[str, Any]] | None = None,
     ) -> None:
         self.worker = worker
@@ -111,6 +123,8 @@ class Delivery:
         self.renderer = renderer
         # told (chat, ticket, reason) when Telegram refuses a group for good
         self.on_unreachable_group = on_unreachable_group
+        # told (message, error) when a message is set aside after an unexpected error
+        self.on_failed = on_failed
         # writes one message listing (ticket, summary) pairs, for a busy group (see _list_rows)
         self.lister = lister
         self._group_sends: dict[int, deque[float]] = {}  # each group's latest sends (monotonic)
@@ -119,9 +133,16 @@ class Delivery:
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
         self._recording: set[asyncio.Future[None]] = set()
         self._sent_batch: list[tuple[int, int | None, datetime]] = []  # sent, not recorded
+        self._sent_batch_sends = 0  # the Telegram calls those rows took (a list: one for many)
         self._sent_job_waiting = False  # a job to record them is queued and has not run
         self._sent_lock = threading.Lock()  # the worker's thread takes them
-        self._unrecorded: list[Callable[[Session], None]] = []  # to retry (database was down)
+        # records to retry (the database was down), each with what to do once it commits
+        self._unrecorded: list[tuple[Callable[[Session], None], Callable[[], None] | None]] = []
+        # A send takes a place here until its record commits: what a crash can send twice.
+        self._unrecorded_room = asyncio.Semaphore(UNRECORDED_SENDS)
+        # Chats waiting out a failure until the time given: their messages stay in the
+        # database until claimed again (in id order), so nothing overtakes the one that failed.
+        self._waiting: dict[int, datetime] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -163,11 +184,28 @@ class Delivery:
             ):
                 return
 
-    def schedule(self, messages: list[QueuedMessage]) -> None:
-        """Hand over messages this process has claimed; sent in id order per chat."""
+    def schedule(self, messages: list[QueuedMessage], *, claimed: bool = False) -> None:
+        """Hand over messages this process has claimed; sent in id order per chat.
+
+        A chat waiting out a failure gets its messages back in the database for when its wait
+        is over; ``claimed`` (by ``poll_once``, in id order) from then on, they go out."""
+        now = self.clock.now()
         for message in messages:
             if message.id in self._held:
                 continue
+            until = self._waiting.get(message.chat_id)
+            if until is not None:
+                if claimed and now >= until:
+                    del self._waiting[message.chat_id]
+                else:
+                    self._record(
+                        outbox.mark_retry,
+                        message.id,
+                        attempts=message.attempts,
+                        at=until,
+                        error="waiting",
+                    )
+                    continue
             self._held.add(message.id)
             self._chats.setdefault(message.chat_id, deque()).append(message)
             if message.chat_id not in self._chat_tasks:
@@ -191,7 +229,9 @@ class Delivery:
                     for _ in rows:
                         self._held.discard(pending.popleft().id)
                     if retry_at is not None:
-                        # Keep the chat's order: what follows waits for the failed message.
+                        # Keep the chat's order: what follows, and what is queued for the
+                        # chat meanwhile, waits for the failed message.
+                        self._waiting[chat_id] = retry_at
                         self._release(pending, retry_at)
         finally:
             self._chats.pop(chat_id, None)
@@ -258,7 +298,7 @@ class Delivery:
         ids = [row.id for row in rows]
         attempts = message.attempts + 1
         try:
-            message_id = await self._send(await self._resolve_targets(message))
+            message_id = await self._send_in_room(await self._resolve_targets(message))
         except RetryLater as exc:
             wait = timedelta(seconds=exc.seconds) if exc.seconds else backoff(attempts)
             if attempts >= MAX_ATTEMPTS and not exc.seconds:
@@ -287,11 +327,42 @@ class Delivery:
             elif exc.blocked:
                 self._record(outbox.mark_blocked, message.chat_id, self.clock.now())
             return None
-        except Exception as exc:  # a bug in a transport must not stop delivery for everyone
-            log.exception("outbox messages %s failed unexpectedly", ids)
-            at = self.clock.now() + backoff(attempts)
-            self._record_each(outbox.mark_retry, ids, attempts=attempts, at=at, error=repr(exc))
+        except StorageUnavailable as exc:
+            # Looking up what the message replies to or edits met the database down: not
+            # the message's fault, so not an attempt; tried again once the database is back.
+            at = self.clock.now() + STORAGE_RETRY
+            self._record_each(
+                outbox.mark_retry, ids, attempts=message.attempts, at=at, error=str(exc)
+            )
             return at
+        except Exception as exc:  # a bug must not stop delivery, for this chat or any other
+            error = mask_phones_in(repr(exc))  # kept on the row and shown to the office
+            if attempts < UNEXPECTED_ATTEMPTS:
+                at = self.clock.now() + backoff(attempts)
+                log.warning(
+                    "outbox messages %s (ticket %s) failed unexpectedly (%s); retrying in %s",
+                    ids,
+                    message.ticket_id,
+                    type(exc).__name__,
+                    at - self.clock.now(),
+                )
+                self._record_each(outbox.mark_retry, ids, attempts=attempts, at=at, error=error)
+                return at
+            log.error(
+                "outbox messages %s (ticket %s, %s to chat %s) set aside as failed after %d "
+                "attempts: %s",
+                ids,
+                message.ticket_id,
+                message.method,
+                message.chat_id,
+                attempts,
+                error,
+                exc_info=exc,
+            )
+            self._record_each(outbox.mark_failed, ids, attempts=attempts, error=error)
+            for row in rows:
+                await self._report_failure(row, error)
+            return None
         self.sent += 1
         self._count_group_send(message.chat_id)
         if len(rows) > 1:
@@ -302,9 +373,27 @@ class Delivery:
             self._sent_ids[message.id] = message_id
             if len(self._sent_ids) > SENT_IDS_KEPT:
                 self._sent_ids.pop(next(iter(self._sent_ids)))
-        for outbox_id in ids:
-            self._mark_sent(outbox_id, message_id)
+        self._mark_sent(ids, message_id)
         return None
+
+    async def _send_in_room(self, message: QueuedMessage) -> int | None:
+        """Send, taking a place among the sends not yet recorded; a send that fails gives its
+        place back at once (nothing to record), one that succeeds once its record commits."""
+        await self._unrecorded_room.acquire()
+        try:
+            return await self._send(message)
+        except BaseException:
+            self._unrecorded_room.release()
+            raise
+
+    async def _report_failure(self, message: QueuedMessage, error: str) -> None:
+        # Whoever is told must not stop delivery.
+        if self.on_failed is None:
+            return
+        try:
+            await self.on_failed(message, error)
+        except Exception:
+            log.exception("could not tell the office that outbox %s failed", message.id)
 
     async def _group_unreachable(self, message: QueuedMessage, reason: str) -> None:
         # Group and channel ids are negative. Whoever is told must not stop delivery.
@@ -401,30 +490,41 @@ class Delivery:
 
     # -- recording outcomes --------------------------------------------------------------------
 
-    def _mark_sent(self, outbox_id: int, message_id: int | None) -> None:
-        """Sends are recorded by one job waiting in the database worker's queue at a time,
-        which takes, when it runs, every send made until then (one statement for many).
-        Each send is thus recorded before any update that arrives after it is handled."""
+    def _mark_sent(self, outbox_ids: list[int], message_id: int | None) -> None:
+        """Sends are recorded by one job at a time, which goes ahead of the database worker's
+        queue and takes, when it runs, every send made until then (one statement for many).
+        Each send is thus recorded before any update that arrives after it is handled, and its
+        place among the sends not yet recorded is given back once that job commits."""
+        now = self.clock.now()
         with self._sent_lock:
-            self._sent_batch.append((outbox_id, message_id, self.clock.now()))
+            self._sent_batch.extend((outbox_id, message_id, now) for outbox_id in outbox_ids)
+            self._sent_batch_sends += 1  # one Telegram call, one place to give back
             if self._sent_job_waiting:
                 return
             self._sent_job_waiting = True
         taken: list[tuple[int, int | None, datetime]] = []
+        sends = [0]
 
         def record(session: Session) -> None:
             if not taken:  # a re-run (the batch failed) records the same sends
-                taken.extend(self._take_sent())
+                rows, sends[0] = self._take_sent()
+                taken.extend(rows)
             outbox.mark_sent(session, taken)
 
-        self._submit(record)
+        def recorded() -> None:
+            for _ in range(sends[0]):
+                self._unrecorded_room.release()
 
-    def _take_sent(self) -> list[tuple[int, int | None, datetime]]:
-        """On the worker's thread: the sends made so far; the next one queues a new job."""
+        self._submit(record, recorded, urgent=True)
+
+    def _take_sent(self) -> tuple[list[tuple[int, int | None, datetime]], int]:
+        """On the worker's thread: the sends made so far, and how many Telegram calls they
+        took; the next send queues a new job."""
         with self._sent_lock:
             batch, self._sent_batch = self._sent_batch, []
+            sends, self._sent_batch_sends = self._sent_batch_sends, 0
             self._sent_job_waiting = False
-        return batch
+        return batch, sends
 
     def _record(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         """Record an outcome now: queued to the database worker at once, so it commits before
@@ -435,25 +535,39 @@ class Delivery:
         for outbox_id in outbox_ids:
             self._record(fn, outbox_id, **kwargs)
 
-    def _submit(self, record: Callable[[Session], None]) -> None:
-        future = self.worker.submit(lambda store: record(store.session))
+    def _submit(
+        self,
+        record: Callable[[Session], None],
+        recorded: Callable[[], None] | None = None,
+        *,
+        urgent: bool = False,
+    ) -> None:
+        """Queue ``record`` to the database worker; ``recorded`` runs once it commits."""
+        future = self.worker.submit(lambda store: record(store.session), urgent=urgent)
         self._recording.add(future)
 
         def done(finished: asyncio.Future[None]) -> None:
             self._recording.discard(finished)
-            if not finished.cancelled() and finished.exception() is not None:
-                log.warning(
-                    "could not record a delivery outcome (%s); will retry", finished.exception()
-                )
-                self._unrecorded.append(record)
+            if finished.cancelled():
+                return
+            error = finished.exception()
+            if error is None:
+                if recorded is not None:
+                    recorded()
+                return
+            if isinstance(error, StorageUnavailable):  # the worker logs the outage, once
+                log.debug("could not record a delivery outcome (%s); will retry", error)
+            else:
+                log.warning("could not record a delivery outcome (%s); will retry", error)
+            self._unrecorded.append((record, recorded))
 
         future.add_done_callback(done)
 
     async def _flush_records(self) -> None:
         """Wait for outcomes being recorded, and retry those that failed."""
         retry, self._unrecorded = self._unrecorded, []
-        for record in retry:
-            self._submit(record)
+        for record, recorded in retry:
+            self._submit(record, recorded, urgent=recorded is not None)
         if self._recording:
             await asyncio.gather(*self._recording, return_exceptions=True)
 
@@ -484,7 +598,7 @@ class Delivery:
             )
         )
         # Rows this process already holds in memory are not claimable (their lease is live).
-        self.schedule(claimed)
+        self.schedule(claimed, claimed=True)
         return len(claimed)
 
     async def _poll_forever(self) -> None:
@@ -494,6 +608,8 @@ class Delivery:
                 await self._flush_records()
                 await self.renew_leases()
                 await self.poll_once()
+            except StorageUnavailable as exc:  # the database worker logs the outage, once
+                log.debug("could not claim due outbox messages: %s", exc)
             except Exception:
                 log.exception("could not claim due outbox messages")
 

@@ -41,7 +41,15 @@ from bot.app import BotIdentity, HotlineApp
 from bot.delivery import ChatMoved, RetryLater, Undeliverable, refused
 from bot.incoming import handle_update
 from bot.limits import CAPTION_LIMIT, truncate, with_mention
-from bot.polling import ALLOWED_UPDATES, FetchFailed, Unauthorized
+from bot.polling import (
+    ALLOWED_UPDATES,
+    CONFLICT_OTHER_POLLER,
+    FetchFailed,
+    Unauthorized,
+    Unreadable,
+    WebhookActive,
+    unreadable_update,
+)
 from handlers import texts
 from handlers.model import Language
 from storage.outbox import QueuedMessage
@@ -65,15 +73,55 @@ class PtbFeed:
         self.app = app
         self.me = me
 
-    async def fetch(self, offset: int | None, timeout: int) -> tuple[Update, ...]:
+    async def fetch(self, offset: int | None, timeout: int) -> list[Update | Unreadable]:
+        api_kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            api_kwargs["offset"] = offset
         try:
-            return await self.bot.get_updates(
-                offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
-            )
+            with warnings.catch_warnings():
+                # PTB asks for Bot.get_updates, which reads the whole list at once: one update
+                # it cannot read fails the call for every update, again on every call.
+                warnings.simplefilter("ignore")
+                raw = await self.bot.do_api_request(
+                    "getUpdates", api_kwargs=api_kwargs, read_timeout=timeout + 15
+                )
         except InvalidToken as exc:
             raise Unauthorized(str(exc)) from exc
         except Conflict as exc:
-            raise FetchFailed("another process is polling with this token") from exc
+            if "webhook" in str(exc).lower():
+                raise WebhookActive(str(exc)) from exc
+            raise FetchFailed(CONFLICT_OTHER_POLLER) from exc
+        except (TelegramError, OSError) as exc:
+            raise FetchFailed(str(exc)) from exc
+        updates: list[Update | Unreadable] = []
+        for entry in raw if isinstance(raw, list) else []:
+            try:
+                update = Update.de_json(entry, self.bot)
+                _check_readable(update)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                # PTB names the missing field in a KeyError; other errors by their type only,
+                # as their text may quote what a person sent.
+                problem = f"missing {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+                unreadable = unreadable_update(entry, problem)
+                if unreadable is not None:
+                    updates.append(unreadable)
+            else:
+                updates.append(update)
+        return updates
+
+    async def webhook_url(self) -> str:
+        try:
+            return (await self.bot.get_webhook_info()).url
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc)) from exc
+        except (TelegramError, OSError) as exc:
+            raise FetchFailed(str(exc)) from exc
+
+    async def delete_webhook(self) -> None:
+        try:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc)) from exc
         except (TelegramError, OSError) as exc:
             raise FetchFailed(str(exc)) from exc
 
@@ -92,6 +140,13 @@ class PtbFeed:
             user = message.from_user
             lang = Language.from_telegram(user.language_code if user else None)
             await self.bot.send_message(message.chat.id, texts.SOMETHING_WENT_WRONG(lang))
+
+
+def _check_readable(update: Update) -> None:
+    """PTB reads a message without a chat as one whose chat is None; the core needs it."""
+    message = update.message or update.edited_message
+    if message is not None and getattr(message, "chat", None) is None:
+        raise KeyError("chat")
 
 
 def _markup(

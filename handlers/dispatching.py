@@ -84,6 +84,46 @@ def group_unreachable(
         )
 
 
+def message_failed(
+    store: Store,
+    hotline: Hotline,
+    chat_id: int,
+    ticket_id: int | None,
+    error: str,
+    now: datetime,
+) -> None:
+    """A message was set aside after an unexpected error (a bug): the office hears of it, once
+    per ticket and chat, so that someone sends it by hand and has the bug looked into."""
+    lang = office_language(hotline)
+    office = store.office_chat()
+    if chat_id == office:
+        where = texts.OFFICE_CHAT_NAME(lang)
+    elif chat_id > 0:  # a person's private chat
+        where = texts.FAILED_TO_PERSON(lang)
+    else:
+        bound = [
+            code for code in store.active_departments() if store.department_chat(code) == chat_id
+        ]
+        name = hotline.department_name(bound[0], lang) if bound else None
+        where = texts.GROUP_UNREACHABLE_WHERE(lang, department=name) if name else str(chat_id)
+    ticket = store.ticket(ticket_id) if ticket_id is not None else None
+    number = ticket.number if ticket else "—"
+    text = texts.MESSAGE_FAILED(lang, where=where, number=number, error=shorten(error, 120))
+    about = ticket_id if ticket_id is not None else local_date(now).isoformat()
+    for target in office_chats(store):
+        store.queue(
+            Outgoing(
+                chat_id=target,
+                text=text,
+                ticket_id=ticket_id,
+                purpose="message_failed",
+                # once per ticket and chat: a report that fails in turn makes no new one
+                dedupe_key=f"failed:{chat_id}:{about}:{target}",
+            ),
+            now,
+        )
+
+
 def route_new_ticket(store: Store, hotline: Hotline, ticket: Ticket, now: datetime) -> Ticket:
     """Dispatch a new ticket if routing is confident; otherwise put it in the dispatch queue."""
     decision = hotline.router.route(ticket.text)

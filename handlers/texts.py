@@ -490,6 +490,14 @@ GROUP_UNREACHABLE = Phrase(
 )
 GROUP_UNREACHABLE_WHERE = Phrase("{department}的工作群", "the chat of {department}")
 OFFICE_CHAT_NAME = Phrase("热线办的群", "the office chat")
+FAILED_TO_PERSON = Phrase("个人私聊", "a person's private chat")
+MESSAGE_FAILED = Phrase(
+    "⚠️ 工单 {number} 发往{where}的一条消息因程序错误未能发出（{error}），已搁置，不再重试。"
+    "请手工告知对方，并请技术人员查看日志。",
+    "⚠️ A message of ticket {number} to {where} could not be sent because of a program error "
+    "({error}); it is set aside and not retried. Please tell them by hand and ask the technical "
+    "staff to check the log.",
+)
 UNKNOWN_DEPARTMENT = Phrase("没有代码为 {code} 的承办单位。", "No department with code {code}.")
 UNKNOWN_DEPARTMENT_PICK = Phrase(
     "没有代码为 {code} 的承办单位，请从下面的列表中选择。",

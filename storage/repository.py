@@ -707,7 +707,9 @@ class SqlStore:
             .where(
                 TicketItemRow.ticket_id == ticket_id,
                 TicketItemRow.author == Role.CITIZEN,
-                TicketItemRow.kind != ItemKind.TEXT,
+                # A shared contact is no attachment: the number is the citizen's, shown
+                # masked on the card (and in full behind its button).
+                TicketItemRow.kind.not_in((ItemKind.TEXT, ItemKind.CONTACT)),
             )
             .order_by(TicketItemRow.id)
         )

@@ -14,9 +14,11 @@ them together, one statement each, before they run.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +35,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[SqlStore], Any]
 _STOP = object()
+_WAKE = object()  # an urgent job is waiting (in ``_urgent``)
+URGENT_BATCH = 4  # jobs that join urgent ones in a batch, at most
 _UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
+
+
+def _first_line(exc: BaseException) -> str:
+    """A database error's first line: its kind, without the statement and its parameters."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 class StorageUnavailable(RuntimeError):
@@ -88,10 +97,14 @@ class DatabaseWorker:
         self.max_batch = max_batch
         self.on_commit = on_commit  # handed the outbox rows each commit queued (on the loop)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._urgent: collections.deque[_Job] = collections.deque()  # go first in the next batch
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0  # for benchmarks: how many transactions the jobs needed
         self.jobs = 0
+        # When the database went away (monotonic), while it stays away: the outage is logged
+        # once as it starts and once as it ends, not for every job that meets it.
+        self._down_since: float | None = None
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -111,14 +124,24 @@ class DatabaseWorker:
         return await self.submit(work, update=update)
 
     def submit(
-        self, work: Callable[[SqlStore], T], *, update: UpdateAhead | None = None
+        self,
+        work: Callable[[SqlStore], T],
+        *,
+        update: UpdateAhead | None = None,
+        urgent: bool = False,
     ) -> asyncio.Future[T]:
         """Queue ``work`` now (jobs run in the order submitted); the future is settled once it
-        is committed."""
+        is committed. An ``urgent`` job goes ahead of the jobs waiting, into the next batch
+        (delivery's record of sends: until it commits, a crash would send them again)."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("the database worker is not running")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put(_Job(work, future, update))
+        job = _Job(work, future, update)
+        if urgent:
+            self._urgent.append(job)
+            self._queue.put(_WAKE)
+        else:
+            self._queue.put(job)
         return future
 
     # -- the worker thread ---------------------------------------------------------------------
@@ -126,19 +149,28 @@ class DatabaseWorker:
     def _serve(self) -> None:
         while True:
             first = self._queue.get()
-            if first is _STOP:
-                return
-            batch: list[_Job] = [first]
-            stop_after = False
-            while len(batch) < self.max_batch:
+            batch: list[_Job] = []
+            while self._urgent:
+                batch.append(self._urgent.popleft())
+            # A batch that records sends is kept short: delivery holds back sends while too
+            # many are unrecorded, so the next record must not wait long behind updates.
+            limit = self.max_batch if not batch else len(batch) + URGENT_BATCH
+            stop_after = first is _STOP
+            if first is not _STOP and first is not _WAKE:
+                batch.append(first)
+            while not stop_after and len(batch) < limit:
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if job is _STOP:
                     stop_after = True
-                    break
-                batch.append(job)
+                elif job is not _WAKE:
+                    batch.append(job)
+            if not batch:
+                if stop_after:
+                    return
+                continue
             try:
                 self._commit_batch(batch)
             except BaseException as exc:  # never let the thread die: every later caller would hang
@@ -158,17 +190,21 @@ class DatabaseWorker:
             if len(batch) > 1:
                 # A job (or the commit) failed: give every job its own transaction, so one
                 # job's error or conflict does not fail the others.
-                log.info("a batch of %d jobs failed (%s); one by one now", len(batch), exc)
+                if not isinstance(exc, _UNAVAILABLE):
+                    log.info("a batch of %d jobs failed (%s); one by one now", len(batch), exc)
                 for job in batch:
                     job.result, job.error, job.committed = None, None, []
                     self._commit_batch([job])
                 return
             if isinstance(exc, _UNAVAILABLE):
-                error: BaseException = StorageUnavailable(str(exc).splitlines()[0])
+                self._database_down(exc)
+                error: BaseException = StorageUnavailable(_first_line(exc))
                 error.__cause__ = exc
             else:
                 error = exc
             batch[0].error, batch[0].committed = error, []
+        else:
+            self._database_back()
         for job in batch:
             for action in job.committed:
                 try:
@@ -179,6 +215,21 @@ class DatabaseWorker:
         self.jobs += len(batch)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._settle, batch, queued)
+
+    def _database_down(self, exc: BaseException) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.error(
+                "the database is unavailable (%s); updates wait unconfirmed and messages "
+                "unsent until it is back",
+                _first_line(exc),
+            )
+
+    def _database_back(self) -> None:
+        if self._down_since is not None:
+            away = time.monotonic() - self._down_since
+            log.warning("the database is back after %.0f s; carrying on", away)
+            self._down_since = None
 
     def _run_in_one_transaction(self, batch: list[_Job]) -> list[QueuedMessage]:
         """All jobs, one transaction, no savepoints: jobs rarely fail, and when one does the

@@ -10,6 +10,7 @@ from aiogram.methods.base import Response
 
 from bot.aiogram_transport import _METHODS, AiogramFeed, AiogramSender, build_bot
 from bot.app import BotIdentity, HotlineApp
+from bot.polling import Unreadable
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.outgoing import Button, Method, Outgoing, Reaction
 from storage.outbox import QueuedMessage
@@ -51,6 +52,7 @@ async def test_the_feed_hands_messages_edits_and_presses_to_the_core() -> None:
             edit = tg.push_edited_text(citizen, first.message, "路灯坏了三天")
             press = tg.press_button(citizen, card_id, "ok:1", chat_id=1001)
             for update in await feed.fetch(None, 0):
+                assert not isinstance(update, Unreadable)
                 await feed.handle(update)
         finally:
             await bot.session.close()
