@@ -22,10 +22,12 @@ import os
 import re
 import resource
 import sys
+import tempfile
 import threading
 import time
 import traceback
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 STARTED = time.perf_counter()
@@ -143,6 +145,7 @@ async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> di
             api_base=args.api,
             config=config,
             database=database,
+            journal=Path(tempfile.mkdtemp(prefix="hotline-bench-")) / "delivery.journal",
             stop=stop_event,
             instance="bench",
             poll_interval=args.poll_interval,

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.delivery import Delivery, Sender
 from bot.renderers import Renderers
+from bot.sent_journal import SentJournal
 from handlers import dispatching, inbox, lists
 from handlers.buttons import ButtonSigner
 from handlers.config import HotlineConfig
@@ -28,6 +29,7 @@ from handlers.routing import DepartmentRouter
 from scheduler.calendar import WorkingCalendar
 from scheduler.clock import Clock
 from scheduler.service import SweepRunner, SweepScheduler
+from storage import outbox
 from storage.database import Database
 from storage.outbox import QueuedMessage
 from storage.repository import outgoing_payload
@@ -76,12 +78,14 @@ class HotlineApp:
         hotline: Hotline,
         database: Database,
         clock: Clock,
+        journal: SentJournal,
         instance: str | None = None,
     ) -> None:
         self.hotline = hotline
         self.database = database
         self.clock = clock
         self.instance = instance or default_instance_name()
+        self.journal = journal
         self.worker = DatabaseWorker(database, instance=self.instance)
         self.sweeper = SweepRunner(self.worker.run, unavailable=is_unavailable)
         self.delivery: Delivery | None = None
@@ -91,9 +95,11 @@ class HotlineApp:
         self, sender: Sender, *, poll_interval: float = 1.0, schedule: bool = True
     ) -> None:
         self.worker.start()
+        await self._record_journaled_sends()
         self.delivery = Delivery(
             self.worker,
             sender,
+            journal=self.journal,
             clock=self.clock,
             instance=self.instance,
             poll_interval=poll_interval,
@@ -134,6 +140,23 @@ class HotlineApp:
         if self.delivery is not None:
             await self.delivery.stop()
         await self.worker.stop()
+        self.journal.close()
+
+    async def _record_journaled_sends(self) -> None:
+        """What a stopped process sent and never recorded is recorded before anything is
+        sent, so that it is not sent again once its lease runs out."""
+        leftovers = self.journal.open()
+        if leftovers:
+            recorded = await self.worker.run(
+                lambda store: outbox.record_journal(store.session, leftovers)
+            )
+            log.warning(
+                "recorded %d sends a stopped process had journaled and not recorded (%d more "
+                "were recorded already)",
+                recorded,
+                len(leftovers) - recorded,
+            )
+        self.journal.recorded_leftovers()
 
     def _ticket_list(self, chat_id: int, entries: list[tuple[int | None, str]]) -> dict[str, Any]:
         """A busy group's waiting cards as one message (handlers.lists)."""

@@ -135,6 +135,7 @@ def run(
             api_base=current.telegram_api,
             config=hotline_config,
             database=db,
+            journal=current.delivery_journal,
             stop=stop,
             instance=current.instance,
             transport=TransportName(transport),

@@ -4,11 +4,10 @@ chat, with retries on 429/5xx/network errors, and is recorded as sent.
 Messages queued by this process are handed over right after their commit (no polling delay);
 a periodic claim picks up everything else that is due: retries, and messages of a process that
 died before sending (its lease ran out). Messages in hand keep their lease renewed while they wait
-their turn, however long a chat's queue takes. Sending is at least once: a message is sent
-twice only if the process dies between Telegram's answer and the record of it. Records of sends
-go ahead of the database worker's queue, and no more than UNRECORDED_SENDS messages are ever
-sent and not yet recorded (in flight included), so a crash in a burst sends a handful twice,
-not every message sent while updates queued up in front of their records.
+their turn, however long a chat's queue takes. Sending is at least once: each send is written
+to the process's journal (bot.sent_journal) as Telegram answers and recorded in the database
+in batches after that; a process starting up records what a stopped one journaled, so a crash
+sends again only the messages in flight at that moment, at most IN_FLIGHT_SENDS.
 
 A chat waiting out a failure (Telegram's 429 "retry after", a 5xx) sends nothing until its
 time is up, also what is queued for it meanwhile, so its messages arrive in the order queued.
@@ -31,6 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from bot.limits import TEXT_LIMIT, pieces, utf16_len
+from bot.sent_journal import SentJournal
 from handlers.display import mask_phones_in
 from scheduler.clock import Clock
 from storage import outbox
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 15
 UNEXPECTED_ATTEMPTS = 3  # tries of a message that meets a bug before it is set aside
-UNRECORDED_SENDS = 5  # messages sent (or being sent) whose record has not committed, at most
+IN_FLIGHT_SENDS = 5  # Telegram calls under way at once: what a crash can send twice
 MAX_BACKOFF = timedelta(minutes=10)
 STORAGE_RETRY = timedelta(seconds=5)  # a message whose look-ups met the database down
 SENT_IDS_KEPT = 10_000
@@ -105,6 +105,7 @@ class Delivery:
         worker: DatabaseWorker,
         sender: Sender,
         *,
+        journal: SentJournal,
         clock: Clock,
         instance: str,
         poll_interval: float = 1.0,
@@ -116,6 +117,7 @@ class Delivery:
     ) -> None:
         self.worker = worker
         self.sender = sender
+        self.journal = journal  # opened, its leftovers recorded (HotlineApp.start)
         self.clock = clock
         self.instance = instance
         self.poll_interval = poll_interval
@@ -133,13 +135,14 @@ class Delivery:
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
         self._recording: set[asyncio.Future[None]] = set()
         self._sent_batch: list[tuple[int, int | None, datetime]] = []  # sent, not recorded
-        self._sent_batch_sends = 0  # the Telegram calls those rows took (a list: one for many)
         self._sent_job_waiting = False  # a job to record them is queued and has not run
         self._sent_lock = threading.Lock()  # the worker's thread takes them
         # records to retry (the database was down), each with what to do once it commits
         self._unrecorded: list[tuple[Callable[[Session], None], Callable[[], None] | None]] = []
-        # A send takes a place here until its record commits: what a crash can send twice.
-        self._unrecorded_room = asyncio.Semaphore(UNRECORDED_SENDS)
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT_SENDS)
+        # Sent and journaled, the record not committed yet: never sent again by this process,
+        # even when a claim hands one back (its lease ran out meanwhile).
+        self._journaled: set[int] = set()
         # Chats waiting out a failure until the time given: their messages stay in the
         # database until claimed again (in id order), so nothing overtakes the one that failed.
         self._waiting: dict[int, datetime] = {}
@@ -191,7 +194,7 @@ class Delivery:
         is over; ``claimed`` (by ``poll_once``, in id order) from then on, they go out."""
         now = self.clock.now()
         for message in messages:
-            if message.id in self._held:
+            if message.id in self._held or message.id in self._journaled:
                 continue
             until = self._waiting.get(message.chat_id)
             if until is not None:
@@ -298,7 +301,7 @@ class Delivery:
         ids = [row.id for row in rows]
         attempts = message.attempts + 1
         try:
-            message_id = await self._send_in_room(await self._resolve_targets(message))
+            message_id = await self._send_in_flight(await self._resolve_targets(message))
         except RetryLater as exc:
             wait = timedelta(seconds=exc.seconds) if exc.seconds else backoff(attempts)
             if attempts >= MAX_ATTEMPTS and not exc.seconds:
@@ -376,15 +379,11 @@ class Delivery:
         self._mark_sent(ids, message_id)
         return None
 
-    async def _send_in_room(self, message: QueuedMessage) -> int | None:
-        """Send, taking a place among the sends not yet recorded; a send that fails gives its
-        place back at once (nothing to record), one that succeeds once its record commits."""
-        await self._unrecorded_room.acquire()
-        try:
+    async def _send_in_flight(self, message: QueuedMessage) -> int | None:
+        """Send, as one of at most IN_FLIGHT_SENDS: sent and not yet journaled is all that a
+        crash can send twice (the caller journals the answer before it awaits anything)."""
+        async with self._in_flight:
             return await self._send(message)
-        except BaseException:
-            self._unrecorded_room.release()
-            raise
 
     async def _report_failure(self, message: QueuedMessage, error: str) -> None:
         # Whoever is told must not stop delivery.
@@ -491,40 +490,38 @@ class Delivery:
     # -- recording outcomes --------------------------------------------------------------------
 
     def _mark_sent(self, outbox_ids: list[int], message_id: int | None) -> None:
-        """Sends are recorded by one job at a time, which goes ahead of the database worker's
-        queue and takes, when it runs, every send made until then (one statement for many).
-        Each send is thus recorded before any update that arrives after it is handled, and its
-        place among the sends not yet recorded is given back once that job commits."""
+        """Journal the send at once; record it in the database with every send made until
+        the recording job runs (one job waiting at a time, one statement for many). The job
+        is queued now, so it commits before any update that arrives after the send."""
         now = self.clock.now()
+        sent = [(outbox_id, message_id, now) for outbox_id in outbox_ids]
+        self.journal.write(sent)
+        self._journaled.update(outbox_ids)
         with self._sent_lock:
-            self._sent_batch.extend((outbox_id, message_id, now) for outbox_id in outbox_ids)
-            self._sent_batch_sends += 1  # one Telegram call, one place to give back
+            self._sent_batch.extend(sent)
             if self._sent_job_waiting:
                 return
             self._sent_job_waiting = True
         taken: list[tuple[int, int | None, datetime]] = []
-        sends = [0]
 
         def record(session: Session) -> None:
             if not taken:  # a re-run (the batch failed) records the same sends
-                rows, sends[0] = self._take_sent()
-                taken.extend(rows)
+                taken.extend(self._take_sent())
             outbox.mark_sent(session, taken)
 
         def recorded() -> None:
-            for _ in range(sends[0]):
-                self._unrecorded_room.release()
+            self._journaled.difference_update(outbox_id for outbox_id, _, _ in taken)
+            if not self._journaled:  # all journaled sends are in the database
+                self.journal.clear()
 
-        self._submit(record, recorded, urgent=True)
+        self._submit(record, recorded)
 
-    def _take_sent(self) -> tuple[list[tuple[int, int | None, datetime]], int]:
-        """On the worker's thread: the sends made so far, and how many Telegram calls they
-        took; the next send queues a new job."""
+    def _take_sent(self) -> list[tuple[int, int | None, datetime]]:
+        """On the worker's thread: the sends made so far; the next send queues a new job."""
         with self._sent_lock:
             batch, self._sent_batch = self._sent_batch, []
-            sends, self._sent_batch_sends = self._sent_batch_sends, 0
             self._sent_job_waiting = False
-        return batch, sends
+        return batch
 
     def _record(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         """Record an outcome now: queued to the database worker at once, so it commits before
@@ -536,14 +533,10 @@ class Delivery:
             self._record(fn, outbox_id, **kwargs)
 
     def _submit(
-        self,
-        record: Callable[[Session], None],
-        recorded: Callable[[], None] | None = None,
-        *,
-        urgent: bool = False,
+        self, record: Callable[[Session], None], recorded: Callable[[], None] | None = None
     ) -> None:
         """Queue ``record`` to the database worker; ``recorded`` runs once it commits."""
-        future = self.worker.submit(lambda store: record(store.session), urgent=urgent)
+        future = self.worker.submit(lambda store: record(store.session))
         self._recording.add(future)
 
         def done(finished: asyncio.Future[None]) -> None:
@@ -567,7 +560,7 @@ class Delivery:
         """Wait for outcomes being recorded, and retry those that failed."""
         retry, self._unrecorded = self._unrecorded, []
         for record, recorded in retry:
-            self._submit(record, recorded, urgent=recorded is not None)
+            self._submit(record, recorded)
         if self._recording:
             await asyncio.gather(*self._recording, return_exceptions=True)
 

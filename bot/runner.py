@@ -14,11 +14,13 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from bot.app import BotIdentity, HotlineApp, build_hotline
 from bot.delivery import Sender
 from bot.polling import Poller, UpdateFeed
+from bot.sent_journal import SentJournal
 from handlers.config import HotlineConfig
 from scheduler.clock import Clock, SystemClock
 from storage.database import Database
@@ -108,6 +110,7 @@ async def serve(
     api_base: str,
     config: HotlineConfig,
     database: Database,
+    journal: Path,
     transport: TransportName = TransportName.AIOGRAM,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
@@ -119,8 +122,9 @@ async def serve(
 ) -> None:
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM when run from the CLI).
 
-    ``ready`` is set once the bot polls for updates, and ``started`` is handed the running app
-    (tests and benchmarks use both); ``schedule`` False leaves sweeps to the caller.
+    ``journal`` is where delivery notes what Telegram accepted (``bot.sent_journal``). ``ready``
+    is set once the bot polls for updates, and ``started`` is handed the running app (tests and
+    benchmarks use both); ``schedule`` False leaves sweeps to the caller.
     """
     stop = stop or asyncio.Event()
     telegram = TRANSPORTS[transport](token, api_base)
@@ -134,6 +138,7 @@ async def serve(
             database=database,
             clock=clock or SystemClock(),
             instance=instance,
+            journal=SentJournal(journal),
         )
         await app.start(telegram.sender, poll_interval=poll_interval, schedule=schedule)
         try:

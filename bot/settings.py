@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     instance: str | None = Field(
         default=None, description="name of this bot process in the outbox (default host:pid)"
     )
+    delivery_journal: Path = Field(
+        default=Path("hotline-delivery.journal"),
+        description="where this process notes each message Telegram accepted (bot.sent_journal)",
+    )
 
     @field_validator("telegram_api")
     @classmethod

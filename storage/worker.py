@@ -14,7 +14,6 @@ them together, one statement each, before they run.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import queue
 import threading
@@ -35,8 +34,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[SqlStore], Any]
 _STOP = object()
-_WAKE = object()  # an urgent job is waiting (in ``_urgent``)
-URGENT_BATCH = 4  # jobs that join urgent ones in a batch, at most
 _UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
 
 
@@ -97,7 +94,6 @@ class DatabaseWorker:
         self.max_batch = max_batch
         self.on_commit = on_commit  # handed the outbox rows each commit queued (on the loop)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._urgent: collections.deque[_Job] = collections.deque()  # go first in the next batch
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0  # for benchmarks: how many transactions the jobs needed
@@ -124,24 +120,14 @@ class DatabaseWorker:
         return await self.submit(work, update=update)
 
     def submit(
-        self,
-        work: Callable[[SqlStore], T],
-        *,
-        update: UpdateAhead | None = None,
-        urgent: bool = False,
+        self, work: Callable[[SqlStore], T], *, update: UpdateAhead | None = None
     ) -> asyncio.Future[T]:
         """Queue ``work`` now (jobs run in the order submitted); the future is settled once it
-        is committed. An ``urgent`` job goes ahead of the jobs waiting, into the next batch
-        (delivery's record of sends: until it commits, a crash would send them again)."""
+        is committed."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("the database worker is not running")
         future: asyncio.Future[T] = self._loop.create_future()
-        job = _Job(work, future, update)
-        if urgent:
-            self._urgent.append(job)
-            self._queue.put(_WAKE)
-        else:
-            self._queue.put(job)
+        self._queue.put(_Job(work, future, update))
         return future
 
     # -- the worker thread ---------------------------------------------------------------------
@@ -149,28 +135,19 @@ class DatabaseWorker:
     def _serve(self) -> None:
         while True:
             first = self._queue.get()
-            batch: list[_Job] = []
-            while self._urgent:
-                batch.append(self._urgent.popleft())
-            # A batch that records sends is kept short: delivery holds back sends while too
-            # many are unrecorded, so the next record must not wait long behind updates.
-            limit = self.max_batch if not batch else len(batch) + URGENT_BATCH
-            stop_after = first is _STOP
-            if first is not _STOP and first is not _WAKE:
-                batch.append(first)
-            while not stop_after and len(batch) < limit:
+            if first is _STOP:
+                return
+            batch: list[_Job] = [first]
+            stop_after = False
+            while len(batch) < self.max_batch:
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if job is _STOP:
                     stop_after = True
-                elif job is not _WAKE:
-                    batch.append(job)
-            if not batch:
-                if stop_after:
-                    return
-                continue
+                    break
+                batch.append(job)
             try:
                 self._commit_batch(batch)
             except BaseException as exc:  # never let the thread die: every later caller would hang

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.sent_journal import SentJournal
 from handlers.config import HotlineConfig, load_config
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import FixedClock
@@ -111,3 +112,12 @@ TEST_NOW = datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(TEST_NOW)
+
+
+@pytest.fixture
+def sent_journal(tmp_path: Path) -> Iterator[SentJournal]:
+    """An opened delivery journal (bot.sent_journal), for a Delivery built by hand."""
+    journal = SentJournal(tmp_path / "delivery.journal")
+    journal.open()
+    yield journal
+    journal.close()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -68,11 +71,18 @@ async def running_bot(
     instance: str = "test-bot",
     schedule: bool = False,
     transport: TransportName = TransportName.AIOGRAM,
+    journal: Path | None = None,
 ) -> AsyncIterator[RunningBot]:
     """The bot, as ``hotline run`` starts it, polling the fake server until the test ends.
 
     Sweeps run when the test calls ``sweep()`` unless ``schedule`` starts APScheduler too.
+    Each bot notes its sends in a journal of its own (as on a host of its own) unless a test
+    gives ``journal``, as the same process restarting would find it.
     """
+    scratch: Path | None = None
+    if journal is None:
+        scratch = Path(tempfile.mkdtemp(prefix="hotline-test-"))
+        journal = scratch / "delivery.journal"
     database = Database(database_url)
     stop, ready = asyncio.Event(), asyncio.Event()
     apps: list[HotlineApp] = []
@@ -82,6 +92,7 @@ async def running_bot(
             api_base=server.base_url,
             config=config,
             database=database,
+            journal=journal,
             clock=clock,
             stop=stop,
             instance=instance,
@@ -110,3 +121,5 @@ async def running_bot(
             faulthandler.dump_traceback(all_threads=True)
             raise
         database.dispose()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)

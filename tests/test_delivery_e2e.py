@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.delivery import LIST_WHEN_BUSY, MAX_ATTEMPTS, Delivery
 from bot.runner import TransportName
+from bot.sent_journal import SentJournal
 from handlers.config import HotlineConfig
 from handlers.outgoing import Outgoing
 from scheduler.clock import FixedClock
@@ -217,7 +218,9 @@ async def test_a_second_instance_does_not_take_messages_still_in_hand(
 
 
 async def test_a_message_handed_over_twice_is_sent_once(
-    database: Database, clock: FixedClock
+    database: Database,
+    clock: FixedClock,
+    sent_journal: SentJournal,
 ) -> None:
     """A claim can hand delivery a message it already holds (its lease ran out while it waited,
     say the clock jumped before the lease was renewed): it is sent once."""
@@ -232,7 +235,7 @@ async def test_a_message_handed_over_twice_is_sent_once(
     worker = DatabaseWorker(database)
     worker.start()
     try:
-        delivery = Delivery(worker, Recorder(), clock=clock, instance="test")
+        delivery = Delivery(worker, Recorder(), journal=sent_journal, clock=clock, instance="test")
         first = QueuedMessage(1, 42, "sendMessage", {"text": "一"}, None, 0)
         second = QueuedMessage(2, 42, "sendMessage", {"text": "二"}, None, 0)
         delivery.schedule([first, second])
@@ -241,6 +244,43 @@ async def test_a_message_handed_over_twice_is_sent_once(
         await delivery.idle()
         assert sent == [1, 2]
     finally:
+        await worker.stop()
+
+
+async def test_a_message_sent_and_not_yet_recorded_is_not_sent_again(
+    database: Database,
+    clock: FixedClock,
+    sent_journal: SentJournal,
+) -> None:
+    """The record of a send waits behind a busy database while a claim hands the message
+    back (its lease ran out: the clock jumped): it is not sent again."""
+    sent: list[int] = []
+    first_sent = asyncio.Event()
+
+    class Recorder:
+        async def send(self, message: QueuedMessage) -> int | None:
+            sent.append(message.id)
+            first_sent.set()
+            return 1000 + message.id
+
+    worker = DatabaseWorker(database)
+    worker.start()
+    gate = threading.Event()
+    try:
+        delivery = Delivery(worker, Recorder(), journal=sent_journal, clock=clock, instance="test")
+        message = QueuedMessage(1, 42, "sendMessage", {"text": "一"}, None, 0)
+        busy = worker.submit(lambda store: gate.wait(10))  # the record waits behind this
+        delivery.schedule([message])
+        await first_sent.wait()
+        await asyncio.sleep(0.05)  # sent; the chat's task is done, the record still waits
+        delivery.schedule([message], claimed=True)
+        await asyncio.sleep(0.05)
+        gate.set()
+        await busy
+        await delivery.idle()
+        assert sent == [1]
+    finally:
+        gate.set()
         await worker.stop()
 
 
@@ -360,7 +400,9 @@ async def test_supervisors_hear_when_the_office_group_removed_the_bot(
 
 
 async def test_sends_made_while_the_database_is_busy_are_recorded_together(
-    database: Database, clock: FixedClock
+    database: Database,
+    clock: FixedClock,
+    sent_journal: SentJournal,
 ) -> None:
     """One job records the sends: queued at the first, it takes all made until it runs (one
     statement for many, and still ahead of any update that arrives after them)."""
@@ -384,7 +426,9 @@ async def test_sends_made_while_the_database_is_busy_are_recorded_together(
     worker.start()
     try:
         with counting(database) as statements:
-            delivery = Delivery(worker, Recorder(), clock=clock, instance="test")
+            delivery = Delivery(
+                worker, Recorder(), journal=sent_journal, clock=clock, instance="test"
+            )
             gate = threading.Event()
             busy = worker.submit(lambda store: gate.wait(10))
             delivery.schedule(queued)  # one chat: sent one after another, in turn
@@ -404,7 +448,9 @@ async def test_sends_made_while_the_database_is_busy_are_recorded_together(
 
 
 async def test_only_a_busy_groups_listable_messages_go_as_lists(
-    database: Database, clock: FixedClock
+    database: Database,
+    clock: FixedClock,
+    sent_journal: SentJournal,
 ) -> None:
     """A group is busy after LIST_WHEN_BUSY messages within a minute. Then its waiting new cards
     go as lists, in order, except a card that something waiting edits or replies to; a
@@ -430,7 +476,9 @@ async def test_only_a_busy_groups_listable_messages_go_as_lists(
     worker = DatabaseWorker(database)
     worker.start()
     try:
-        delivery = Delivery(worker, Recorder(), clock=clock, instance="test", lister=lister)
+        delivery = Delivery(
+            worker, Recorder(), journal=sent_journal, clock=clock, instance="test", lister=lister
+        )
         for i in range(1, LIST_WHEN_BUSY + 1):  # one at a time: each on its own
             delivery.schedule([card(i, group), card(100 + i, person)])
             await delivery.idle()

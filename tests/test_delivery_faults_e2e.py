@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
-from bot.delivery import UNEXPECTED_ATTEMPTS, UNRECORDED_SENDS, Delivery
+from bot.delivery import IN_FLIGHT_SENDS, UNEXPECTED_ATTEMPTS, Delivery
 from bot.runner import TransportName
+from bot.sent_journal import SentJournal
 from handlers.config import HotlineConfig
 from handlers.outgoing import Method, Outgoing
 from scheduler.clock import FixedClock
@@ -171,53 +173,81 @@ async def test_a_chat_waiting_out_a_429_sends_nothing_until_its_time_is_up_and_k
 # -- a crash in a burst (item 25) -----------------------------------------------------------------
 
 
-@contextmanager
-def records_of_sends_held(database: Database) -> Iterator[threading.Event]:
-    """The database takes everything but the record of sends, which waits until the event
-    is set (a crash meanwhile would send again whatever was sent and not recorded)."""
-    release = threading.Event()
+async def test_a_crash_sends_again_nothing_telegram_had_accepted(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    hotline_config: HotlineConfig,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """30 citizens at once, and the process dies before any of its sends is recorded in the
+    database. The next start records what its journal holds: once every lease has run out,
+    no citizen gets their answer twice."""
+    journal = tmp_path / "delivery.journal"
+    citizens = [fake_telegram.user(4100 + n) for n in range(30)]
 
-    def hold(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.startswith("UPDATE outbox SET") and "telegram_message_id" in statement:
-            release.wait(20)
+    def killed(session: Any, sent: Any) -> None:  # dead before any record commits
+        raise RuntimeError("the process was killed")
 
-    event.listen(database.engine, "before_cursor_execute", hold)
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "mark_sent", killed)
+        async with running_bot(
+            fake_telegram, database_url, hotline_config, clock, journal=journal
+        ) as bot:
+            for citizen in citizens:
+                fake_telegram.push_text(citizen, "/start")
+            await bot.until(lambda: len(fake_telegram.calls("sendMessage")) == 30, 10)
+            delivery = bot.app.delivery
+            assert delivery is not None
+
+            async def die(timeout: float = 0) -> None:  # no flushing, no goodbye: killed
+                for task in [*delivery._tasks, *delivery._chat_tasks.values()]:
+                    task.cancel()
+
+            delivery.stop = die  # type: ignore[method-assign]
+    dead = Database(database_url)
     try:
-        yield release
+        with dead.read() as session:  # none of the sends recorded
+            assert set(session.scalars(select(OutboxRow.status))) == {"pending"}
     finally:
-        release.set()
-        event.remove(database.engine, "before_cursor_execute", hold)
+        dead.dispose()
+    assert len(journal.read_text().splitlines()) == 30
+
+    clock.advance(DELIVERY_LEASE * 2)  # every lease of the dead process has run out
+    async with running_bot(
+        fake_telegram, database_url, hotline_config, clock, journal=journal
+    ) as again:
+        await again.app.delivery.poll_once()  # type: ignore[union-attr]
+        await again.app.delivery.idle()  # type: ignore[union-attr]
+        assert {row.status for row in again.rows(OutboxRow)} == {"sent"}
+    assert all(len(fake_telegram.sent_messages(c.chat_id)) == 1 for c in citizens)
+    assert journal.read_text() == ""
 
 
-async def test_no_more_than_a_handful_of_sends_wait_unrecorded(
+async def test_no_more_than_a_handful_of_sends_are_in_flight(
     fake_telegram: FakeTelegramServer,
     database_url: str,
     hotline_config: HotlineConfig,
     clock: FixedClock,
 ) -> None:
-    """30 citizens at once, and the record of sends slow to commit: at most UNRECORDED_SENDS
-    messages are out and not recorded (what a crash now would send twice); the rest wait,
-    then all go out once."""
-    citizens = [fake_telegram.user(4100 + n) for n in range(30)]
+    """What a crash can still send twice is what Telegram was answering at that moment: at
+    most IN_FLIGHT_SENDS calls at once, however many chats have something to send."""
+    answer_after = 0.4
+    fake_telegram.delay_next("sendMessage", answer_after, count=30)
+    citizens = [fake_telegram.user(4300 + n) for n in range(30)]
     async with running_bot(fake_telegram, database_url, hotline_config, clock) as bot:
-        gate = threading.Event()
-        busy = bot.app.worker.submit(lambda store: gate.wait(20))  # the burst queues up
         for citizen in citizens:
             fake_telegram.push_text(citizen, "/start")
-        await asyncio.sleep(0.3)
-        with records_of_sends_held(bot.database) as release:
-            gate.set()
-            await busy
-            await bot.until(lambda: len(fake_telegram.calls("sendMessage")) >= UNRECORDED_SENDS)
-            await asyncio.sleep(0.5)  # room for more sends to show
-            assert len(fake_telegram.calls("sendMessage")) <= UNRECORDED_SENDS
-            release.set()
-            await bot.until(
-                lambda: all(fake_telegram.sent_messages(c.chat_id) for c in citizens), 10
-            )
-        await bot.app.delivery.idle()  # type: ignore[union-attr]
-        assert all(len(fake_telegram.sent_messages(c.chat_id)) == 1 for c in citizens)
-        assert {row.status for row in bot.rows(OutboxRow)} == {"sent"}
+        await bot.until(lambda: all(fake_telegram.sent_messages(c.chat_id) for c in citizens), 15)
+    answered = sorted(call.at for call in fake_telegram.calls("sendMessage"))
+    # Every call took answer_after: all answered within a shorter window were under way at
+    # its start, so none of those windows may hold more than IN_FLIGHT_SENDS answers.
+    most = max(
+        sum(1 for t in answered if first <= t < first + answer_after / 2) for first in answered
+    )
+    assert most <= IN_FLIGHT_SENDS
+    assert len(answered) == 30
 
 
 # -- a webhook left set, a 409 (item 21) ----------------------------------------------------------
@@ -352,7 +382,9 @@ async def test_a_database_outage_is_logged_once_as_it_starts_and_once_as_it_ends
 
 
 async def test_a_message_whose_look_up_meets_the_database_down_is_not_set_aside(
-    database: Database, clock: FixedClock
+    database: Database,
+    clock: FixedClock,
+    sent_journal: SentJournal,
 ) -> None:
     """An outage is not the message's fault: a reply whose original is looked up while the
     database is down waits for it, even with its tries for a bug nearly used up."""
@@ -376,7 +408,7 @@ async def test_a_message_whose_look_up_meets_the_database_down_is_not_set_aside(
     worker = DatabaseWorker(database)
     worker.start()
     try:
-        delivery = Delivery(worker, Recorder(), clock=clock, instance="test")
+        delivery = Delivery(worker, Recorder(), journal=sent_journal, clock=clock, instance="test")
         with database_down(database):
             delivery.schedule([reply])
             await asyncio.sleep(0.3)
