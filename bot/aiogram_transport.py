@@ -199,15 +199,26 @@ class AiogramFeed:
             raise FetchFailed(CONFLICT_OTHER_POLLER) from exc
         except (TelegramAPIError, OSError, TimeoutError) as exc:
             raise FetchFailed(str(exc)) from exc
-        updates: list[Update | Unreadable] = []
-        for entry in raw:
-            try:
-                updates.append(Update.model_validate(entry, context={"bot": self.bot}))
-            except ValidationError as exc:
-                unreadable = unreadable_update(entry, _fields_at_fault(exc))
-                if unreadable is not None:
-                    updates.append(unreadable)
-        return updates
+        return [update for entry in raw if (update := self.read(entry)) is not None]
+
+    def read(self, entry: Any) -> Update | Unreadable | None:
+        try:
+            return Update.model_validate(entry, context={"bot": self.bot})
+        except ValidationError as exc:
+            return unreadable_update(entry, _fields_at_fault(exc))
+
+    async def set_webhook(self, url: str, secret: str, max_connections: int) -> None:
+        try:
+            await self.bot.set_webhook(
+                url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=max_connections,
+            )
+        except TelegramUnauthorizedError as exc:
+            raise Unauthorized(exc.message) from exc
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise FetchFailed(str(exc)) from exc
 
     async def webhook_url(self) -> str:
         try:

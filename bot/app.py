@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.delivery import Delivery, Sender
+from bot.metrics import Metrics, WatchedSender
 from bot.renderers import Renderers
 from bot.sent_journal import SentJournal
 from handlers import dispatching, inbox, lists
@@ -88,6 +89,8 @@ class HotlineApp:
         self.journal = journal
         self.worker = DatabaseWorker(database, instance=self.instance)
         self.sweeper = SweepRunner(self.worker.run, unavailable=is_unavailable)
+        self.metrics = Metrics()
+        self.http_port: int | None = None  # where /healthz, /metrics (and a webhook) listen
         self.delivery: Delivery | None = None
         self.scheduler: SweepScheduler | None = None
 
@@ -98,7 +101,7 @@ class HotlineApp:
         await self._record_journaled_sends()
         self.delivery = Delivery(
             self.worker,
-            sender,
+            WatchedSender(sender, self.metrics),
             journal=self.journal,
             clock=self.clock,
             instance=self.instance,
@@ -125,6 +128,7 @@ class HotlineApp:
         concern in a transaction of its own."""
         now = self.clock.now()
         report = await self.sweeper.sweep(self.hotline, now)
+        self.metrics.swept()
         if report.total or report.surveys_closed or report.held_opened:
             log.info(
                 "sweep: %s reminders, %d surveys closed, %d held messages opened",

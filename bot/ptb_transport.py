@@ -93,21 +93,32 @@ class PtbFeed:
             raise FetchFailed(CONFLICT_OTHER_POLLER) from exc
         except (TelegramError, OSError) as exc:
             raise FetchFailed(str(exc)) from exc
-        updates: list[Update | Unreadable] = []
-        for entry in raw if isinstance(raw, list) else []:
-            try:
-                update = Update.de_json(entry, self.bot)
-                _check_readable(update)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                # PTB names the missing field in a KeyError; other errors by their type only,
-                # as their text may quote what a person sent.
-                problem = f"missing {exc}" if isinstance(exc, KeyError) else type(exc).__name__
-                unreadable = unreadable_update(entry, problem)
-                if unreadable is not None:
-                    updates.append(unreadable)
-            else:
-                updates.append(update)
-        return updates
+        entries = raw if isinstance(raw, list) else []
+        return [update for entry in entries if (update := self.read(entry)) is not None]
+
+    def read(self, entry: Any) -> Update | Unreadable | None:
+        try:
+            update = Update.de_json(entry, self.bot)
+            _check_readable(update)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # PTB names the missing field in a KeyError; other errors by their type only,
+            # as their text may quote what a person sent.
+            problem = f"missing {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+            return unreadable_update(entry, problem)
+        return update
+
+    async def set_webhook(self, url: str, secret: str, max_connections: int) -> None:
+        try:
+            await self.bot.set_webhook(
+                url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=max_connections,
+            )
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc)) from exc
+        except (TelegramError, OSError) as exc:
+            raise FetchFailed(str(exc)) from exc
 
     async def webhook_url(self) -> str:
         try:

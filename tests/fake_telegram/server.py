@@ -776,6 +776,49 @@ class FakeTelegramServer:
         body = {k: v for k, v in update.items() if k != "update_id"}
         return self._push(body, update.get("update_id"))
 
+    # -- webhook delivery ------------------------------------------------------------------
+
+    async def deliver_webhook(
+        self,
+        targets: list[str],
+        *,
+        secret: str | None = None,
+        attempts: int = 100,
+        retry_delay: float = 0.05,
+    ) -> list[tuple[int, str, int]]:
+        """Deliver the pending updates as Telegram does to a webhook, one at a time: each
+        POSTed with the secret token given to setWebhook (or ``secret``) and kept until a
+        target answers 200. ``targets`` stand for the load balancer: the updates go to them in
+        turn, and one that fails (an error status, a refused connection) is tried on the next.
+        Returns (update_id, target, status) for every attempt, in order."""
+        import aiohttp
+
+        hook = self.webhook()
+        if secret is None:
+            secret = str((hook or {}).get("secret_token") or "")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        attempts_made: list[tuple[int, str, int]] = []
+        turn = 0
+        async with aiohttp.ClientSession() as session:
+            while self.world.pending:
+                update = self.world.pending[0]
+                for _ in range(attempts):
+                    target = targets[turn % len(targets)]
+                    turn += 1
+                    try:
+                        async with session.post(target, json=update, headers=headers) as answer:
+                            status = answer.status
+                    except aiohttp.ClientConnectionError:
+                        status = 0  # nobody listens there
+                    attempts_made.append((update["update_id"], target, status))
+                    if status == 200:
+                        break
+                    await asyncio.sleep(retry_delay)
+                else:
+                    raise AssertionError(f"update {update['update_id']} was never accepted")
+                self.world.confirm(update["update_id"] + 1)
+        return attempts_made
+
     # -- inspecting ------------------------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[Call]:
