@@ -38,6 +38,10 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BufferedInputFile,
     ForceReply,
     InlineKeyboardMarkup,
@@ -65,6 +69,7 @@ from bot.polling import (
     unreadable_update,
 )
 from handlers import texts
+from handlers.menu import Menu
 from handlers.model import Language
 from storage.outbox import QueuedMessage
 
@@ -262,6 +267,34 @@ def _fields_at_fault(error: ValidationError) -> str:
         for fault in error.errors(include_url=False, include_input=False)
     ]
     return ", ".join(faults[:5]) + (f" (+{len(faults) - 5} more)" if len(faults) > 5 else "")
+
+
+# -- the command menu ------------------------------------------------------------------------
+
+
+async def set_menus(bot: Bot, menus: list[Menu]) -> None:
+    """One setMyCommands call a menu (``handlers.menu``)."""
+    for menu in menus:
+        try:
+            await bot.set_my_commands(
+                [BotCommand(command=c, description=d) for c, d in menu.commands],
+                scope=_SCOPES[menu.scope["type"]](**menu.scope),
+                language_code=menu.language_code or None,
+            )
+        except TelegramUnauthorizedError as exc:
+            raise Unauthorized(exc.message) from exc
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise FetchFailed(str(exc)) from exc
+
+
+_SCOPES: dict[
+    str,
+    type[BotCommandScopeAllPrivateChats | BotCommandScopeAllGroupChats | BotCommandScopeChat],
+] = {
+    "all_private_chats": BotCommandScopeAllPrivateChats,
+    "all_group_chats": BotCommandScopeAllGroupChats,
+    "chat": BotCommandScopeChat,
+}
 
 
 # -- messages out ------------------------------------------------------------------------------

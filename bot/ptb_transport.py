@@ -13,6 +13,11 @@ from typing import Any
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -51,6 +56,7 @@ from bot.polling import (
     unreadable_update,
 )
 from handlers import texts
+from handlers.menu import Menu
 from handlers.model import Language
 from storage.outbox import QueuedMessage
 
@@ -151,6 +157,28 @@ class PtbFeed:
             user = message.from_user
             lang = Language.from_telegram(user.language_code if user else None)
             await self.bot.send_message(message.chat.id, texts.SOMETHING_WENT_WRONG(lang))
+
+
+async def set_menus(bot: Bot, menus: list[Menu]) -> None:
+    """One setMyCommands call a menu (``handlers.menu``)."""
+    for menu in menus:
+        scope: BotCommandScope = (
+            BotCommandScopeChat(menu.scope["chat_id"])
+            if menu.scope["type"] == "chat"
+            else BotCommandScopeAllGroupChats()
+            if menu.scope["type"] == "all_group_chats"
+            else BotCommandScopeAllPrivateChats()
+        )
+        try:
+            await bot.set_my_commands(
+                [BotCommand(c, d) for c, d in menu.commands],
+                scope=scope,
+                language_code=menu.language_code or None,
+            )
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc)) from exc
+        except (TelegramError, OSError) as exc:
+            raise FetchFailed(str(exc)) from exc
 
 
 def _check_readable(update: Update) -> None:

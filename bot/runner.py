@@ -30,7 +30,9 @@ from bot.webhook import (
     webhook_path,
 )
 from handlers.config import HotlineConfig
+from handlers.menu import Menu, command_menus
 from scheduler.clock import Clock, SystemClock
+from storage.admin import office_chat
 from storage.database import Database
 from storage.departments import sync_departments
 from storage.repository import routing_history
@@ -55,12 +57,13 @@ class Transport:
     sender: Sender
     feed: Callable[[HotlineApp, BotIdentity], UpdateFeed[Any]]
     close: Callable[[], Awaitable[None]]
+    set_menus: Callable[[list[Menu]], Awaitable[None]]
 
 
 def aiogram_transport(token: str, api_base: str) -> Transport:
     from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 
-    from bot.aiogram_transport import AiogramFeed, AiogramSender, build_bot
+    from bot.aiogram_transport import AiogramFeed, AiogramSender, build_bot, set_menus
 
     bot = build_bot(token, api_base)
 
@@ -80,13 +83,14 @@ def aiogram_transport(token: str, api_base: str) -> Transport:
         sender=AiogramSender(bot),
         feed=lambda app, me: AiogramFeed(bot, app, me),
         close=bot.session.close,
+        set_menus=lambda menus: set_menus(bot, menus),
     )
 
 
 def ptb_transport(token: str, api_base: str) -> Transport:
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.ptb_transport import PtbFeed, PtbSender, build_ptb_bot
+    from bot.ptb_transport import PtbFeed, PtbSender, build_ptb_bot, set_menus
 
     bot = build_ptb_bot(token, api_base)
 
@@ -106,6 +110,7 @@ def ptb_transport(token: str, api_base: str) -> Transport:
         sender=PtbSender(bot),
         feed=lambda app, me: PtbFeed(bot, app, me),
         close=bot.shutdown,
+        set_menus=lambda menus: set_menus(bot, menus),
     )
 
 
@@ -148,6 +153,8 @@ async def serve(
         with database.transaction() as session:
             sync_departments(session, config.departments)
             history = routing_history(session, config.routing.history_size)
+            office = office_chat(session)
+        await _set_menus(telegram, command_menus(office))
         app = HotlineApp(
             hotline=build_hotline(config, secret=token, history=history, bot_username=me.username),
             database=database,
@@ -194,6 +201,15 @@ async def serve(
             await app.stop()
     finally:
         await telegram.close()
+
+
+async def _set_menus(telegram: Transport, menus: list[Menu]) -> None:
+    """The "/" menus, set on every start (an office chat set since shows its menu then). A
+    menu Telegram refuses is not worth stopping the hotline for: commands work without it."""
+    try:
+        await telegram.set_menus(menus)
+    except (FetchFailed, Unauthorized) as exc:
+        log.warning("could not set the command menu (%s); commands still work", exc)
 
 
 async def _set_webhook(feed: UpdateFeed[Any], url: str, secret: str) -> None:
