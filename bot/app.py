@@ -34,6 +34,7 @@ from storage import outbox
 from storage.database import Database
 from storage.outbox import QueuedMessage
 from storage.repository import outgoing_payload
+from storage.retention import RETENTION_STEP
 from storage.worker import DatabaseWorker, UpdateAhead, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ class HotlineApp:
         """One pass over what is due: reminders, timeouts (also run by `hotline tick`), each
         concern in a transaction of its own."""
         now = self.clock.now()
-        report = await self.sweeper.sweep(self.hotline, now)
+        report = await self.sweeper.sweep(self.hotline, now, extra=[RETENTION_STEP])
         self.metrics.swept()
         if report.total or report.surveys_closed or report.held_opened:
             log.info(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.knowledge_cli import kb_app
 from bot.logging_setup import Redactor, setup_logging
+from bot.privacy_cli import privacy_app
 from bot.route_cli import route
 from bot.settings import Settings, SettingsError, get_settings
 from bot.stats_cli import export, stats
@@ -62,6 +63,7 @@ app.add_typer(department_app, name="department")
 app.add_typer(office_app, name="office")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(kb_app, name="kb")
+app.add_typer(privacy_app, name="privacy")
 app.command("route")(route)
 app.command("stats")(stats)
 app.command("export")(export)
