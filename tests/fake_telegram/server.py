@@ -18,6 +18,7 @@ update, then wait for the reply to it" has no race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
@@ -818,6 +819,56 @@ class FakeTelegramServer:
                     raise AssertionError(f"update {update['update_id']} was never accepted")
                 self.world.confirm(update["update_id"] + 1)
         return attempts_made
+
+    async def pump_webhook(
+        self, target: str, stop: asyncio.Event, *, connections: int = 40, retry: float = 0.2
+    ) -> None:
+        """Until ``stop``: deliver each update as it becomes pending, as Telegram does to a
+        webhook under load — up to ``connections`` requests at once (setWebhook's
+        max_connections), each update kept until ``target`` answers 200."""
+        import aiohttp
+
+        secret = str((self.webhook() or {}).get("secret_token") or "")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        in_flight: set[int] = set()
+        slots = asyncio.Semaphore(connections)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def deliver(session: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        async with session.post(target, json=update, headers=headers) as answer:
+                            accepted = answer.status == 200
+                    except aiohttp.ClientError:
+                        accepted = False
+                    if accepted:
+                        with contextlib.suppress(ValueError):
+                            self.world.pending.remove(update)
+                        self.world.confirmed_signal.notify()
+                        return
+                    await asyncio.sleep(retry)
+            finally:
+                in_flight.discard(update["update_id"])
+                slots.release()
+
+        connector = aiohttp.TCPConnector(limit=connections)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            try:
+                while not stop.is_set():
+                    for update in list(self.world.pending):
+                        if update["update_id"] in in_flight:
+                            continue
+                        await slots.acquire()
+                        in_flight.add(update["update_id"])
+                        task = asyncio.create_task(deliver(session, update))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    await self.world.updates_signal.wait(0.05)
+            finally:
+                for task in list(tasks):
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- inspecting ------------------------------------------------------------------------
 
