@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -18,8 +19,9 @@ from bot.webhook import MAX_CONNECTIONS, SECRET_HEADER, Listen
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import ProcessedUpdateRow
-from tests.fake_telegram import FakeTelegramServer
+from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 from tests.harness import RunningBot, running_bot
+from tests.test_cli import assert_one_line_error, hotline
 from tests.test_delivery_faults_e2e import database_down
 
 WEBHOOK = "https://hotline.example/telegram/hook"
@@ -305,3 +307,20 @@ async def test_metrics_count_delivery_errors_by_kind_and_the_pending_outbox(
     assert metrics["hotline_outbox_oldest_pending_seconds"] == 90
     # A failed call among answered ones moments ago: the Bot API counts as answering.
     assert health["checks"]["bot_api"]["ok"] is True
+
+
+# -- hotline run's options -----------------------------------------------------------------------
+
+
+def test_a_webhook_url_telegram_would_refuse_is_one_line_at_start(tmp_path: Path) -> None:
+    env = {"HOTLINE_BOT_TOKEN": DEFAULT_TOKEN}
+    result = hotline("run", "--webhook", "http://hotline.example/hook", env=env, cwd=tmp_path)
+    assert_one_line_error(result, "--webhook", "https://")
+    from_env = hotline("run", env=env | {"HOTLINE_WEBHOOK_URL": "hotline.example"}, cwd=tmp_path)
+    assert_one_line_error(from_env, "--webhook", "https://")
+
+
+def test_a_listen_address_that_is_not_host_port_is_one_line_at_start(tmp_path: Path) -> None:
+    env = {"HOTLINE_BOT_TOKEN": DEFAULT_TOKEN}
+    result = hotline("run", "--listen", "8080", env=env, cwd=tmp_path)
+    assert_one_line_error(result, "--listen", "HOST:PORT")
