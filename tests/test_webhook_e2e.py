@@ -42,7 +42,7 @@ async def test_two_instances_share_the_webhook_and_lose_no_request_when_one_stop
     hotline_config: HotlineConfig,
     clock: FixedClock,
 ) -> None:
-    citizens = [fake_telegram.user(3001 + i, language_code="zh-hans") for i in range(6)]
+    citizens = [fake_telegram.user(3001 + i, language_code="zh-hans") for i in range(7)]
     async with running_bot(
         fake_telegram,
         database_url,
@@ -77,13 +77,25 @@ async def test_two_instances_share_the_webhook_and_lose_no_request_when_one_stop
             first = await fake_telegram.deliver_webhook(targets)
             # The load balancer spread them over both instances.
             assert {target for _, target, status in first if status == 200} == set(targets)
+            # A commits one more request and is killed before its 200 reaches Telegram, which
+            # therefore still holds the update and delivers it again.
+            lost = fake_telegram.push_text(
+                citizens[6], f"{citizens[6].id} 号楼门口的路灯坏了，晚上很黑"
+            )
+            async with aiohttp.ClientSession() as http:
+                answer = await http.post(
+                    a.url(PATH), json=lost.update, headers={SECRET_HEADER: next(iter(secrets))}
+                )
+                assert answer.status == 200
+            assert fake_telegram.pending_updates == [lost.update]
         # Instance A is gone in the middle of the burst: its share goes to B.
-        for citizen in citizens[3:]:
+        for citizen in citizens[3:6]:
             fake_telegram.push_text(citizen, f"{citizen.id} 号楼门口的路灯坏了，晚上很黑")
         second = await fake_telegram.deliver_webhook(targets)
         assert any(target == targets[0] and status != 200 for _, target, status in second)
+        assert (lost.update["update_id"], targets[1], 200) in second  # the redelivery, to B
         assert b.app.delivery is not None
-        await b.until(lambda: b.ticket_count() == 6)
+        await b.until(lambda: b.ticket_count() == 7)
         await b.app.delivery.idle()
         await b.until(
             lambda: all(
