@@ -11,8 +11,8 @@ after the other and each in its own process (``bench._botproc``):
 3. ``hotline/postgres``: the same on a fresh PostgreSQL schema (``options=-csearch_path=…``),
    dropped afterwards;
 4. ``hotline/postgres webhook``: the same in webhook mode (``--webhook``): the fake server POSTs
-   each update to the bot's aiohttp server as it becomes available, up to 40 requests at once
-   (Telegram's default ``max_connections``), and keeps it until answered 200
+   each update to the bot's aiohttp server as it becomes available, up to the bot's
+   ``max_connections`` (100) requests at once, and keeps it until answered 200
    (``--no-webhook`` leaves this row out).
 
 Simulated citizens send requests whose texts are read at run time from

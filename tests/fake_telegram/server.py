@@ -820,14 +820,13 @@ class FakeTelegramServer:
                 self.world.confirm(update["update_id"] + 1)
         return attempts_made
 
-    async def pump_webhook(
-        self, target: str, stop: asyncio.Event, *, connections: int = 40, retry: float = 0.2
-    ) -> None:
+    async def pump_webhook(self, target: str, stop: asyncio.Event, *, retry: float = 0.2) -> None:
         """Until ``stop``: deliver each update as it becomes pending, as Telegram does to a
-        webhook under load — up to ``connections`` requests at once (setWebhook's
-        max_connections), each update kept until ``target`` answers 200."""
+        webhook under load — up to setWebhook's ``max_connections`` requests at once (40
+        unless given), each update kept until ``target`` answers 200."""
         import aiohttp
 
+        connections = int((self.webhook() or {}).get("max_connections") or 40)
         secret = str((self.webhook() or {}).get("secret_token") or "")
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         in_flight: set[int] = set()
