@@ -118,6 +118,7 @@ async def run_echo(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[
 async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[str, Any]:
     from bot.app import HotlineApp
     from bot.runner import exempt_startup_objects, serve
+    from bot.webhook import Listen
     from handlers.config import load_config
     from storage.database import Database
 
@@ -152,6 +153,8 @@ async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> di
             ready=ready,
             started=started,
             schedule=args.schedule,
+            webhook=args.webhook,
+            listen=Listen.parse(args.listen) if args.listen else None,
         )
     )
     await asyncio.wait(
@@ -198,6 +201,8 @@ def main() -> None:
     parser.add_argument("--poll-interval", type=float, default=1.0, help="outbox claim period")
     parser.add_argument("--schedule", action="store_true", help="run the periodic sweeps too")
     parser.add_argument("--count-sql", action="store_true", help="count SQL statements run")
+    parser.add_argument("--webhook", help="hotline: serve this webhook URL instead of polling")
+    parser.add_argument("--listen", help="hotline: HOST:PORT of the webhook server")
     parser.add_argument("--copy-to", type=int, help="echo: also send each text to this chat")
     args = parser.parse_args()
 

@@ -9,7 +9,11 @@ after the other and each in its own process (``bench._botproc``):
    messages per update, as the hotline's confirmation and card);
 2. ``hotline/sqlite``: ``bot.runner.serve`` on a fresh SQLite file (``Database(url).upgrade()``);
 3. ``hotline/postgres``: the same on a fresh PostgreSQL schema (``options=-csearch_path=…``),
-   dropped afterwards.
+   dropped afterwards;
+4. ``hotline/postgres webhook``: the same in webhook mode (``--webhook``): the fake server POSTs
+   each update to the bot's aiohttp server as it becomes available, up to the bot's
+   ``max_connections`` (100) requests at once, and keeps it until answered 200
+   (``--no-webhook`` leaves this row out).
 
 Simulated citizens send requests whose texts are read at run time from
 ``HOTLINE_DATA/requests/unlabeled.csv`` (texts over 4,000 characters are left out: Telegram's
@@ -61,6 +65,7 @@ import os
 import random
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -97,6 +102,8 @@ from storage.models import RoutingExampleRow, TicketRow
 from tests.fake_telegram import Call, FakeUser
 
 OFFICE_CHAT = -1000
+WEBHOOK_PATH = "/telegram/hook"
+WEBHOOK_URL = f"https://bench.invalid{WEBHOOK_PATH}"  # the fake server POSTs to --listen
 DEPARTMENT_CHAT_BASE = -2000
 FIRST_CITIZEN = 10_000_000
 
@@ -234,6 +241,12 @@ async def quiet(server: RecordingServer, seconds: float = 0.3, timeout: float = 
         seen = len(calls)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 # -- one bot -----------------------------------------------------------------------------------
 
 
@@ -243,6 +256,7 @@ class BotSpec:
     kind: str  # echo, hotline
     backend: str | None  # sqlite, postgres
     extra: tuple[str, ...] = ()  # more arguments for bench._botproc
+    webhook: bool = False  # Telegram's webhook (the fake server POSTs) instead of polling
 
 
 @contextlib.contextmanager
@@ -381,12 +395,22 @@ async def run_bot(
         first_call = len(server._calls)
         bot = BotProcess(spec.kind, server.base_url, url)
         extra = ["--log-level", args.log_level, *spec.extra]
+        if spec.webhook:
+            extra += ["--webhook", WEBHOOK_URL, "--listen", f"127.0.0.1:{free_port()}"]
+        pump_stop = asyncio.Event()
+        pump: asyncio.Task[None] | None = None
         if profile_to is not None and spec.kind == "hotline":
             extra.append("--count-sql")
         note(f"{spec.name}: starting (aiogram takes a few seconds to import)")
         try:
             ready = await bot.start(extra=extra)
-            await wait_polling(server)
+            if spec.webhook:
+                listen = extra[extra.index("--listen") + 1]
+                pump = asyncio.create_task(
+                    server.pump_webhook(f"http://{listen}{WEBHOOK_PATH}", pump_stop)
+                )
+            else:
+                await wait_polling(server)
             note(f"{spec.name}: ready after {ready['import_and_start_s']:.1f}s")
             all_requests: list[tuple[FakeUser, str]] = []
             if args.warmup:
@@ -450,10 +474,16 @@ async def run_bot(
                 )
             if spy is not None:
                 stop_py_spy(spy)
+            pump_stop.set()
+            if pump is not None:
+                await pump
             final = await bot.stop()
             for r in results:
                 r.peak_rss_kb = max(r.peak_rss_kb, final.get("maxrss_kb", 0))
         finally:
+            pump_stop.set()
+            if pump is not None and not pump.done():
+                pump.cancel()
             await bot.kill()
         if url is not None:
             verify_hotline(
@@ -776,6 +806,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-echo", action="store_true", help="skip the echo baseline")
     parser.add_argument(
+        "--no-webhook", action="store_true", help="skip the hotline in webhook mode"
+    )
+    parser.add_argument(
         "--echo2",
         action="store_true",
         help="also an echo bot sending two messages per update (the answer and a copy to a "
@@ -820,6 +853,11 @@ async def amain(args: argparse.Namespace) -> int:
         specs.append(BotSpec("echo×2", "echo", None, ("--copy-to", str(OFFICE_CHAT))))
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     specs += [BotSpec(f"hotline/{b}", "hotline", b) for b in backends]
+    if not args.no_webhook and backends:
+        # The webhook on the last backend (PostgreSQL, as deployed with several instances).
+        specs.append(
+            BotSpec(f"hotline/{backends[-1]} webhook", "hotline", backends[-1], webhook=True)
+        )
     failures = Failures()
     results: list[LoadResult] = []
     async with RecordingServer() as server:

@@ -38,6 +38,10 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BufferedInputFile,
     ForceReply,
     InlineKeyboardMarkup,
@@ -65,6 +69,7 @@ from bot.polling import (
     unreadable_update,
 )
 from handlers import texts
+from handlers.menu import Menu
 from handlers.model import Language
 from storage.outbox import QueuedMessage
 
@@ -199,15 +204,26 @@ class AiogramFeed:
             raise FetchFailed(CONFLICT_OTHER_POLLER) from exc
         except (TelegramAPIError, OSError, TimeoutError) as exc:
             raise FetchFailed(str(exc)) from exc
-        updates: list[Update | Unreadable] = []
-        for entry in raw:
-            try:
-                updates.append(Update.model_validate(entry, context={"bot": self.bot}))
-            except ValidationError as exc:
-                unreadable = unreadable_update(entry, _fields_at_fault(exc))
-                if unreadable is not None:
-                    updates.append(unreadable)
-        return updates
+        return [update for entry in raw if (update := self.read(entry)) is not None]
+
+    def read(self, entry: Any) -> Update | Unreadable | None:
+        try:
+            return Update.model_validate(entry, context={"bot": self.bot})
+        except ValidationError as exc:
+            return unreadable_update(entry, _fields_at_fault(exc))
+
+    async def set_webhook(self, url: str, secret: str, max_connections: int) -> None:
+        try:
+            await self.bot.set_webhook(
+                url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=max_connections,
+            )
+        except TelegramUnauthorizedError as exc:
+            raise Unauthorized(exc.message) from exc
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise FetchFailed(str(exc)) from exc
 
     async def webhook_url(self) -> str:
         try:
@@ -251,6 +267,34 @@ def _fields_at_fault(error: ValidationError) -> str:
         for fault in error.errors(include_url=False, include_input=False)
     ]
     return ", ".join(faults[:5]) + (f" (+{len(faults) - 5} more)" if len(faults) > 5 else "")
+
+
+# -- the command menu ------------------------------------------------------------------------
+
+
+async def set_menus(bot: Bot, menus: list[Menu]) -> None:
+    """One setMyCommands call a menu (``handlers.menu``)."""
+    for menu in menus:
+        try:
+            await bot.set_my_commands(
+                [BotCommand(command=c, description=d) for c, d in menu.commands],
+                scope=_SCOPES[menu.scope["type"]](**menu.scope),
+                language_code=menu.language_code or None,
+            )
+        except TelegramUnauthorizedError as exc:
+            raise Unauthorized(exc.message) from exc
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            raise FetchFailed(str(exc)) from exc
+
+
+_SCOPES: dict[
+    str,
+    type[BotCommandScopeAllPrivateChats | BotCommandScopeAllGroupChats | BotCommandScopeChat],
+] = {
+    "all_private_chats": BotCommandScopeAllPrivateChats,
+    "all_group_chats": BotCommandScopeAllGroupChats,
+    "chat": BotCommandScopeChat,
+}
 
 
 # -- messages out ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.delivery import Delivery, Sender
+from bot.metrics import Metrics, WatchedSender
 from bot.renderers import Renderers
 from bot.sent_journal import SentJournal
 from handlers import dispatching, inbox, lists
@@ -33,6 +34,7 @@ from storage import outbox
 from storage.database import Database
 from storage.outbox import QueuedMessage
 from storage.repository import outgoing_payload
+from storage.retention import RETENTION_STEP
 from storage.worker import DatabaseWorker, UpdateAhead, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ class HotlineApp:
         self.journal = journal
         self.worker = DatabaseWorker(database, instance=self.instance)
         self.sweeper = SweepRunner(self.worker.run, unavailable=is_unavailable)
+        self.metrics = Metrics()
+        self.http_port: int | None = None  # where /healthz, /metrics (and a webhook) listen
         self.delivery: Delivery | None = None
         self.scheduler: SweepScheduler | None = None
 
@@ -98,7 +102,7 @@ class HotlineApp:
         await self._record_journaled_sends()
         self.delivery = Delivery(
             self.worker,
-            sender,
+            WatchedSender(sender, self.metrics),
             journal=self.journal,
             clock=self.clock,
             instance=self.instance,
@@ -124,7 +128,8 @@ class HotlineApp:
         """One pass over what is due: reminders, timeouts (also run by `hotline tick`), each
         concern in a transaction of its own."""
         now = self.clock.now()
-        report = await self.sweeper.sweep(self.hotline, now)
+        report = await self.sweeper.sweep(self.hotline, now, extra=[RETENTION_STEP])
+        self.metrics.swept()
         if report.total or report.surveys_closed or report.held_opened:
             log.info(
                 "sweep: %s reminders, %d surveys closed, %d held messages opened",

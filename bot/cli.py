@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.knowledge_cli import kb_app
 from bot.logging_setup import Redactor, setup_logging
+from bot.privacy_cli import privacy_app
 from bot.route_cli import route
 from bot.settings import Settings, SettingsError, get_settings
 from bot.stats_cli import export, stats
@@ -62,6 +63,7 @@ app.add_typer(department_app, name="department")
 app.add_typer(office_app, name="office")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(kb_app, name="kb")
+app.add_typer(privacy_app, name="privacy")
 app.command("route")(route)
 app.command("stats")(stats)
 app.command("export")(export)
@@ -106,16 +108,47 @@ def run(
     transport: Annotated[
         str, typer.Option("--transport", help="aiogram (default) or ptb (python-telegram-bot)")
     ] = "aiogram",
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            metavar="URL",
+            help="serve Telegram's webhook at this public https URL (HOTLINE_WEBHOOK_URL) "
+            "instead of long polling",
+        ),
+    ] = None,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            metavar="HOST:PORT",
+            help="where the HTTP server listens (HOTLINE_LISTEN; webhook mode: 0.0.0.0:8080); "
+            "serves /healthz and /metrics, in long polling too when given",
+        ),
+    ] = None,
 ) -> None:
-    """Start the bot (long polling) with the HOTLINE_* settings."""
+    """Start the bot (long polling, or a webhook with --webhook) with the HOTLINE_* settings."""
     if transport not in ("aiogram", "ptb"):
         fail("--transport must be aiogram or ptb")
     current = settings()
+    # Imported here and not at the top: aiohttp and prometheus_client are not needed by the
+    # other commands.
+    from bot.webhook import DEFAULT_LISTEN, Listen, check_webhook_url
+
+    webhook = webhook or current.webhook_url or None
+    listen = listen or current.listen or (DEFAULT_LISTEN if webhook else None)
+    try:
+        if webhook:
+            check_webhook_url(webhook)
+        where = Listen.parse(listen) if listen else None
+    except ValueError as exc:
+        fail(str(exc))
+    secret = current.webhook_secret.get_secret_value() if current.webhook_secret else None
     try:
         token = current.require_token()
     except SettingsError as exc:
         fail(str(exc))
-    setup_logging(current.log_level, secrets=[token])
+    setup_logging(current.log_level, secrets=[token, *([secret] if secret else [])])
     hotline_config = config()
     db = database()
     # Imported only now: aiogram takes seconds to import, and a bad setting should not wait.
@@ -140,6 +173,9 @@ def run(
             instance=current.instance,
             transport=TransportName(transport),
             started=exempt_startup_objects,
+            webhook=webhook,
+            listen=where,
+            webhook_secret=secret,
         )
 
     try:
@@ -147,6 +183,8 @@ def run(
     except StartupError as exc:
         # The reason may quote a library's error, and a Bot API URL carries the token.
         fail(Redactor([token])(str(exc)))
+    except OSError as exc:  # the address to listen on is taken or not ours
+        fail(f"cannot listen on {listen}: {exc.strerror or exc}")
     finally:
         db.dispose()
 

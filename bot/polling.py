@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -70,11 +71,16 @@ def unreadable_update(raw: Any, problem: str) -> Unreadable | None:
 
 class UpdateFeed(Protocol[U]):
     async def fetch(self, offset: int | None, timeout: int) -> Sequence[U | Unreadable]: ...
+    def read(self, entry: Any) -> U | Unreadable | None:
+        """One update as the Bot API's JSON object (from getUpdates or a webhook request)."""
+        ...
+
     def update_id(self, update: U) -> int: ...
     async def handle(self, update: U) -> None: ...
     async def apologise(self, update: U) -> None: ...
     async def webhook_url(self) -> str: ...
     async def delete_webhook(self) -> None: ...
+    async def set_webhook(self, url: str, secret: str, max_connections: int) -> None: ...
 
 
 def webhook_host(url: str) -> str:
@@ -83,9 +89,12 @@ def webhook_host(url: str) -> str:
 
 
 class Poller(Generic[U]):
-    def __init__(self, feed: UpdateFeed[U], *, timeout: int = 25) -> None:
+    def __init__(
+        self, feed: UpdateFeed[U], *, timeout: int = 25, watch: UpdateWatch | None = None
+    ) -> None:
         self.feed = feed
         self.timeout = timeout
+        self.watch = watch
         self.offset: int | None = None
         self.handled = 0
 
@@ -108,11 +117,15 @@ class Poller(Generic[U]):
                 await self.leave_webhook()
                 continue
             except FetchFailed as exc:
+                if self.watch is not None:
+                    self.watch.bot_api_failed(str(exc))
                 log.warning("getUpdates failed (%s); retrying in %.1fs", exc, delay)
                 await _sleep_unless(stop, delay)
                 delay = min(delay * 2, FETCH_RETRY_MAX)
                 continue
             delay = 0.5
+            if self.watch is not None:
+                self.watch.bot_api_answered()
             if not updates:
                 continue
             done = await asyncio.gather(*(self._handle(update) for update in updates))
@@ -149,25 +162,42 @@ class Poller(Generic[U]):
         return self.feed.update_id(update)
 
     async def _handle(self, update: U | Unreadable) -> bool:
-        """True when the update is dealt with for good, False to have it redelivered."""
-        if isinstance(update, Unreadable):
-            log.warning(
-                "update %s could not be read (%s); skipped", update.update_id, update.problem
-            )
-            return True
-        update_id = self.feed.update_id(update)
-        try:
-            await self.feed.handle(update)
-        except StorageUnavailable:
-            log.debug("update %s waits for the database", update_id)
-            return False
-        except Exception:
-            log.exception("update %s could not be handled", update_id)
-            try:
-                await self.feed.apologise(update)
-            except Exception:
-                log.info("could not apologise for update %s", update_id)
+        return await handle_one(self.feed, update, self.watch)
+
+
+class UpdateWatch(Protocol):
+    """What operators watch (bot.metrics): updates handled and how the Bot API answers."""
+
+    def update_handled(self, seconds: float) -> None: ...
+    def bot_api_answered(self) -> None: ...
+    def bot_api_failed(self, reason: str) -> None: ...
+
+
+async def handle_one(
+    feed: UpdateFeed[U], update: U | Unreadable, watch: UpdateWatch | None = None
+) -> bool:
+    """One update through the feed, as long polling and the webhook both take it: True when
+    it is dealt with for good (committed, or unreadable and skipped, or apologised for),
+    False when the database could not take it and Telegram is to deliver it again."""
+    if isinstance(update, Unreadable):
+        log.warning("update %s could not be read (%s); skipped", update.update_id, update.problem)
         return True
+    update_id = feed.update_id(update)
+    started = time.perf_counter()
+    try:
+        await feed.handle(update)
+    except StorageUnavailable:
+        log.debug("update %s waits for the database", update_id)
+        return False
+    except Exception:
+        log.exception("update %s could not be handled", update_id)
+        try:
+            await feed.apologise(update)
+        except Exception:
+            log.info("could not apologise for update %s", update_id)
+    if watch is not None:
+        watch.update_handled(time.perf_counter() - started)
+    return True
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

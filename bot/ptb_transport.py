@@ -13,6 +13,11 @@ from typing import Any
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -51,6 +56,7 @@ from bot.polling import (
     unreadable_update,
 )
 from handlers import texts
+from handlers.menu import Menu
 from handlers.model import Language
 from storage.outbox import QueuedMessage
 
@@ -93,21 +99,32 @@ class PtbFeed:
             raise FetchFailed(CONFLICT_OTHER_POLLER) from exc
         except (TelegramError, OSError) as exc:
             raise FetchFailed(str(exc)) from exc
-        updates: list[Update | Unreadable] = []
-        for entry in raw if isinstance(raw, list) else []:
-            try:
-                update = Update.de_json(entry, self.bot)
-                _check_readable(update)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                # PTB names the missing field in a KeyError; other errors by their type only,
-                # as their text may quote what a person sent.
-                problem = f"missing {exc}" if isinstance(exc, KeyError) else type(exc).__name__
-                unreadable = unreadable_update(entry, problem)
-                if unreadable is not None:
-                    updates.append(unreadable)
-            else:
-                updates.append(update)
-        return updates
+        entries = raw if isinstance(raw, list) else []
+        return [update for entry in entries if (update := self.read(entry)) is not None]
+
+    def read(self, entry: Any) -> Update | Unreadable | None:
+        try:
+            update = Update.de_json(entry, self.bot)
+            _check_readable(update)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # PTB names the missing field in a KeyError; other errors by their type only,
+            # as their text may quote what a person sent.
+            problem = f"missing {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+            return unreadable_update(entry, problem)
+        return update
+
+    async def set_webhook(self, url: str, secret: str, max_connections: int) -> None:
+        try:
+            await self.bot.set_webhook(
+                url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=max_connections,
+            )
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc)) from exc
+        except (TelegramError, OSError) as exc:
+            raise FetchFailed(str(exc)) from exc
 
     async def webhook_url(self) -> str:
         try:
@@ -140,6 +157,28 @@ class PtbFeed:
             user = message.from_user
             lang = Language.from_telegram(user.language_code if user else None)
             await self.bot.send_message(message.chat.id, texts.SOMETHING_WENT_WRONG(lang))
+
+
+async def set_menus(bot: Bot, menus: list[Menu]) -> None:
+    """One setMyCommands call a menu (``handlers.menu``)."""
+    for menu in menus:
+        scope: BotCommandScope = (
+            BotCommandScopeChat(menu.scope["chat_id"])
+            if menu.scope["type"] == "chat"
+            else BotCommandScopeAllGroupChats()
+            if menu.scope["type"] == "all_group_chats"
+            else BotCommandScopeAllPrivateChats()
+        )
+        try:
+            await bot.set_my_commands(
+                [BotCommand(c, d) for c, d in menu.commands],
+                scope=scope,
+                language_code=menu.language_code or None,
+            )
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc)) from exc
+        except (TelegramError, OSError) as exc:
+            raise FetchFailed(str(exc)) from exc
 
 
 def _check_readable(update: Update) -> None:

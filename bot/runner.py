@@ -19,10 +19,20 @@ from typing import Any
 
 from bot.app import BotIdentity, HotlineApp, build_hotline
 from bot.delivery import Sender
-from bot.polling import Poller, UpdateFeed
+from bot.polling import FetchFailed, Poller, Unauthorized, UpdateFeed, webhook_host
 from bot.sent_journal import SentJournal
+from bot.webhook import (
+    DEFAULT_LISTEN,
+    MAX_CONNECTIONS,
+    HotlineServer,
+    Listen,
+    shared_secret,
+    webhook_path,
+)
 from handlers.config import HotlineConfig
+from handlers.menu import Menu, command_menus
 from scheduler.clock import Clock, SystemClock
+from storage.admin import office_chat
 from storage.database import Database
 from storage.departments import sync_departments
 from storage.repository import routing_history
@@ -47,12 +57,13 @@ class Transport:
     sender: Sender
     feed: Callable[[HotlineApp, BotIdentity], UpdateFeed[Any]]
     close: Callable[[], Awaitable[None]]
+    set_menus: Callable[[list[Menu]], Awaitable[None]]
 
 
 def aiogram_transport(token: str, api_base: str) -> Transport:
     from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 
-    from bot.aiogram_transport import AiogramFeed, AiogramSender, build_bot
+    from bot.aiogram_transport import AiogramFeed, AiogramSender, build_bot, set_menus
 
     bot = build_bot(token, api_base)
 
@@ -72,13 +83,14 @@ def aiogram_transport(token: str, api_base: str) -> Transport:
         sender=AiogramSender(bot),
         feed=lambda app, me: AiogramFeed(bot, app, me),
         close=bot.session.close,
+        set_menus=lambda menus: set_menus(bot, menus),
     )
 
 
 def ptb_transport(token: str, api_base: str) -> Transport:
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.ptb_transport import PtbFeed, PtbSender, build_ptb_bot
+    from bot.ptb_transport import PtbFeed, PtbSender, build_ptb_bot, set_menus
 
     bot = build_ptb_bot(token, api_base)
 
@@ -98,6 +110,7 @@ def ptb_transport(token: str, api_base: str) -> Transport:
         sender=PtbSender(bot),
         feed=lambda app, me: PtbFeed(bot, app, me),
         close=bot.shutdown,
+        set_menus=lambda menus: set_menus(bot, menus),
     )
 
 
@@ -119,12 +132,19 @@ async def serve(
     ready: asyncio.Event | None = None,
     started: Callable[[HotlineApp], None] | None = None,
     schedule: bool = True,
+    webhook: str | None = None,
+    listen: Listen | None = None,
+    webhook_secret: str | None = None,
 ) -> None:
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM when run from the CLI).
 
     ``journal`` is where delivery notes what Telegram accepted (``bot.sent_journal``). ``ready``
     is set once the bot polls for updates, and ``started`` is handed the running app (tests and
     benchmarks use both); ``schedule`` False leaves sweeps to the caller.
+
+    With ``webhook`` (a public https URL), Telegram delivers updates to an HTTP server on
+    ``listen`` (``bot.webhook``) instead of long polling; ``/healthz`` and ``/metrics`` are
+    served there, and on ``listen`` in long polling too when it is given.
     """
     stop = stop or asyncio.Event()
     telegram = TRANSPORTS[transport](token, api_base)
@@ -133,6 +153,8 @@ async def serve(
         with database.transaction() as session:
             sync_departments(session, config.departments)
             history = routing_history(session, config.routing.history_size)
+            office = office_chat(session)
+        await _set_menus(telegram, command_menus(office))
         app = HotlineApp(
             hotline=build_hotline(config, secret=token, history=history, bot_username=me.username),
             database=database,
@@ -140,19 +162,63 @@ async def serve(
             instance=instance,
             journal=SentJournal(journal),
         )
+        app.metrics.bot_api_answered()  # getMe
+        secret = shared_secret(database, webhook_secret) if webhook else ""
         await app.start(telegram.sender, poll_interval=poll_interval, schedule=schedule)
+        server: HotlineServer | None = None
         try:
-            poller = Poller(telegram.feed(app, me))
-            log.info("serving as @%s through %s (%s)", me.username, api_base, transport.value)
+            feed = telegram.feed(app, me)
+            if webhook or listen:
+                server = HotlineServer(
+                    listen=listen or Listen.parse(DEFAULT_LISTEN),
+                    database=database,
+                    metrics=app.metrics,
+                    now=app.clock.now,
+                    feed=feed if webhook else None,
+                    path=webhook_path(webhook) if webhook else "/",
+                    secret=secret,
+                )
+                await server.start()
+                app.http_port = server.port
+            if webhook:
+                await _set_webhook(feed, webhook, secret)
+                app.metrics.bot_api_answered()
+            mode = f"webhook {webhook_host(webhook)}" if webhook else "long polling"
+            log.info(
+                "serving as @%s through %s (%s, %s)", me.username, api_base, transport.value, mode
+            )
             if started is not None:
                 started(app)
             if ready is not None:
                 ready.set()
-            await poller.run(stop)
+            if webhook:
+                await stop.wait()
+            else:
+                await Poller(feed, watch=app.metrics).run(stop)
         finally:
+            if server is not None:
+                await server.stop()
             await app.stop()
     finally:
         await telegram.close()
+
+
+async def _set_menus(telegram: Transport, menus: list[Menu]) -> None:
+    """The "/" menus, set on every start (an office chat set since shows its menu then). A
+    menu Telegram refuses is not worth stopping the hotline for: commands work without it."""
+    try:
+        await telegram.set_menus(menus)
+    except (FetchFailed, Unauthorized) as exc:
+        log.warning("could not set the command menu (%s); commands still work", exc)
+
+
+async def _set_webhook(feed: UpdateFeed[Any], url: str, secret: str) -> None:
+    """Every instance sets the same webhook on start (the call is idempotent): whichever
+    starts last, Telegram delivers to the URL with the shared secret."""
+    try:
+        await feed.set_webhook(url, secret, MAX_CONNECTIONS)
+    except (FetchFailed, Unauthorized) as exc:
+        raise StartupError(f"Telegram refused the webhook {webhook_host(url)}: {exc}") from None
 
 
 def exempt_startup_objects(_app: HotlineApp | None = None) -> None:

@@ -42,6 +42,19 @@ class Settings(BaseSettings):
         description="where this process notes each message Telegram accepted (bot.sent_journal)",
     )
 
+    webhook_url: str | None = Field(
+        default=None, description="public https URL for Telegram's webhook (else long polling)"
+    )
+    listen: str | None = Field(
+        default=None,
+        description="HOST:PORT of the HTTP server (webhook, /healthz, /metrics); "
+        "0.0.0.0:8080 in webhook mode when unset",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="webhook secret token (default: one made and kept in the database)",
+    )
+
     @field_validator("telegram_api")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

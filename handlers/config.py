@@ -107,6 +107,17 @@ class SchedulerConfig(_Section):
     digest_time: time = time(8, 30)
 
 
+class RetentionConfig(_Section):
+    """How long what is no longer needed is kept (storage.retention, run by the daily sweep)."""
+
+    # Telegram keeps an undelivered update 24 hours: a week refuses every redelivery.
+    processed_update_days: int = Field(default=7, ge=2)
+    sent_outbox_days: int = Field(default=90, ge=1)
+    reminder_days_after_close: int = Field(default=30, ge=1)
+    # Tickets are archives kept by law; their citizen's personal data is anonymised after this.
+    personal_data_years: float = Field(default=3, gt=0)
+
+
 class HotlineConfig(_Section):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
@@ -120,6 +131,7 @@ class HotlineConfig(_Section):
     intake: IntakeConfig = IntakeConfig()
     quality: QualityConfig = QualityConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    retention: RetentionConfig = RetentionConfig()
     departments: Catalog
 
     @field_validator("calendar", mode="before")

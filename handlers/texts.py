@@ -450,6 +450,29 @@ SUPERVISOR_HELP = Phrase(
     "/stats [period] — statistics\n/export [period] — Excel export",
 )
 
+# -- the command menu (setMyCommands; handlers.menu) --------------------------------------------
+# Short: Telegram shows them beside each command in the "/" menu.
+
+MENU_START = Phrase("开始 · 服务说明", "Start · what this hotline does")
+MENU_MY = Phrase("我的工单", "My tickets")
+MENU_STATUS = Phrase("查询工单进度（/status 工单编号）", "Where a ticket stands (/status NUMBER)")
+MENU_PHONE = Phrase("留下联系电话", "Leave a phone number")
+MENU_LANG = Phrase("切换语言 (English)", "Switch language (中文)")
+MENU_HELP = Phrase("使用说明", "Help")
+MENU_QUEUE = Phrase("本单位待办工单", "Your department's open tickets")
+MENU_REPLY = Phrase("答复群众（/reply 工单编号 内容）", "Answer the citizen (/reply NUMBER text)")
+MENU_CHATID = Phrase("本群 chat id", "This chat's id")
+MENU_OFFICE_QUEUE = Phrase("待派单工单", "Tickets awaiting dispatch")
+MENU_OVERDUE = Phrase("超期工单", "Overdue tickets")
+MENU_DISPATCH = Phrase("派单/改派（工单编号 [单位代码]）", "Dispatch/re-dispatch (NUMBER [CODE])")
+MENU_URGENT = Phrase("标记紧急（工单编号）", "Mark urgent (NUMBER)")
+MENU_NUDGE = Phrase("催办（工单编号 [内容]）", "Chase the department (NUMBER [text])")
+MENU_INVITE = Phrase("邀请工作人员（单位代码）", "Invite staff (CODE)")
+MENU_DEPARTMENTS = Phrase("承办单位列表", "Departments")
+MENU_SIMILAR = Phrase("相似诉求（并单候选）", "Similar requests (merge candidates)")
+MENU_STATS = Phrase("统计（[时段]）", "Statistics ([period])")
+MENU_EXPORT = Phrase("导出 Excel（[时段]）", "Excel export ([period])")
+
 # -- dispatching ---------------------------------------------------------------------------------
 
 OFFICE_DISPATCH = Phrase(

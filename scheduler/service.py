@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -97,9 +97,12 @@ class SweepRunner:
         self._bad_rows: dict[str, dict[int, datetime]] = {}  # step -> row -> left out until
         self._failing: dict[str, str] = {}  # step -> its last failure, already logged
 
-    async def sweep(self, hotline: Hotline, now: datetime) -> SweepReport:
+    async def sweep(
+        self, hotline: Hotline, now: datetime, extra: Sequence[SweepStep] = ()
+    ) -> SweepReport:
+        """The core's steps, then ``extra`` ones (storage's own, such as retention)."""
         report = SweepReport(held_back=not office_is_open(hotline, now))
-        for step in sweep_steps(hotline, now):
+        for step in [*sweep_steps(hotline, now), *extra]:
             part = await self._step(step, hotline, now)
             if part is None and step.name in self._failing and self._outage(step.name):
                 break  # the database is down: the next sweep tries everything again

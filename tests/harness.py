@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.app import HotlineApp
 from bot.runner import TransportName, serve
+from bot.webhook import Listen
 from handlers.config import HotlineConfig
 from handlers.reminders import SweepReport
 from scheduler.clock import FixedClock
@@ -32,6 +33,11 @@ class RunningBot:
     task: asyncio.Task[None]
     stop: asyncio.Event
     app: HotlineApp
+
+    def url(self, path: str) -> str:
+        """An address on the bot's HTTP server (``listen``)."""
+        assert self.app.http_port is not None, "the bot was started without listen"
+        return f"http://127.0.0.1:{self.app.http_port}{path}"
 
     async def sweep(self) -> SweepReport:
         """One reminder sweep at the clock's time, and its messages delivered."""
@@ -72,6 +78,9 @@ async def running_bot(
     schedule: bool = False,
     transport: TransportName = TransportName.AIOGRAM,
     journal: Path | None = None,
+    webhook: str | None = None,
+    listen: Listen | None = None,
+    webhook_secret: str | None = None,
 ) -> AsyncIterator[RunningBot]:
     """The bot, as ``hotline run`` starts it, polling the fake server until the test ends.
 
@@ -101,6 +110,9 @@ async def running_bot(
             started=apps.append,
             schedule=schedule,
             transport=transport,
+            webhook=webhook,
+            listen=listen,
+            webhook_secret=webhook_secret,
         )
     )
     try:

@@ -18,6 +18,7 @@ update, then wait for the reply to it" has no race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
@@ -775,6 +776,98 @@ class FakeTelegramServer:
         """Queue an update as given; ``update_id`` is assigned unless present (and higher)."""
         body = {k: v for k, v in update.items() if k != "update_id"}
         return self._push(body, update.get("update_id"))
+
+    # -- webhook delivery ------------------------------------------------------------------
+
+    async def deliver_webhook(
+        self,
+        targets: list[str],
+        *,
+        secret: str | None = None,
+        attempts: int = 100,
+        retry_delay: float = 0.05,
+    ) -> list[tuple[int, str, int]]:
+        """Deliver the pending updates as Telegram does to a webhook, one at a time: each
+        POSTed with the secret token given to setWebhook (or ``secret``) and kept until a
+        target answers 200. ``targets`` stand for the load balancer: the updates go to them in
+        turn, and one that fails (an error status, a refused connection) is tried on the next.
+        Returns (update_id, target, status) for every attempt, in order."""
+        import aiohttp
+
+        hook = self.webhook()
+        if secret is None:
+            secret = str((hook or {}).get("secret_token") or "")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        attempts_made: list[tuple[int, str, int]] = []
+        turn = 0
+        async with aiohttp.ClientSession() as session:
+            while self.world.pending:
+                update = self.world.pending[0]
+                for _ in range(attempts):
+                    target = targets[turn % len(targets)]
+                    turn += 1
+                    try:
+                        async with session.post(target, json=update, headers=headers) as answer:
+                            status = answer.status
+                    except aiohttp.ClientConnectionError:
+                        status = 0  # nobody listens there
+                    attempts_made.append((update["update_id"], target, status))
+                    if status == 200:
+                        break
+                    await asyncio.sleep(retry_delay)
+                else:
+                    raise AssertionError(f"update {update['update_id']} was never accepted")
+                self.world.confirm(update["update_id"] + 1)
+        return attempts_made
+
+    async def pump_webhook(self, target: str, stop: asyncio.Event, *, retry: float = 0.2) -> None:
+        """Until ``stop``: deliver each update as it becomes pending, as Telegram does to a
+        webhook under load — up to setWebhook's ``max_connections`` requests at once (40
+        unless given), each update kept until ``target`` answers 200."""
+        import aiohttp
+
+        connections = int((self.webhook() or {}).get("max_connections") or 40)
+        secret = str((self.webhook() or {}).get("secret_token") or "")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        in_flight: set[int] = set()
+        slots = asyncio.Semaphore(connections)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def deliver(session: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        async with session.post(target, json=update, headers=headers) as answer:
+                            accepted = answer.status == 200
+                    except aiohttp.ClientError:
+                        accepted = False
+                    if accepted:
+                        with contextlib.suppress(ValueError):
+                            self.world.pending.remove(update)
+                        self.world.confirmed_signal.notify()
+                        return
+                    await asyncio.sleep(retry)
+            finally:
+                in_flight.discard(update["update_id"])
+                slots.release()
+
+        connector = aiohttp.TCPConnector(limit=connections)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            try:
+                while not stop.is_set():
+                    for update in list(self.world.pending):
+                        if update["update_id"] in in_flight:
+                            continue
+                        await slots.acquire()
+                        in_flight.add(update["update_id"])
+                        task = asyncio.create_task(deliver(session, update))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    await self.world.updates_signal.wait(0.05)
+            finally:
+                for task in list(tasks):
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- inspecting ------------------------------------------------------------------------
 
