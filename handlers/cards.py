@@ -13,6 +13,7 @@ from handlers.ports import Store
 from scheduler.deadlines import working_days_left
 
 CARD_TEXT_LIMIT = 3000  # leaves room for the header within Telegram's 4096
+ANSWER_GIVEN_LIMIT = 500  # of a direct answer shown on the card (the rest is in the entry)
 LIST_LINE_TEXT = 60  # characters of the request in a list line (handlers.lists)
 
 
@@ -53,6 +54,11 @@ def card_text(
     body = ticket.text
     if len(body) > CARD_TEXT_LIMIT:
         body = body[:CARD_TEXT_LIMIT] + texts.TEXT_CUT(lang, length=len(ticket.text))
+    given = store.answer_given(ticket.id)
+    if given is not None:
+        # Staff see what the citizen was told already, so they do not answer it again.
+        answer = shorten(given.answer, ANSWER_GIVEN_LIMIT)
+        body += texts.CARD_ANSWER_GIVEN(lang, entry=given.entry_key, answer=answer)
     return texts.CARD(
         lang,
         number=ticket.number,

@@ -280,6 +280,10 @@ def _citizen_button(
     if press.chat_kind is not ChatKind.PRIVATE or press.chat_id is None or len(action.args) != 2:
         raise BadButton(f"{action.action} button outside the citizen's chat")
     citizen = store.citizen_for(press.sender, press.chat_id, now)
+    if action.action == "kb":
+        return citizen_actions.decide_direct_answer(
+            store, hotline, citizen, action.int_arg(0), action.args[1], now
+        )
     if action.action == "type":
         return citizen_actions.change_request_type(
             store, hotline, citizen, action.int_arg(0), action.args[1], press.message_id, now
@@ -292,6 +296,7 @@ def _citizen_button(
 BUTTONS: dict[str, ButtonHandler] = {
     "type": _citizen_button,
     "held": _citizen_button,
+    "kb": _citizen_button,
     "rate": survey.on_rate_button,
     "sign": staff_actions.on_card_button,
     "return": staff_actions.on_card_button,

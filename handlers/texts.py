@@ -669,3 +669,42 @@ ALERT_RECOVERED = Phrase(
     "✅ 恢复：{department}近 30 天{metric}回升至 {value}（目标 {target}）。",
     "✅ Recovered: {department}'s 30-day {metric} is back to {value} (target {target}).",
 )
+
+# -- 直接答复: answers from the knowledge base --------------------------------------------------
+
+DIRECT_ANSWER = Phrase(
+    "💡 {answer}\n\n"
+    "—— {department}（知识库答复）\n"
+    "这个答复解决您的问题了吗？如仍需工作人员办理，请点“仍需人工办理”或直接补充说明；"
+    "{minutes} 分钟内没有回复，视为已解决。",
+    "💡 {answer}\n\n"
+    "— {department} (from the knowledge base)\n"
+    "Did this answer your question? If you still need a person to handle it, tap "
+    '"Still need a person" or simply write more; with no word within {minutes} minutes it '
+    "counts as answered.",
+)
+BUTTON_DIRECT_SOLVED = Phrase("已解决", "Solved")
+BUTTON_DIRECT_HUMAN = Phrase("仍需人工办理", "Still need a person")
+DIRECT_SOLVED = Phrase(
+    "✓ 已解决，感谢您的反馈。记录编号 {number}。",
+    "✓ Solved, thank you. Record number {number}.",
+)
+DIRECT_TIMED_OUT = Phrase(
+    "（{minutes} 分钟内未回复，已按直接答复办结，记录编号 {number}。）",
+    "(No word within {minutes} minutes: recorded as answered, record number {number}.)",
+)
+DIRECT_HANDED_OVER = Phrase(
+    "（已转人工办理：工单 {number}。）", "(Handed to a person: ticket {number}.)"
+)
+DIRECT_ALREADY_DECIDED = Phrase(
+    "这条答复已经处理过了（{number}）。", "This answer was already taken care of ({number})."
+)
+DIRECT_TO_PERSON = Phrase("好的，已转人工办理。", "All right, a person will handle it.")
+CARD_ANSWER_GIVEN = Phrase(
+    "\n\n💡 已直接答复（知识库 {entry}）：\n{answer}",
+    "\n\n💡 Already answered from the knowledge base ({entry}):\n{answer}",
+)
+CARD_SIMILAR_ENTRIES = Phrase(
+    "\n\n📚 相似知识库条目：\n{lines}", "\n\n📚 Similar knowledge base entries:\n{lines}"
+)
+CARD_SIMILAR_LINE = Phrase("{entry}（{score:.2f}）{question}", "{entry} ({score:.2f}) {question}")
