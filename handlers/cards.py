@@ -7,12 +7,17 @@ from datetime import datetime
 from handlers import texts
 from handlers.context import Hotline
 from handlers.display import mask_phone, shorten, show_datetime, show_deadline
+from handlers.knowledge import shanghai_day
 from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
 from handlers.outgoing import SUPERSEDED_CARD, Button, Keyboard, Method, Outgoing
 from handlers.ports import Store
 from scheduler.deadlines import working_days_left
 
 CARD_TEXT_LIMIT = 3000  # leaves room for the header within Telegram's 4096
+SIMILAR_ENTRIES = 3
+# Below this an entry shares too little with the request to be worth a staff member's look
+# (the matcher's scores: bench/kb.py; a direct answer needs 0.65).
+SIMILAR_ENTRY_FLOOR = 0.3
 ANSWER_GIVEN_LIMIT = 500  # of a direct answer shown on the card (the rest is in the entry)
 LIST_LINE_TEXT = 60  # characters of the request in a list line (handlers.lists)
 
@@ -59,6 +64,8 @@ def card_text(
         # Staff see what the citizen was told already, so they do not answer it again.
         answer = shorten(given.answer, ANSWER_GIVEN_LIMIT)
         body += texts.CARD_ANSWER_GIVEN(lang, entry=given.entry_key, answer=answer)
+    elif ticket.status.is_open:
+        body += similar_entries(store, ticket, now, lang)
     return texts.CARD(
         lang,
         number=ticket.number,
@@ -81,6 +88,25 @@ def card_text(
         attachments=texts.CARD_ATTACHMENTS(lang, count=attachments) if attachments else "",
         text=body,
     )
+
+
+def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language) -> str:
+    """The knowledge base entries closest to the request (it was not answered directly: none
+    was confident), so staff can reuse their answers; "" when none comes near."""
+    matches = [
+        m
+        for m in store.knowledge_base().search(ticket.text, shanghai_day(now), SIMILAR_ENTRIES)
+        if m.score >= SIMILAR_ENTRY_FLOOR
+    ]
+    if not matches:
+        return ""
+    lines = "\n".join(
+        texts.CARD_SIMILAR_LINE(
+            lang, entry=m.entry.id, score=m.score, question=shorten(m.entry.question, 60)
+        )
+        for m in matches
+    )
+    return texts.CARD_SIMILAR_ENTRIES(lang, lines=lines)
 
 
 def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> str:

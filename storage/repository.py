@@ -64,7 +64,7 @@ from handlers.outgoing import SUPERSEDED_CARD, Method, Outgoing
 from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
 from storage.bulk import InsertMany
-from storage.knowledge import load_entries, save_entry
+from storage.knowledge import get_entry, load_entries, save_entry
 from storage.models import (
     DEPARTMENT_QUEUE,
     OFFICE_CHAT,
@@ -269,10 +269,10 @@ class Bindings:
         """Read the knowledge base again at the next use (an entry changed)."""
         self._knowledge_loaded_at = None
 
-    def knowledge(self, session: Session) -> KnowledgeBase:
+    def knowledge(self, load: Callable[[], list[KnowledgeEntry]]) -> KnowledgeBase:
         loaded = self._knowledge_loaded_at
         if self._knowledge is None or loaded is None or time.monotonic() - loaded > self.ttl:
-            self._knowledge = KnowledgeBase(load_entries(session))
+            self._knowledge = KnowledgeBase(load())
             self._knowledge_loaded_at = time.monotonic()
         return self._knowledge
 
@@ -1054,13 +1054,12 @@ class SqlStore:
     # -- the knowledge base and its direct answers ------------------------------------------------
 
     def knowledge_base(self) -> KnowledgeBase:
-        return self._bindings.knowledge(self.session)
+        # No statement while the cache is fresh: a batch's new rows keep waiting for their
+        # one INSERT (``self.session`` would write them first).
+        return self._bindings.knowledge(lambda: load_entries(self.session))
 
     def kb_entry(self, key: str) -> KnowledgeEntry | None:
-        for entry in self.knowledge_base().entries:
-            if entry.id == key:
-                return entry
-        return None
+        return get_entry(self.session, key)  # as stored now, not as cached
 
     def save_kb_entry(
         self,

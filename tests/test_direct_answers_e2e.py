@@ -257,3 +257,27 @@ async def test_an_expired_entry_is_never_used(
         assert ticket.text == question
         assert bot.rows(KbOfferRow) == []
         assert not [m for m in server.sent_messages(world.citizen.chat_id) if "💡" in m["text"]]
+
+
+@pytest.mark.usefixtures("knowledge")
+async def test_a_ticket_card_shows_the_most_similar_entries(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    server = fake_telegram
+    request = "我去年交了农村医保，看病时却说没有参保，请帮忙查一下"
+    async with running_bot(server, database_url, config, clock):
+        server.push_text(world.citizen, request)
+        number = number_in(
+            await server.wait_for_message(world.citizen.chat_id, contains="工单编号")
+        )
+        queued = await server.wait_for_message(OFFICE, contains=number)
+        await pick_department(world, queued, "劳动保障")
+        card = await server.wait_for_message(LABOUR_CHAT, contains=f"工单 {number}")
+        similar = card["text"].split("相似知识库条目")[1]
+        assert MEDICAL.id in similar
+        assert SUBSIDY.id not in similar  # shares almost nothing with the request
+        assert EXPIRED.id not in similar
