@@ -123,7 +123,8 @@ def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> s
 
 
 def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone: bool) -> Keyboard:
-    """The moves the department can make now; a closed ticket's card has none."""
+    """The moves the department can make now; an answered ticket's card offers its answer to
+    the knowledge base."""
     sign = hotline.buttons.sign
     rows: list[tuple[Button, ...]] = []
     if ticket.status is TicketStatus.DISPATCHED:
@@ -141,6 +142,9 @@ def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone:
             )
         )
         rows.append((Button(texts.BUTTON_RETURN(lang), sign("return", ticket.id)),))
+    elif ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        # The answer given may serve the next citizen: 加入知识库 (handlers.knowledge_staff).
+        rows.append((Button(texts.BUTTON_ADD_TO_KB(lang), sign("kbadd", ticket.id)),))
     if has_phone and ticket.status.is_open:
         rows.append((Button(texts.BUTTON_CONTACT(lang), sign("contact", ticket.id)),))
     return tuple(rows)

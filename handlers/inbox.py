@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from handlers import citizen as citizen_actions
-from handlers import lists, quality, statistics, survey, texts
+from handlers import knowledge_staff, lists, quality, statistics, survey, texts
 from handlers import staff as staff_actions
 from handlers import supervisor as supervisor_actions
 from handlers.buttons import BadButton, ButtonAction
@@ -103,6 +103,17 @@ def _on_reply(
         else:
             quality.on_qa_reason(store, hotline, msg, sent, staff, now)
         return True
+    if sent.purpose == knowledge_staff.KB_QUESTION_PROMPT:
+        if staff is None:
+            staff_actions.refuse(
+                store, sent.ticket_id, msg.sender.user_id, "kb question by non-staff", now
+            )
+            _say(
+                store, msg, texts.STAFF_ONLY(Language.from_telegram(msg.sender.language_code)), now
+            )
+        else:
+            knowledge_staff.on_question_reply(store, msg, sent, staff, now)
+        return True
     if sent.purpose == "survey_comment" and msg.chat_kind is ChatKind.PRIVATE:
         citizen = store.citizen_for(msg.sender, msg.chat_id, now)
         survey.on_comment(store, hotline, citizen, msg, sent, now)
@@ -180,7 +191,7 @@ def _reply(
 def _help(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
-    text = texts.STAFF_HELP(staff.language)
+    text = texts.STAFF_HELP(staff.language) + texts.KB_HELP(staff.language)
     if staff.is_supervisor:
         text += "\n\n" + texts.SUPERVISOR_HELP(staff.language)
     _say(store, msg, text, now)
@@ -206,6 +217,10 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "similar": supervisor_actions.similar_command,
     "stats": statistics.stats_command,
     "export": statistics.export_command,
+    "kb": knowledge_staff.search_command,
+    "kb_add": knowledge_staff.add_command,
+    "kb_edit": knowledge_staff.edit_command,
+    "kb_off": knowledge_staff.off_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {
@@ -309,6 +324,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "approve": supervisor_actions.on_extension_button,
     "reject": supervisor_actions.on_extension_button,
     "qa": quality.on_qa_button,
+    "kbadd": knowledge_staff.on_add_button,
 }
 
 

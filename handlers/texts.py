@@ -708,3 +708,65 @@ CARD_SIMILAR_ENTRIES = Phrase(
     "\n\n📚 相似知识库条目：\n{lines}", "\n\n📚 Similar knowledge base entries:\n{lines}"
 )
 CARD_SIMILAR_LINE = Phrase("{entry}（{score:.2f}）{question}", "{entry} ({score:.2f}) {question}")
+
+# -- 知识库 in Telegram: staff and supervisors ------------------------------------------------
+
+BUTTON_ADD_TO_KB = Phrase("加入知识库", "Add to knowledge base")
+KB_ADDED = Phrase(
+    "📚 已加入知识库：条目 {entry}\n问题：{question}\n答复：{answer}\n"
+    "回复本消息可修改问题（群众会怎么问）。",
+    "📚 Added to the knowledge base: entry {entry}\nQuestion: {question}\nAnswer: {answer}\n"
+    "Reply to this message to change the question (as citizens would ask it).",
+)
+KB_ALREADY_ADDED = Phrase(
+    "工单 {number} 的答复已在知识库中：条目 {entry}。",
+    "The answer of ticket {number} is already in the knowledge base: entry {entry}.",
+)
+KB_NO_ANSWER = Phrase(
+    "工单 {number} 还没有答复，无法加入知识库。",
+    "Ticket {number} has no answer yet to add to the knowledge base.",
+)
+KB_NOT_YOURS = Phrase(
+    "只有本单位工作人员和热线办可以修改知识库条目 {entry}。",
+    "Only the owning department's staff and the hotline office may change entry {entry}.",
+)
+KB_QUESTION_SET = Phrase(
+    "✓ 条目 {entry} 的问题已改为：{question}", "✓ Entry {entry} now asks: {question}"
+)
+KB_QUESTION_EMPTY = Phrase(
+    "问题不能为空，请回复要设定的问题文字。", "The question cannot be empty: reply with its words."
+)
+KB_SEARCH_USAGE = Phrase("用法：/kb 关键词或问题", "Usage: /kb words or a question")
+KB_SEARCH_NONE = Phrase(
+    "知识库中没有与“{text}”相近的条目。", 'No knowledge base entry comes near "{text}".'
+)
+KB_SEARCH_HEADER = Phrase("知识库（{count} 条相近）：", "Knowledge base ({count} close entries):")
+KB_SEARCH_LINE = Phrase(
+    "{entry}（{score:.2f}，{department}）{question}\n　{answer}",
+    "{entry} ({score:.2f}, {department}) {question}\n  {answer}",
+)
+KB_ADD_USAGE = Phrase(
+    "用法：/kb_add 问题 | 答复 [| 单位代码]", "Usage: /kb_add question | answer [| department code]"
+)
+KB_EDIT_USAGE = Phrase(
+    "用法：/kb_edit 条目ID 新答复，或 /kb_edit 条目ID 问题 | 答复",
+    "Usage: /kb_edit ID new answer, or /kb_edit ID question | answer",
+)
+KB_OFF_USAGE = Phrase("用法：/kb_off 条目ID", "Usage: /kb_off ID")
+KB_NOT_FOUND = Phrase("知识库中没有条目 {entry}。", "There is no knowledge base entry {entry}.")
+KB_BAD_DEPARTMENT = Phrase(
+    "没有单位代码 {code}（见 /departments）。", "No department code {code} (see /departments)."
+)
+KB_SAVED = Phrase("✓ 条目 {entry} 已保存。", "✓ Entry {entry} saved.")
+KB_UNCHANGED = Phrase("条目 {entry} 没有变化。", "Entry {entry} is unchanged.")
+KB_TURNED_OFF = Phrase(
+    "✓ 条目 {entry} 已停用，机器人不再用它答复。",
+    "✓ Entry {entry} is off: the bot no longer answers with it.",
+)
+KB_HELP = Phrase(
+    "\n/kb 关键词 — 查知识库\n/kb_add 问题 | 答复 — 新增条目\n/kb_edit 条目ID 答复 — 修改\n"
+    "/kb_off 条目ID — 停用（本单位条目；热线办可改全部）",
+    "\n/kb words — search the knowledge base\n/kb_add question | answer — new entry\n"
+    "/kb_edit ID answer — change it\n/kb_off ID — take it out of use (your department's "
+    "entries; the office all)",
+)
