@@ -65,7 +65,7 @@ def card_text(
         answer = shorten(given.answer, ANSWER_GIVEN_LIMIT)
         body += texts.CARD_ANSWER_GIVEN(lang, entry=given.entry_key, answer=answer)
     elif ticket.status.is_open:
-        body += similar_entries(store, ticket, now, lang)
+        body += similar_entries(store, ticket, now, lang) + similar_answers(store, ticket, lang)
     return texts.CARD(
         lang,
         number=ticket.number,
@@ -107,6 +107,27 @@ def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language)
         for m in matches
     )
     return texts.CARD_SIMILAR_ENTRIES(lang, lines=lines)
+
+
+def similar_answers(store: Store, ticket: Ticket, lang: Language) -> str:
+    """The answers given to the most similar resolved requests (not this ticket's own), so
+    staff reuse what was answered before; "" when none comes near."""
+    # Any day: a past answer has no validity dates (the matcher's day only filters entries).
+    day = ticket.received_at.date()
+    matches = [
+        m
+        for m in store.past_answers().search(ticket.text, day, SIMILAR_ENTRIES + 1)
+        if m.score >= SIMILAR_ENTRY_FLOOR and m.entry.id != ticket.number
+    ][:SIMILAR_ENTRIES]
+    if not matches:
+        return ""
+    lines = "\n".join(
+        texts.CARD_SIMILAR_ANSWER_LINE(
+            lang, number=m.entry.id, score=m.score, answer=shorten(m.entry.answer, 80)
+        )
+        for m in matches
+    )
+    return texts.CARD_SIMILAR_ANSWERS(lang, lines=lines)
 
 
 def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> str:

@@ -156,6 +156,9 @@ class Store(Protocol):
     # -- the knowledge base (知识库) and its direct answers --------------------------------------
     # The entries indexed for matching (all of them: the matcher leaves out those not in force).
     def knowledge_base(self) -> KnowledgeBase: ...
+    # The latest answers of resolved tickets, indexed like entries (id: the ticket's number);
+    # new answers join within a short delay (cached).
+    def past_answers(self) -> KnowledgeBase: ...
     def kb_entry(self, key: str) -> KnowledgeEntry | None: ...
     # Create or change an entry with a version row (who, how); returns created/updated/unchanged.
     def save_kb_entry(

@@ -707,6 +707,12 @@ CARD_ANSWER_GIVEN = Phrase(
 CARD_SIMILAR_ENTRIES = Phrase(
     "\n\n📚 相似知识库条目：\n{lines}", "\n\n📚 Similar knowledge base entries:\n{lines}"
 )
+CARD_SIMILAR_ANSWERS = Phrase(
+    "\n\n📝 相似诉求的答复：\n{lines}", "\n\n📝 Answers to similar requests:\n{lines}"
+)
+CARD_SIMILAR_ANSWER_LINE = Phrase(
+    "{number}（{score:.2f}）{answer}", "{number} ({score:.2f}) {answer}"
+)
 CARD_SIMILAR_LINE = Phrase("{entry}（{score:.2f}）{question}", "{entry} ({score:.2f}) {question}")
 
 # -- 知识库 in Telegram: staff and supervisors ------------------------------------------------

@@ -14,7 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.knowledge import KnowledgeEntry
-from storage.models import DepartmentRow, KnowledgeEntryRow, KnowledgeVersionRow
+from storage.models import (
+    DepartmentRow,
+    KnowledgeEntryRow,
+    KnowledgeVersionRow,
+    ResolutionRow,
+    TicketRow,
+)
 
 
 class KnowledgeError(ValueError):
@@ -60,6 +66,34 @@ def load_entries(session: Session) -> list[KnowledgeEntry]:
     """Every entry, in force or not, in id order (the matcher filters by date itself)."""
     rows = session.scalars(select(KnowledgeEntryRow).order_by(KnowledgeEntryRow.key))
     return [entry_of(row) for row in rows]
+
+
+# Past answers offered to staff come from this many latest resolutions: enough for a town's
+# recurring questions, read in one indexed range (the primary key) however big the table.
+PAST_ANSWERS = 5000
+
+
+def load_past_answers(session: Session, limit: int = PAST_ANSWERS) -> list[KnowledgeEntry]:
+    """The latest answer of each recently resolved ticket, as entries keyed by the ticket's
+    number (question: the request), for matching a new request against what was answered."""
+    rows = session.execute(
+        select(
+            TicketRow.number, TicketRow.text, ResolutionRow.answer, ResolutionRow.department_code
+        )
+        .join(TicketRow, TicketRow.id == ResolutionRow.ticket_id)
+        .order_by(ResolutionRow.id.desc())
+        .limit(limit)
+    )
+    seen: set[str] = set()
+    answers: list[KnowledgeEntry] = []
+    for number, text, answer, department in rows:
+        if number in seen:
+            continue  # an older answer of a re-opened ticket
+        seen.add(number)
+        answers.append(
+            KnowledgeEntry(id=number, question=text, answer=answer, department=department)
+        )
+    return answers
 
 
 def get_entry(session: Session, key: str) -> KnowledgeEntry | None:

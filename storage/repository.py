@@ -64,7 +64,7 @@ from handlers.outgoing import SUPERSEDED_CARD, Method, Outgoing
 from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
 from storage.bulk import InsertMany
-from storage.knowledge import get_entry, load_entries, save_entry
+from storage.knowledge import get_entry, load_entries, load_past_answers, save_entry
 from storage.models import (
     DEPARTMENT_QUEUE,
     OFFICE_CHAT,
@@ -261,6 +261,9 @@ class Bindings:
         self._knowledge: KnowledgeBase | None = None
         self._knowledge_loaded_at: float | None = None
 
+        self._past_answers: KnowledgeBase | None = None
+        self._past_answers_loaded_at: float | None = None
+
     def forget(self) -> None:
         """Read them again at the next use (a chat moved)."""
         self._loaded_at = None
@@ -269,12 +272,23 @@ class Bindings:
         """Read the knowledge base again at the next use (an entry changed)."""
         self._knowledge_loaded_at = None
 
+    def forget_past_answers(self) -> None:
+        """Read the past answers again at the next use (a ticket was answered)."""
+        self._past_answers_loaded_at = None
+
     def knowledge(self, load: Callable[[], list[KnowledgeEntry]]) -> KnowledgeBase:
         loaded = self._knowledge_loaded_at
         if self._knowledge is None or loaded is None or time.monotonic() - loaded > self.ttl:
             self._knowledge = KnowledgeBase(load())
             self._knowledge_loaded_at = time.monotonic()
         return self._knowledge
+
+    def past_answers(self, load: Callable[[], list[KnowledgeEntry]]) -> KnowledgeBase:
+        loaded = self._past_answers_loaded_at
+        if self._past_answers is None or loaded is None or time.monotonic() - loaded > self.ttl:
+            self._past_answers = KnowledgeBase(load())
+            self._past_answers_loaded_at = time.monotonic()
+        return self._past_answers
 
     def current(self, conn: Connection) -> Bindings:
         if self._loaded_at is None or time.monotonic() - self._loaded_at > self.ttl:
@@ -902,6 +916,7 @@ class SqlStore:
         working_days: int,
     ) -> int:
         assert ticket.department_code is not None
+        self.after_commit(self._bindings.forget_past_answers)  # staff see it on the next card
         return self.conn.execute(
             insert(ResolutionRow)
             .values(
@@ -1057,6 +1072,9 @@ class SqlStore:
         # No statement while the cache is fresh: a batch's new rows keep waiting for their
         # one INSERT (``self.session`` would write them first).
         return self._bindings.knowledge(lambda: load_entries(self.session))
+
+    def past_answers(self) -> KnowledgeBase:
+        return self._bindings.past_answers(lambda: load_past_answers(self.session))
 
     def kb_entry(self, key: str) -> KnowledgeEntry | None:
         return get_entry(self.session, key)  # as stored now, not as cached

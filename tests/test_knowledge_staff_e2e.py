@@ -134,3 +134,29 @@ async def test_kb_commands_search_add_edit_and_turn_off_within_ownership(
 
         server.push_text(world.roads, "/kb_add 只有问题", chat_id=ROADS_CHAT)
         await server.wait_for_message(ROADS_CHAT, contains="用法：/kb_add")
+
+
+async def test_a_new_request_card_shows_the_answers_to_similar_resolved_requests(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    server = fake_telegram
+    neighbour = server.user(2, first_name="钱大姐")
+    async with running_bot(server, database_url, config, clock):
+        first, card = await dispatch_to(
+            world, "幸福村三组的路灯坏了，晚上出门很不方便", "村镇规划建设"
+        )
+        assert "相似诉求的答复" not in card["text"]  # nothing was answered yet
+        await sign_and_answer(world, card, "路灯已更换，恢复照明。")
+        await server.wait_for_message(world.citizen.chat_id, contains="路灯已更换")
+
+        second, card = await dispatch_to(
+            world, "幸福村三组路口的路灯坏了好几天了，请尽快修", "村镇规划建设", neighbour
+        )
+        similar = card["text"].split("相似诉求的答复")[1]
+        assert first in similar
+        assert "路灯已更换" in similar
+        assert second not in similar
