@@ -221,6 +221,7 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "kb_add": knowledge_staff.add_command,
     "kb_edit": knowledge_staff.edit_command,
     "kb_off": knowledge_staff.off_command,
+    "kb_stats": knowledge_staff.stats_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {
@@ -233,6 +234,7 @@ SUPERVISOR_COMMANDS = frozenset(
         "similar",
         "stats",
         "export",
+        "kb_stats",
     }
 )
 

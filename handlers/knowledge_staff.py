@@ -19,9 +19,12 @@ from handlers.context import Hotline
 from handlers.display import shorten
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.knowledge import KnowledgeEntry, shanghai_day
+from handlers.knowledge_stats import figures_text
 from handlers.model import Language, SentMessage, StaffMember, Ticket, TicketStatus
 from handlers.outgoing import Outgoing, Reaction
 from handlers.ports import Store
+from handlers.reports import PeriodError, parse_period
+from scheduler.deadlines import local_date
 
 KB_QUESTION_PROMPT = "kb_question"  # the message a reply to which edits an entry's question
 SEARCH_SHOWN = 5
@@ -226,3 +229,22 @@ def off_command(
         return
     store.save_kb_entry(replace(entry, active=False), now=now, via=_who(staff), staff_id=staff.id)
     _say(store, msg, texts.KB_TURNED_OFF(staff.language, entry=key), now)
+
+
+def stats_command(
+    store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
+) -> None:
+    """/kb_stats [period] (supervisors): 直接答复率, 转人工率, entries used and never used,
+    updates per department; the period as in /stats (default: this month)."""
+    lang = staff.language
+    try:
+        period = parse_period(msg.command_args.strip() or "month", local_date(now))
+    except PeriodError as exc:
+        _say(store, msg, exc.message(lang.value), now)
+        return
+    figures = store.direct_answer_figures(period)
+    names = {
+        d.code: (d.name_en if lang is Language.EN else d.name_zh)
+        for d in hotline.config.departments.departments
+    }
+    _say(store, msg, shorten(figures_text(figures, period.label, lang, names), 4000), now)

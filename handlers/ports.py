@@ -9,6 +9,7 @@ from typing import Protocol
 
 from handlers.events import Person
 from handlers.knowledge import KnowledgeBase, KnowledgeEntry
+from handlers.knowledge_stats import DirectAnswerFigures
 from handlers.model import (
     Assignment,
     Citizen,
@@ -160,6 +161,8 @@ class Store(Protocol):
     # new answers join within a short delay (cached).
     def past_answers(self) -> KnowledgeBase: ...
     def kb_entry(self, key: str) -> KnowledgeEntry | None: ...
+    # 直接答复率, 转人工率, entries used and never used, updates per department.
+    def direct_answer_figures(self, period: Period) -> DirectAnswerFigures: ...
     # Create or change an entry with a version row (who, how); returns created/updated/unchanged.
     def save_kb_entry(
         self,

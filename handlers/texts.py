@@ -771,8 +771,24 @@ KB_TURNED_OFF = Phrase(
 )
 KB_HELP = Phrase(
     "\n/kb 关键词 — 查知识库\n/kb_add 问题 | 答复 — 新增条目\n/kb_edit 条目ID 答复 — 修改\n"
-    "/kb_off 条目ID — 停用（本单位条目；热线办可改全部）",
+    "/kb_off 条目ID — 停用（本单位条目；热线办可改全部）\n"
+    "/kb_stats [时段] — 直接答复统计（热线办）",
     "\n/kb words — search the knowledge base\n/kb_add question | answer — new entry\n"
     "/kb_edit ID answer — change it\n/kb_off ID — take it out of use (your department's "
-    "entries; the office all)",
+    "entries; the office all)\n/kb_stats [period] — direct answer figures (the office)",
 )
+KB_STATS_HEADER = Phrase(
+    "📚 知识库直接答复（{label}）", "📚 Knowledge base direct answers ({label})"
+)
+KB_STATS_RATES = Phrase(
+    "直接答复率 {rate}（{answered}/{contacts} 个诉求）\n"
+    "直接答复后转人工率 {handover}（{handed_over} 个）；待群众确认 {waiting} 个",
+    "Direct answer rate {rate} ({answered}/{contacts} contacts)\n"
+    "Handed to a person after a direct answer {handover} ({handed_over}); "
+    "awaiting the citizen {waiting}",
+)
+KB_STATS_MOST_USED = Phrase(
+    "最常用条目（已答复 / 转人工）：", "Most used entries (answered / handed over):"
+)
+KB_STATS_NEVER_USED = Phrase("未用过的条目 {count} 个：{entries}", "Never used: {count}: {entries}")
+KB_STATS_UPDATES = Phrase("知识库更新次数：{updates}", "Knowledge base updates: {updates}")

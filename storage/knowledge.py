@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handlers.knowledge import KnowledgeEntry
+from handlers.knowledge_stats import DirectAnswerFigures, EntryUse
+from handlers.model import OfferOutcome
 from storage.models import (
     DepartmentRow,
+    KbOfferRow,
     KnowledgeEntryRow,
     KnowledgeVersionRow,
     ResolutionRow,
@@ -250,3 +253,54 @@ def history(session: Session, key: str) -> list[KnowledgeVersion]:
         )
         for v in versions
     ]
+
+
+def direct_answer_figures(
+    session: Session, start: datetime, end: datetime, today: date
+) -> DirectAnswerFigures:
+    """直接答复 figures of ``[start, end)`` (see ``handlers.knowledge_stats``); entries "never
+    used" are those active and in force on ``today``."""
+    o = KbOfferRow
+    received = session.scalar(
+        select(func.count()).where(TicketRow.received_at >= start, TicketRow.received_at < end)
+    )
+    answered_outcomes = [OfferOutcome.RESOLVED.value, OfferOutcome.TIMEOUT.value]
+    per_entry: dict[str, list[int]] = {}
+    waiting = 0
+    for key, outcome, count in session.execute(
+        select(o.entry_key, o.outcome, func.count())
+        .where(o.created_at >= start, o.created_at < end)
+        .group_by(o.entry_key, o.outcome)
+    ):
+        if outcome is None:
+            waiting += count
+            continue
+        cell = per_entry.setdefault(key, [0, 0])
+        cell[0 if outcome in answered_outcomes else 1] += count
+    uses = sorted(
+        (EntryUse(key, answered, handed) for key, (answered, handed) in per_entry.items()),
+        key=lambda use: (-(use.answered + use.handed_over), use.entry),
+    )
+    never = tuple(
+        entry.id
+        for entry in load_entries(session)
+        if entry.in_force(today) and entry.id not in per_entry
+    )
+    v = KnowledgeVersionRow
+    updates = {
+        code or "": count
+        for code, count in session.execute(
+            select(v.department_code, func.count())
+            .where(v.changed_at >= start, v.changed_at < end)
+            .group_by(v.department_code)
+        )
+    }
+    return DirectAnswerFigures(
+        contacts=int(received or 0) + waiting,
+        directly_answered=sum(use.answered for use in uses),
+        handed_over=sum(use.handed_over for use in uses),
+        waiting=waiting,
+        entries=tuple(uses),
+        never_used=never,
+        updates=updates,
+    )

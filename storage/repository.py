@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, aliased
 
 from handlers.events import Person
 from handlers.knowledge import KnowledgeBase, KnowledgeEntry
+from handlers.knowledge_stats import DirectAnswerFigures
 from handlers.model import (
     OPEN_STATUSES,
     Assignment,
@@ -64,7 +65,13 @@ from handlers.outgoing import SUPERSEDED_CARD, Method, Outgoing
 from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
 from storage.bulk import InsertMany
-from storage.knowledge import get_entry, load_entries, load_past_answers, save_entry
+from storage.knowledge import (
+    direct_answer_figures,
+    get_entry,
+    load_entries,
+    load_past_answers,
+    save_entry,
+)
 from storage.models import (
     DEPARTMENT_QUEUE,
     OFFICE_CHAT,
@@ -1075,6 +1082,10 @@ class SqlStore:
 
     def past_answers(self) -> KnowledgeBase:
         return self._bindings.past_answers(lambda: load_past_answers(self.session))
+
+    def direct_answer_figures(self, period: Period) -> DirectAnswerFigures:
+        start, end = period.utc_bounds()
+        return direct_answer_figures(self.session, start, end, period.end)
 
     def kb_entry(self, key: str) -> KnowledgeEntry | None:
         return get_entry(self.session, key)  # as stored now, not as cached

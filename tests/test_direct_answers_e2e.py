@@ -19,7 +19,16 @@ from storage.models import KbOfferRow, TicketEventRow, TicketRow
 from tests.conftest import TEST_NOW
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
-from tests.world import LABOUR_CHAT, OFFICE, World, button, buttons, number_in, pick_department
+from tests.world import (
+    LABOUR_CHAT,
+    OFFICE,
+    ROADS_CHAT,
+    World,
+    button,
+    buttons,
+    number_in,
+    pick_department,
+)
 
 MEDICAL = KnowledgeEntry(
     id="medical-insurance-payment",
@@ -281,3 +290,37 @@ async def test_a_ticket_card_shows_the_most_similar_entries(
         assert MEDICAL.id in similar
         assert SUBSIDY.id not in similar  # shares almost nothing with the request
         assert EXPIRED.id not in similar
+
+
+@pytest.mark.usefixtures("knowledge")
+async def test_kb_stats_counts_direct_answers_and_handovers(
+    fake_telegram: FakeTelegramServer,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+    world: World,
+) -> None:
+    server = fake_telegram
+    second, third = server.user(2, first_name="钱大姐"), server.user(3, first_name="孙师傅")
+    async with running_bot(server, database_url, config, clock):
+        answer = await _direct_answer(server, world)
+        server.press_button(world.citizen, answer, button(answer, "已解决"))
+        await _edited(server, answer, "已解决")
+        server.push_text(second, "耕地补贴什么时候发？")
+        answer = await server.wait_for_message(second.chat_id, contains="💡")
+        server.press_button(second, answer, button(answer, "仍需人工办理"))
+        await server.wait_for_message(second.chat_id, contains="工单编号")
+        server.push_text(third, "幸福村三组的路灯坏了，晚上出门很不方便")
+        await server.wait_for_message(third.chat_id, contains="工单编号")
+
+        server.push_text(world.supervisor, "/kb_stats today", chat_id=OFFICE)
+        figures = await server.wait_for_message(OFFICE, contains="直接答复率")
+        # Three contacts: one answered on the spot, one handed over, one ordinary ticket.
+        assert "直接答复率 33.3%（1/3 个诉求）" in figures["text"]
+        assert "直接答复后转人工率 50.0%（1 个）" in figures["text"]
+        assert f"{MEDICAL.id}: 1 / 0" in figures["text"]
+        assert f"{SUBSIDY.id}: 0 / 1" in figures["text"]
+        assert EXPIRED.id not in figures["text"]  # out of force: not "never used"
+
+        server.push_text(world.roads, "/kb_stats today", chat_id=ROADS_CHAT)
+        await server.wait_for_message(ROADS_CHAT, contains="热线办")  # supervisors only
