@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from handlers.knowledge import KnowledgeEntry
@@ -65,10 +66,37 @@ def entry_of(row: KnowledgeEntryRow) -> KnowledgeEntry:
     )
 
 
-def load_entries(session: Session) -> list[KnowledgeEntry]:
-    """Every entry, in force or not, in id order (the matcher filters by date itself)."""
-    rows = session.scalars(select(KnowledgeEntryRow).order_by(KnowledgeEntryRow.key))
-    return [entry_of(row) for row in rows]
+def load_entries(session: Session | Connection) -> list[KnowledgeEntry]:
+    """Every entry, in force or not, in id order (the matcher filters by date itself). On a
+    connection too: the bot reads them without writing the rows its batch has waiting."""
+    e = KnowledgeEntryRow
+    rows = session.execute(
+        select(
+            e.key,
+            e.question,
+            e.answer,
+            e.department_code,
+            e.alternatives,
+            e.keywords,
+            e.valid_from,
+            e.valid_until,
+            e.active,
+        ).order_by(e.key)
+    )
+    return [
+        KnowledgeEntry(
+            id=row.key,
+            question=row.question,
+            answer=row.answer,
+            department=row.department_code,
+            alternatives=tuple(row.alternatives),
+            keywords=tuple(row.keywords),
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            active=row.active,
+        )
+        for row in rows
+    ]
 
 
 # Past answers offered to staff come from this many latest resolutions: enough for a town's
@@ -76,7 +104,9 @@ def load_entries(session: Session) -> list[KnowledgeEntry]:
 PAST_ANSWERS = 5000
 
 
-def load_past_answers(session: Session, limit: int = PAST_ANSWERS) -> list[KnowledgeEntry]:
+def load_past_answers(
+    session: Session | Connection, limit: int = PAST_ANSWERS
+) -> list[KnowledgeEntry]:
     """The latest answer of each recently resolved ticket, as entries keyed by the ticket's
     number (question: the request), for matching a new request against what was answered."""
     rows = session.execute(

@@ -1076,12 +1076,13 @@ class SqlStore:
     # -- the knowledge base and its direct answers ------------------------------------------------
 
     def knowledge_base(self) -> KnowledgeBase:
-        # No statement while the cache is fresh: a batch's new rows keep waiting for their
-        # one INSERT (``self.session`` would write them first).
-        return self._bindings.knowledge(lambda: load_entries(self.session))
+        # Read on the bare connection: a batch's new rows keep waiting for their one INSERT
+        # (through the session they would be written first); entries are none of them.
+        return self._bindings.knowledge(lambda: load_entries(self._connection))
 
     def past_answers(self) -> KnowledgeBase:
-        return self._bindings.past_answers(lambda: load_past_answers(self.session))
+        # Resolutions are of tickets written already: nothing waiting concerns them.
+        return self._bindings.past_answers(lambda: load_past_answers(self._connection))
 
     def direct_answer_figures(self, period: Period) -> DirectAnswerFigures:
         start, end = period.utc_bounds()

@@ -147,6 +147,7 @@ async def test_still_need_a_person_makes_a_ticket_whose_card_shows_the_answer_gi
         await _edited(server, answer, number)
 
         queued = await server.wait_for_message(OFFICE, contains=number)
+        assert MEDICAL.answer in queued["text"]  # the office sees what was answered too
         await pick_department(world, queued, "劳动保障")
         card = await server.wait_for_message(LABOUR_CHAT, contains=f"工单 {number}")
         assert QUESTION in card["text"]
