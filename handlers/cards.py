@@ -93,9 +93,12 @@ def card_text(
 def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language) -> str:
     """The knowledge base entries closest to the request (it was not answered directly: none
     was confident), so staff can reuse their answers; "" when none comes near."""
+    knowledge = store.knowledge_base()
+    if not len(knowledge):
+        return ""
     matches = [
         m
-        for m in store.knowledge_base().search(ticket.text, shanghai_day(now), SIMILAR_ENTRIES)
+        for m in knowledge.search(ticket.text, shanghai_day(now), SIMILAR_ENTRIES)
         if m.score >= SIMILAR_ENTRY_FLOOR
     ]
     if not matches:
@@ -114,9 +117,12 @@ def similar_answers(store: Store, ticket: Ticket, lang: Language) -> str:
     staff reuse what was answered before; "" when none comes near."""
     # Any day: a past answer has no validity dates (the matcher's day only filters entries).
     day = ticket.received_at.date()
+    answers = store.past_answers()
+    if not len(answers):
+        return ""
     matches = [
         m
-        for m in store.past_answers().search(ticket.text, day, SIMILAR_ENTRIES + 1)
+        for m in answers.search(ticket.text, day, SIMILAR_ENTRIES + 1)
         if m.score >= SIMILAR_ENTRY_FLOOR and m.entry.id != ticket.number
     ][:SIMILAR_ENTRIES]
     if not matches:
