@@ -28,11 +28,19 @@ from bot.tables import print_table
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.knowledge import KnowledgeBase, KnowledgeDecision
 from handlers.knowledge_io import KnowledgeFileError, format_entries, parse_entries
+from handlers.knowledge_stats import figures_text
+from handlers.model import Language
+from handlers.reports import PeriodError, parse_period
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import SystemClock
 from storage.database import Database, DatabaseError
 from storage.departments import sync_departments
-from storage.knowledge import KnowledgeError, import_entries, load_entries
+from storage.knowledge import (
+    KnowledgeError,
+    direct_answer_figures,
+    import_entries,
+    load_entries,
+)
 
 EXIT_USAGE = 2
 
@@ -284,3 +292,30 @@ def kb_ask(
     except OSError as exc:
         _fail(f"cannot write {output_path}: {exc.strerror}")
     typer.echo(f"asked {rows} rows into {output_path}; {answered} would be answered directly")
+
+
+@kb_app.command("stats")
+def kb_stats(
+    period_text: Annotated[
+        str, typer.Option("--period", help="as in `hotline stats`: month, 2026-11, FROM..TO …")
+    ] = "month",
+    output: Annotated[
+        ListFormat, typer.Option("--format", help="table or json")
+    ] = ListFormat.TABLE,
+) -> None:
+    """直接答复率 and 直接答复后转人工率 of a period, the entries most used and never used, and
+    the knowledge base updates per department."""
+    now = SystemClock().now()
+    try:
+        period = parse_period(period_text, now.astimezone(SHANGHAI).date())
+    except PeriodError as exc:
+        _fail(str(exc))
+    start, end = period.utc_bounds()
+    with _session() as session:
+        figures = direct_answer_figures(session, start, end, period.end)
+    if output is ListFormat.JSON:
+        data = {"period": period.label, **figures.to_dict()}
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    names = {d.code: d.name_zh for d in _config().departments.departments}
+    typer.echo(figures_text(figures, period.label, Language.ZH, names))

@@ -7,12 +7,18 @@ from datetime import datetime
 from handlers import texts
 from handlers.context import Hotline
 from handlers.display import mask_phone, shorten, show_datetime, show_deadline
+from handlers.knowledge import shanghai_day
 from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
 from handlers.outgoing import SUPERSEDED_CARD, Button, Keyboard, Method, Outgoing
 from handlers.ports import Store
 from scheduler.deadlines import working_days_left
 
 CARD_TEXT_LIMIT = 3000  # leaves room for the header within Telegram's 4096
+SIMILAR_ENTRIES = 3
+# Below this an entry shares too little with the request to be worth a staff member's look
+# (the matcher's scores: bench/kb.py; a direct answer needs 0.65).
+SIMILAR_ENTRY_FLOOR = 0.3
+ANSWER_GIVEN_LIMIT = 500  # of a direct answer shown on the card (the rest is in the entry)
 LIST_LINE_TEXT = 60  # characters of the request in a list line (handlers.lists)
 
 
@@ -53,6 +59,13 @@ def card_text(
     body = ticket.text
     if len(body) > CARD_TEXT_LIMIT:
         body = body[:CARD_TEXT_LIMIT] + texts.TEXT_CUT(lang, length=len(ticket.text))
+    given = store.answer_given(ticket.id)
+    if given is not None:
+        # Staff see what the citizen was told already, so they do not answer it again.
+        answer = shorten(given.answer, ANSWER_GIVEN_LIMIT)
+        body += texts.CARD_ANSWER_GIVEN(lang, entry=given.entry_key, answer=answer)
+    elif ticket.status.is_open:
+        body += similar_entries(store, ticket, now, lang) + similar_answers(store, ticket, lang)
     return texts.CARD(
         lang,
         number=ticket.number,
@@ -77,6 +90,52 @@ def card_text(
     )
 
 
+def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language) -> str:
+    """The knowledge base entries closest to the request (it was not answered directly: none
+    was confident), so staff can reuse their answers; "" when none comes near."""
+    knowledge = store.knowledge_base()
+    if not len(knowledge):
+        return ""
+    matches = [
+        m
+        for m in knowledge.search(ticket.text, shanghai_day(now), SIMILAR_ENTRIES)
+        if m.score >= SIMILAR_ENTRY_FLOOR
+    ]
+    if not matches:
+        return ""
+    lines = "\n".join(
+        texts.CARD_SIMILAR_LINE(
+            lang, entry=m.entry.id, score=m.score, question=shorten(m.entry.question, 60)
+        )
+        for m in matches
+    )
+    return texts.CARD_SIMILAR_ENTRIES(lang, lines=lines)
+
+
+def similar_answers(store: Store, ticket: Ticket, lang: Language) -> str:
+    """The answers given to the most similar resolved requests (not this ticket's own), so
+    staff reuse what was answered before; "" when none comes near."""
+    # Any day: a past answer has no validity dates (the matcher's day only filters entries).
+    day = ticket.received_at.date()
+    answers = store.past_answers()
+    if not len(answers):
+        return ""
+    matches = [
+        m
+        for m in answers.search(ticket.text, day, SIMILAR_ENTRIES + 1)
+        if m.score >= SIMILAR_ENTRY_FLOOR and m.entry.id != ticket.number
+    ][:SIMILAR_ENTRIES]
+    if not matches:
+        return ""
+    lines = "\n".join(
+        texts.CARD_SIMILAR_ANSWER_LINE(
+            lang, number=m.entry.id, score=m.score, answer=shorten(m.entry.answer, 80)
+        )
+        for m in matches
+    )
+    return texts.CARD_SIMILAR_ANSWERS(lang, lines=lines)
+
+
 def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> str:
     """A ticket's line in a list: its number, kind, deadline and how the request begins."""
     line = texts.LIST_LINE(
@@ -91,7 +150,8 @@ def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> s
 
 
 def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone: bool) -> Keyboard:
-    """The moves the department can make now; a closed ticket's card has none."""
+    """The moves the department can make now; an answered ticket's card offers its answer to
+    the knowledge base."""
     sign = hotline.buttons.sign
     rows: list[tuple[Button, ...]] = []
     if ticket.status is TicketStatus.DISPATCHED:
@@ -109,6 +169,9 @@ def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone:
             )
         )
         rows.append((Button(texts.BUTTON_RETURN(lang), sign("return", ticket.id)),))
+    elif ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        # The answer given may serve the next citizen: 加入知识库 (handlers.knowledge_staff).
+        rows.append((Button(texts.BUTTON_ADD_TO_KB(lang), sign("kbadd", ticket.id)),))
     if has_phone and ticket.status.is_open:
         rows.append((Button(texts.BUTTON_CONTACT(lang), sign("contact", ticket.id)),))
     return tuple(rows)

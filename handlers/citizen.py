@@ -16,15 +16,18 @@ from datetime import datetime, timedelta
 from handlers import texts
 from handlers.cards import attachment_message, refresh_cards
 from handlers.context import Hotline
+from handlers.direct_answers import close_as_answered, offer_direct_answer, settle_offer_message
 from handlers.dispatching import office_chats, office_language, route_new_ticket
 from handlers.display import mask_phone, shorten, show_date, show_datetime
 from handlers.events import Content, IncomingMessage
 from handlers.model import (
     Citizen,
     ItemKind,
+    KbOffer,
     Language,
     NewItem,
     NewTicket,
+    OfferOutcome,
     RequestType,
     Role,
     Ticket,
@@ -211,6 +214,25 @@ def _text(
             now,
         )
         return
+    waiting = store.pending_kb_offer(citizen.id)
+    if waiting is not None:
+        hold = timedelta(minutes=hotline.config.intake.hold_minutes)
+        if waiting.created_at >= now - hold:
+            # Writing again after a direct answer: it did not settle the matter.
+            hand_over(
+                store,
+                hotline,
+                citizen,
+                waiting,
+                OfferOutcome.FOLLOW_UP,
+                now,
+                body=body,
+                message_id=msg.message_id,
+            )
+            return
+        settle_late_offer(store, hotline, citizen, waiting, now)  # the sweep has not yet
+    if offer_direct_answer(store, hotline, citizen, body, msg.message_id, now):
+        return
     open_ones = store.open_tickets_of(citizen.id)
     if open_ones:
         offer_choice(store, hotline, citizen, msg, body, open_ones, now)
@@ -228,9 +250,11 @@ def open_ticket(
     *,
     first_item: NewItem | None = None,
     preface: str = "",
+    answered: tuple[KbOffer, OfferOutcome] | None = None,
 ) -> Ticket:
     """受理: a new ticket with its number and deadline, routed to a department (or the dispatch
-    queue), and the citizen's confirmation."""
+    queue), and the citizen's confirmation. ``answered``: the direct answer the ticket takes
+    over, linked before routing so that the first card shows it."""
     request_type = guess_request_type(text)
     deadline = hotline.deadline_for(request_type, now)
     ticket = store.add_ticket(
@@ -259,6 +283,19 @@ def open_ticket(
             data={"request_type": request_type.value, "deadline_estimated": deadline.estimated},
         )
     )
+    if answered is not None:
+        offer, outcome = answered
+        store.decide_kb_offer(offer.id, outcome.value, ticket.id, now)
+        store.record(
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=now,
+                actor_role=Role.CITIZEN,
+                actor_id=citizen.telegram_user_id,
+                action="direct_answer_handed_over",
+                data={"entry": offer.entry_key, "outcome": outcome.value, "score": offer.score},
+            )
+        )
     ticket = route_new_ticket(store, hotline, ticket, now)
     store.queue(
         Outgoing(
@@ -708,3 +745,71 @@ def open_undecided(
             open_ticket(store, hotline, citizen, held.text, held.message_id, now, preface=preface)
         opened += 1
     return opened
+
+
+# -- after a direct answer (直接答复) --------------------------------------------------------------
+
+
+def hand_over(
+    store: Store,
+    hotline: Hotline,
+    citizen: Citizen,
+    offer: KbOffer,
+    outcome: OfferOutcome,
+    now: datetime,
+    *,
+    body: str = "",
+    message_id: int | None = None,
+) -> Ticket:
+    """The direct answer did not settle it: an ordinary ticket with the question (and what the
+    citizen wrote since), whose card shows the answer already given."""
+    text = offer.question + ("\n" + body if body else "")
+    limit = hotline.config.intake.max_text_chars
+    ticket = open_ticket(
+        store,
+        hotline,
+        citizen,
+        text[:limit],
+        message_id if message_id is not None else offer.message_id,
+        now,
+        preface=texts.DIRECT_TO_PERSON(citizen.language) + "\n",
+        answered=(offer, outcome),
+    )
+    note = texts.DIRECT_HANDED_OVER(citizen.language, number=ticket.number)
+    settle_offer_message(store, hotline, citizen, offer, note, now)
+    return ticket
+
+
+def settle_late_offer(
+    store: Store, hotline: Hotline, citizen: Citizen, offer: KbOffer, now: datetime
+) -> None:
+    """An offer past its window that the sweep has not reached yet: counted as answered."""
+    ticket = close_as_answered(store, hotline, citizen, offer, OfferOutcome.TIMEOUT, now)
+    minutes = hotline.config.intake.hold_minutes
+    note = texts.DIRECT_TIMED_OUT(citizen.language, minutes=minutes, number=ticket.number)
+    settle_offer_message(store, hotline, citizen, offer, note, now)
+
+
+def decide_direct_answer(
+    store: Store,
+    hotline: Hotline,
+    citizen: Citizen,
+    offer_id: int,
+    choice: str,
+    now: datetime,
+) -> Reaction:
+    """The citizen's tap on 已解决 / 仍需人工办理 under a direct answer."""
+    lang = citizen.language
+    offer = store.kb_offer(offer_id, lock=True)
+    if offer is None or offer.citizen_id != citizen.id or choice not in {"ok", "human"}:
+        return Reaction(texts.BUTTON_NOT_YOURS(lang), callback_alert=True)
+    if offer.decided_at is not None:
+        ticket = store.ticket(offer.ticket_id) if offer.ticket_id is not None else None
+        return Reaction(texts.DIRECT_ALREADY_DECIDED(lang, number=ticket.number if ticket else ""))
+    if choice == "ok":
+        ticket = close_as_answered(store, hotline, citizen, offer, OfferOutcome.RESOLVED, now)
+        outcome = texts.DIRECT_SOLVED(lang, number=ticket.number)
+        settle_offer_message(store, hotline, citizen, offer, outcome, now)
+        return Reaction(outcome)
+    ticket = hand_over(store, hotline, citizen, offer, OfferOutcome.HUMAN, now)
+    return Reaction(texts.DIRECT_HANDED_OVER(lang, number=ticket.number))

@@ -18,7 +18,7 @@ from handlers.cards import list_line, refresh_cards, send_card
 from handlers.context import Hotline
 from handlers.display import shorten, show_datetime, show_deadline
 from handlers.lifecycle import Move
-from handlers.model import Language, Role, StaffMember, Ticket, TicketEvent
+from handlers.model import KbOffer, Language, Role, StaffMember, Ticket, TicketEvent
 from handlers.outgoing import Button, Keyboard, Method, Outgoing
 from handlers.ports import Store
 from handlers.routing import RoutingDecision
@@ -155,8 +155,10 @@ def queue_for_office(
             "ticket %s waits for dispatch, but no office chat or supervisor is set", ticket.number
         )
     active = set(store.active_departments())
+    given = store.answer_given(ticket.id)
     for chat_id in chats:
-        store.queue(_dispatch_request(hotline, ticket, decision, chat_id, active), now)
+        request = _dispatch_request(hotline, ticket, decision, chat_id, active, given=given)
+        store.queue(request, now)
 
 
 def offer_for_dispatch(
@@ -171,7 +173,10 @@ def offer_for_dispatch(
     """The request to dispatch a waiting ticket again, in one chat (opened from a list)."""
     decision = hotline.router.route(ticket.text)
     active = set(store.active_departments())
-    request = _dispatch_request(hotline, ticket, decision, chat_id, active, reply_to=reply_to)
+    given = store.answer_given(ticket.id)
+    request = _dispatch_request(
+        hotline, ticket, decision, chat_id, active, reply_to=reply_to, given=given
+    )
     store.queue(replace(request, summary=None), now)  # asked for: never in a list
 
 
@@ -213,16 +218,22 @@ def _dispatch_request(
     active: Collection[str],
     *,
     reply_to: int | None = None,
+    given: KbOffer | None = None,
 ) -> Outgoing:
     lang = office_language(hotline)
     suggested = suggestions(hotline, decision, active)
+    request = shorten(ticket.text, 2500)
+    if given is not None:
+        # What the citizen was told already (直接答复), so the office sees why it came back.
+        answer = shorten(given.answer, 500)
+        request += texts.CARD_ANSWER_GIVEN(lang, entry=given.entry_key, answer=answer)
     text = texts.OFFICE_DISPATCH(
         lang,
         number=ticket.number,
         kind=texts.request_type_name(ticket.request_type, lang),
         received=show_datetime(ticket.received_at),
         deadline=show_deadline(ticket.deadline_at, urgent=ticket.urgent),
-        text=shorten(ticket.text, 2500),
+        text=request,
         suggestion=suggestion_line(hotline, decision, suggested, lang),
     )
     return Outgoing(

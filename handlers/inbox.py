@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from handlers import citizen as citizen_actions
-from handlers import lists, quality, statistics, survey, texts
+from handlers import knowledge_staff, lists, quality, statistics, survey, texts
 from handlers import staff as staff_actions
 from handlers import supervisor as supervisor_actions
 from handlers.buttons import BadButton, ButtonAction
@@ -103,6 +103,17 @@ def _on_reply(
         else:
             quality.on_qa_reason(store, hotline, msg, sent, staff, now)
         return True
+    if sent.purpose == knowledge_staff.KB_QUESTION_PROMPT:
+        if staff is None:
+            staff_actions.refuse(
+                store, sent.ticket_id, msg.sender.user_id, "kb question by non-staff", now
+            )
+            _say(
+                store, msg, texts.STAFF_ONLY(Language.from_telegram(msg.sender.language_code)), now
+            )
+        else:
+            knowledge_staff.on_question_reply(store, msg, sent, staff, now)
+        return True
     if sent.purpose == "survey_comment" and msg.chat_kind is ChatKind.PRIVATE:
         citizen = store.citizen_for(msg.sender, msg.chat_id, now)
         survey.on_comment(store, hotline, citizen, msg, sent, now)
@@ -180,7 +191,7 @@ def _reply(
 def _help(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
-    text = texts.STAFF_HELP(staff.language)
+    text = texts.STAFF_HELP(staff.language) + texts.KB_HELP(staff.language)
     if staff.is_supervisor:
         text += "\n\n" + texts.SUPERVISOR_HELP(staff.language)
     _say(store, msg, text, now)
@@ -206,6 +217,11 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "similar": supervisor_actions.similar_command,
     "stats": statistics.stats_command,
     "export": statistics.export_command,
+    "kb": knowledge_staff.search_command,
+    "kb_add": knowledge_staff.add_command,
+    "kb_edit": knowledge_staff.edit_command,
+    "kb_off": knowledge_staff.off_command,
+    "kb_stats": knowledge_staff.stats_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {
@@ -218,6 +234,7 @@ SUPERVISOR_COMMANDS = frozenset(
         "similar",
         "stats",
         "export",
+        "kb_stats",
     }
 )
 
@@ -280,6 +297,10 @@ def _citizen_button(
     if press.chat_kind is not ChatKind.PRIVATE or press.chat_id is None or len(action.args) != 2:
         raise BadButton(f"{action.action} button outside the citizen's chat")
     citizen = store.citizen_for(press.sender, press.chat_id, now)
+    if action.action == "kb":
+        return citizen_actions.decide_direct_answer(
+            store, hotline, citizen, action.int_arg(0), action.args[1], now
+        )
     if action.action == "type":
         return citizen_actions.change_request_type(
             store, hotline, citizen, action.int_arg(0), action.args[1], press.message_id, now
@@ -292,6 +313,7 @@ def _citizen_button(
 BUTTONS: dict[str, ButtonHandler] = {
     "type": _citizen_button,
     "held": _citizen_button,
+    "kb": _citizen_button,
     "rate": survey.on_rate_button,
     "sign": staff_actions.on_card_button,
     "return": staff_actions.on_card_button,
@@ -304,6 +326,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "approve": supervisor_actions.on_extension_button,
     "reject": supervisor_actions.on_extension_button,
     "qa": quality.on_qa_button,
+    "kbadd": knowledge_staff.on_add_button,
 }
 
 

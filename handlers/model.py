@@ -269,3 +269,47 @@ class TicketEvent:
     to_status: TicketStatus | None = None
     reason: str | None = None
     data: dict[str, object] | None = None
+
+
+class OfferOutcome(StrEnum):
+    """What became of a direct answer (直接答复)."""
+
+    RESOLVED = "resolved"  # the citizen tapped 已解决
+    TIMEOUT = "timeout"  # no word within the hold window: counted as answered
+    HUMAN = "human"  # 仍需人工办理
+    FOLLOW_UP = "follow_up"  # they wrote again: a person takes it over
+
+    @property
+    def answered(self) -> bool:
+        return self in (OfferOutcome.RESOLVED, OfferOutcome.TIMEOUT)
+
+
+@dataclass(frozen=True, slots=True)
+class NewKbOffer:
+    citizen_id: int
+    entry_key: str
+    department_code: str | None
+    question: str
+    answer: str
+    score: float
+    message_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KbOffer:
+    """An answer given from the knowledge base (直接答复), decided or waiting for the citizen."""
+
+    id: int
+    citizen_id: int
+    entry_key: str
+    department_code: str | None
+    question: str
+    answer: str
+    score: float
+    message_id: int | None
+    outbox_id: int | None
+    created_at: datetime
+    decided_at: datetime | None
+    outcome: str | None
+    ticket_id: int | None

@@ -8,13 +8,17 @@ from datetime import date, datetime
 from typing import Protocol
 
 from handlers.events import Person
+from handlers.knowledge import KnowledgeBase, KnowledgeEntry
+from handlers.knowledge_stats import DirectAnswerFigures
 from handlers.model import (
     Assignment,
     Citizen,
     Extension,
     HeldMessage,
+    KbOffer,
     Language,
     NewItem,
+    NewKbOffer,
     NewTicket,
     QualityCheck,
     Rating,
@@ -149,6 +153,37 @@ class Store(Protocol):
     def held_message(self, held_id: int, *, lock: bool = False) -> HeldMessage | None: ...
     def decide_held(self, held_id: int, now: datetime) -> None: ...
     def undecided_held(self, before: datetime, limit: int) -> list[HeldMessage]: ...
+
+    # -- the knowledge base (知识库) and its direct answers --------------------------------------
+    # The entries indexed for matching (all of them: the matcher leaves out those not in force).
+    def knowledge_base(self) -> KnowledgeBase: ...
+    # The latest answers of resolved tickets, indexed like entries (id: the ticket's number);
+    # new answers join within a short delay (cached).
+    def past_answers(self) -> KnowledgeBase: ...
+    def kb_entry(self, key: str) -> KnowledgeEntry | None: ...
+    # 直接答复率, 转人工率, entries used and never used, updates per department.
+    def direct_answer_figures(self, period: Period) -> DirectAnswerFigures: ...
+    # Create or change an entry with a version row (who, how); returns created/updated/unchanged.
+    def save_kb_entry(
+        self,
+        entry: KnowledgeEntry,
+        *,
+        now: datetime,
+        via: str,
+        staff_id: int | None,
+        source_ticket_id: int | None = None,
+    ) -> str: ...
+    def add_kb_offer(self, offer: NewKbOffer) -> KbOffer: ...
+    def set_kb_offer_message(self, offer_id: int, outbox_id: int) -> None: ...
+    def kb_offer(self, offer_id: int, *, lock: bool = False) -> KbOffer | None: ...
+    # The citizen's direct answer still waiting for 已解决 / 仍需人工办理 (locked), if any.
+    def pending_kb_offer(self, citizen_id: int) -> KbOffer | None: ...
+    def decide_kb_offer(
+        self, offer_id: int, outcome: str, ticket_id: int | None, now: datetime
+    ) -> None: ...
+    def unanswered_kb_offers(self, before: datetime, limit: int) -> list[KbOffer]: ...
+    # The direct answer a ticket began with (shown on its card), if it began with one.
+    def answer_given(self, ticket_id: int) -> KbOffer | None: ...
 
     # -- invites and routing history -------------------------------------------------------------
     def add_invite(

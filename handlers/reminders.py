@@ -24,6 +24,7 @@ from handlers import texts
 from handlers.cards import time_left
 from handlers.citizen import open_undecided
 from handlers.context import Hotline
+from handlers.direct_answers import settle_unanswered
 from handlers.dispatching import office_chats, office_language
 from handlers.display import shorten
 from handlers.model import Ticket
@@ -57,6 +58,7 @@ class SweepReport:
     digest_sent: bool = False
     alerts: int = 0
     held_opened: int = 0
+    direct_answers_settled: int = 0  # left without a word: counted as answered
     held_back: bool = False  # outside working hours: non-urgent reminders wait
 
     @property
@@ -72,6 +74,7 @@ class SweepReport:
         self.digest_sent = self.digest_sent or other.digest_sent
         self.alerts += other.alerts
         self.held_opened += other.held_opened
+        self.direct_answers_settled += other.direct_answers_settled
         self.held_back = self.held_back or other.held_back
 
 
@@ -110,6 +113,7 @@ def sweep_steps(hotline: Hotline, now: datetime, *, batch: int = BATCH) -> list[
             SweepStep("alerts", _alerts),
         ]
     steps += [SweepStep("surveys", _surveys), SweepStep("held", _held)]
+    steps.append(SweepStep("direct_answers", _direct_answers))
     return steps
 
 
@@ -179,6 +183,12 @@ def _surveys(store: Store, hotline: Hotline, now: datetime, skip: Collection[int
 
 def _held(store: Store, hotline: Hotline, now: datetime, skip: Collection[int]) -> SweepReport:
     return SweepReport(held_opened=open_undecided(store, hotline, now, skip=skip))
+
+
+def _direct_answers(
+    store: Store, hotline: Hotline, now: datetime, skip: Collection[int]
+) -> SweepReport:
+    return SweepReport(direct_answers_settled=settle_unanswered(store, hotline, now, skip=skip))
 
 
 def _remind(

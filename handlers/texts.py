@@ -692,3 +692,126 @@ ALERT_RECOVERED = Phrase(
     "✅ 恢复：{department}近 30 天{metric}回升至 {value}（目标 {target}）。",
     "✅ Recovered: {department}'s 30-day {metric} is back to {value} (target {target}).",
 )
+
+# -- 直接答复: answers from the knowledge base --------------------------------------------------
+
+DIRECT_ANSWER = Phrase(
+    "💡 {answer}\n\n"
+    "—— {department}（知识库答复）\n"
+    "这个答复解决您的问题了吗？如仍需工作人员办理，请点“仍需人工办理”或直接补充说明；"
+    "{minutes} 分钟内没有回复，视为已解决。",
+    "💡 {answer}\n\n"
+    "— {department} (from the knowledge base)\n"
+    "Did this answer your question? If you still need a person to handle it, tap "
+    '"Still need a person" or simply write more; with no word within {minutes} minutes it '
+    "counts as answered.",
+)
+BUTTON_DIRECT_SOLVED = Phrase("已解决", "Solved")
+BUTTON_DIRECT_HUMAN = Phrase("仍需人工办理", "Still need a person")
+DIRECT_SOLVED = Phrase(
+    "✓ 已解决，感谢您的反馈。记录编号 {number}。",
+    "✓ Solved, thank you. Record number {number}.",
+)
+DIRECT_TIMED_OUT = Phrase(
+    "（{minutes} 分钟内未回复，已按直接答复办结，记录编号 {number}。）",
+    "(No word within {minutes} minutes: recorded as answered, record number {number}.)",
+)
+DIRECT_HANDED_OVER = Phrase(
+    "（已转人工办理：工单 {number}。）", "(Handed to a person: ticket {number}.)"
+)
+DIRECT_ALREADY_DECIDED = Phrase(
+    "这条答复已经处理过了（{number}）。", "This answer was already taken care of ({number})."
+)
+DIRECT_TO_PERSON = Phrase("好的，已转人工办理。", "All right, a person will handle it.")
+CARD_ANSWER_GIVEN = Phrase(
+    "\n\n💡 已直接答复（知识库 {entry}）：\n{answer}",
+    "\n\n💡 Already answered from the knowledge base ({entry}):\n{answer}",
+)
+CARD_SIMILAR_ENTRIES = Phrase(
+    "\n\n📚 相似知识库条目：\n{lines}", "\n\n📚 Similar knowledge base entries:\n{lines}"
+)
+CARD_SIMILAR_ANSWERS = Phrase(
+    "\n\n📝 相似诉求的答复：\n{lines}", "\n\n📝 Answers to similar requests:\n{lines}"
+)
+CARD_SIMILAR_ANSWER_LINE = Phrase(
+    "{number}（{score:.2f}）{answer}", "{number} ({score:.2f}) {answer}"
+)
+CARD_SIMILAR_LINE = Phrase("{entry}（{score:.2f}）{question}", "{entry} ({score:.2f}) {question}")
+
+# -- 知识库 in Telegram: staff and supervisors ------------------------------------------------
+
+BUTTON_ADD_TO_KB = Phrase("加入知识库", "Add to knowledge base")
+KB_ADDED = Phrase(
+    "📚 已加入知识库：条目 {entry}\n问题：{question}\n答复：{answer}\n"
+    "回复本消息可修改问题（群众会怎么问）。",
+    "📚 Added to the knowledge base: entry {entry}\nQuestion: {question}\nAnswer: {answer}\n"
+    "Reply to this message to change the question (as citizens would ask it).",
+)
+KB_ALREADY_ADDED = Phrase(
+    "工单 {number} 的答复已在知识库中：条目 {entry}。",
+    "The answer of ticket {number} is already in the knowledge base: entry {entry}.",
+)
+KB_NO_ANSWER = Phrase(
+    "工单 {number} 还没有答复，无法加入知识库。",
+    "Ticket {number} has no answer yet to add to the knowledge base.",
+)
+KB_NOT_YOURS = Phrase(
+    "只有本单位工作人员和热线办可以修改知识库条目 {entry}。",
+    "Only the owning department's staff and the hotline office may change entry {entry}.",
+)
+KB_QUESTION_SET = Phrase(
+    "✓ 条目 {entry} 的问题已改为：{question}", "✓ Entry {entry} now asks: {question}"
+)
+KB_QUESTION_EMPTY = Phrase(
+    "问题不能为空，请回复要设定的问题文字。", "The question cannot be empty: reply with its words."
+)
+KB_SEARCH_USAGE = Phrase("用法：/kb 关键词或问题", "Usage: /kb words or a question")
+KB_SEARCH_NONE = Phrase(
+    "知识库中没有与“{text}”相近的条目。", 'No knowledge base entry comes near "{text}".'
+)
+KB_SEARCH_HEADER = Phrase("知识库（{count} 条相近）：", "Knowledge base ({count} close entries):")
+KB_SEARCH_LINE = Phrase(
+    "{entry}（{score:.2f}，{department}）{question}\n　{answer}",
+    "{entry} ({score:.2f}, {department}) {question}\n  {answer}",
+)
+KB_ADD_USAGE = Phrase(
+    "用法：/kb_add 问题 | 答复 [| 单位代码]", "Usage: /kb_add question | answer [| department code]"
+)
+KB_EDIT_USAGE = Phrase(
+    "用法：/kb_edit 条目ID 新答复，或 /kb_edit 条目ID 问题 | 答复",
+    "Usage: /kb_edit ID new answer, or /kb_edit ID question | answer",
+)
+KB_OFF_USAGE = Phrase("用法：/kb_off 条目ID", "Usage: /kb_off ID")
+KB_NOT_FOUND = Phrase("知识库中没有条目 {entry}。", "There is no knowledge base entry {entry}.")
+KB_BAD_DEPARTMENT = Phrase(
+    "没有单位代码 {code}（见 /departments）。", "No department code {code} (see /departments)."
+)
+KB_SAVED = Phrase("✓ 条目 {entry} 已保存。", "✓ Entry {entry} saved.")
+KB_UNCHANGED = Phrase("条目 {entry} 没有变化。", "Entry {entry} is unchanged.")
+KB_TURNED_OFF = Phrase(
+    "✓ 条目 {entry} 已停用，机器人不再用它答复。",
+    "✓ Entry {entry} is off: the bot no longer answers with it.",
+)
+KB_HELP = Phrase(
+    "\n/kb 关键词 — 查知识库\n/kb_add 问题 | 答复 — 新增条目\n/kb_edit 条目ID 答复 — 修改\n"
+    "/kb_off 条目ID — 停用（本单位条目；热线办可改全部）\n"
+    "/kb_stats [时段] — 直接答复统计（热线办）",
+    "\n/kb words — search the knowledge base\n/kb_add question | answer — new entry\n"
+    "/kb_edit ID answer — change it\n/kb_off ID — take it out of use (your department's "
+    "entries; the office all)\n/kb_stats [period] — direct answer figures (the office)",
+)
+KB_STATS_HEADER = Phrase(
+    "📚 知识库直接答复（{label}）", "📚 Knowledge base direct answers ({label})"
+)
+KB_STATS_RATES = Phrase(
+    "直接答复率 {rate}（{answered}/{contacts} 个诉求）\n"
+    "直接答复后转人工率 {handover}（{handed_over} 个）；待群众确认 {waiting} 个",
+    "Direct answer rate {rate} ({answered}/{contacts} contacts)\n"
+    "Handed to a person after a direct answer {handover} ({handed_over}); "
+    "awaiting the citizen {waiting}",
+)
+KB_STATS_MOST_USED = Phrase(
+    "最常用条目（已答复 / 转人工）：", "Most used entries (answered / handed over):"
+)
+KB_STATS_NEVER_USED = Phrase("未用过的条目 {count} 个：{entries}", "Never used: {count}: {entries}")
+KB_STATS_UPDATES = Phrase("知识库更新次数：{updates}", "Knowledge base updates: {updates}")

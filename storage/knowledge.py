@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from handlers.knowledge import KnowledgeEntry
-from storage.models import DepartmentRow, KnowledgeEntryRow, KnowledgeVersionRow
+from handlers.knowledge_stats import DirectAnswerFigures, EntryUse
+from handlers.model import OfferOutcome
+from storage.models import (
+    DepartmentRow,
+    KbOfferRow,
+    KnowledgeEntryRow,
+    KnowledgeVersionRow,
+    ResolutionRow,
+    TicketRow,
+)
 
 
 class KnowledgeError(ValueError):
@@ -56,10 +66,67 @@ def entry_of(row: KnowledgeEntryRow) -> KnowledgeEntry:
     )
 
 
-def load_entries(session: Session) -> list[KnowledgeEntry]:
-    """Every entry, in force or not, in id order (the matcher filters by date itself)."""
-    rows = session.scalars(select(KnowledgeEntryRow).order_by(KnowledgeEntryRow.key))
-    return [entry_of(row) for row in rows]
+def load_entries(session: Session | Connection) -> list[KnowledgeEntry]:
+    """Every entry, in force or not, in id order (the matcher filters by date itself). On a
+    connection too: the bot reads them without writing the rows its batch has waiting."""
+    e = KnowledgeEntryRow
+    rows = session.execute(
+        select(
+            e.key,
+            e.question,
+            e.answer,
+            e.department_code,
+            e.alternatives,
+            e.keywords,
+            e.valid_from,
+            e.valid_until,
+            e.active,
+        ).order_by(e.key)
+    )
+    return [
+        KnowledgeEntry(
+            id=row.key,
+            question=row.question,
+            answer=row.answer,
+            department=row.department_code,
+            alternatives=tuple(row.alternatives),
+            keywords=tuple(row.keywords),
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            active=row.active,
+        )
+        for row in rows
+    ]
+
+
+# Past answers offered to staff come from this many latest resolutions: enough for a town's
+# recurring questions, read in one indexed range (the primary key) however big the table.
+PAST_ANSWERS = 5000
+
+
+def load_past_answers(
+    session: Session | Connection, limit: int = PAST_ANSWERS
+) -> list[KnowledgeEntry]:
+    """The latest answer of each recently resolved ticket, as entries keyed by the ticket's
+    number (question: the request), for matching a new request against what was answered."""
+    rows = session.execute(
+        select(
+            TicketRow.number, TicketRow.text, ResolutionRow.answer, ResolutionRow.department_code
+        )
+        .join(TicketRow, TicketRow.id == ResolutionRow.ticket_id)
+        .order_by(ResolutionRow.id.desc())
+        .limit(limit)
+    )
+    seen: set[str] = set()
+    answers: list[KnowledgeEntry] = []
+    for number, text, answer, department in rows:
+        if number in seen:
+            continue  # an older answer of a re-opened ticket
+        seen.add(number)
+        answers.append(
+            KnowledgeEntry(id=number, question=text, answer=answer, department=department)
+        )
+    return answers
 
 
 def get_entry(session: Session, key: str) -> KnowledgeEntry | None:
@@ -216,3 +283,54 @@ def history(session: Session, key: str) -> list[KnowledgeVersion]:
         )
         for v in versions
     ]
+
+
+def direct_answer_figures(
+    session: Session, start: datetime, end: datetime, today: date
+) -> DirectAnswerFigures:
+    """直接答复 figures of ``[start, end)`` (see ``handlers.knowledge_stats``); entries "never
+    used" are those active and in force on ``today``."""
+    o = KbOfferRow
+    received = session.scalar(
+        select(func.count()).where(TicketRow.received_at >= start, TicketRow.received_at < end)
+    )
+    answered_outcomes = [OfferOutcome.RESOLVED.value, OfferOutcome.TIMEOUT.value]
+    per_entry: dict[str, list[int]] = {}
+    waiting = 0
+    for key, outcome, count in session.execute(
+        select(o.entry_key, o.outcome, func.count())
+        .where(o.created_at >= start, o.created_at < end)
+        .group_by(o.entry_key, o.outcome)
+    ):
+        if outcome is None:
+            waiting += count
+            continue
+        cell = per_entry.setdefault(key, [0, 0])
+        cell[0 if outcome in answered_outcomes else 1] += count
+    uses = sorted(
+        (EntryUse(key, answered, handed) for key, (answered, handed) in per_entry.items()),
+        key=lambda use: (-(use.answered + use.handed_over), use.entry),
+    )
+    never = tuple(
+        entry.id
+        for entry in load_entries(session)
+        if entry.in_force(today) and entry.id not in per_entry
+    )
+    v = KnowledgeVersionRow
+    updates = {
+        code or "": count
+        for code, count in session.execute(
+            select(v.department_code, func.count())
+            .where(v.changed_at >= start, v.changed_at < end)
+            .group_by(v.department_code)
+        )
+    }
+    return DirectAnswerFigures(
+        contacts=int(received or 0) + waiting,
+        directly_answered=sum(use.answered for use in uses),
+        handed_over=sum(use.handed_over for use in uses),
+        waiting=waiting,
+        entries=tuple(uses),
+        never_used=never,
+        updates=updates,
+    )

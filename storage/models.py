@@ -497,3 +497,31 @@ class KnowledgeVersionRow(Base):
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # Who, in words: "cli import entries.csv", or the staff member's name.
     changed_via: Mapped[str] = mapped_column(String(128))
+
+
+class KbOfferRow(Base):
+    """直接答复: an answer the bot gave from the knowledge base, and what the citizen made of it.
+
+    Undecided (``decided_at`` NULL) while the citizen may still say 已解决 or 仍需人工办理;
+    ``outcome`` is then ``resolved`` (已解决), ``timeout`` (no word within the hold window:
+    counted as answered), ``human`` (仍需人工办理) or ``follow_up`` (they wrote again). Either
+    way ``ticket_id`` is the ticket it became: closed at once as 直接答复, or an ordinary one.
+    """
+
+    __tablename__ = "kb_offers"
+    __table_args__ = (Index("ix_kb_offers_citizen_id_decided_at", "citizen_id", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"))
+    entry_key: Mapped[str] = mapped_column(String(64))
+    # The entry's department when the answer was given (the entry may move later).
+    department_code: Mapped[str | None] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)  # as given: the entry may be edited later
+    score: Mapped[float] = mapped_column(Float)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # the citizen's question
+    outbox_id: Mapped[int | None]  # the bot's answer with the two buttons
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    decided_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)

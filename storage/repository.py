@@ -35,6 +35,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from handlers.events import Person
+from handlers.knowledge import KnowledgeBase, KnowledgeEntry
+from handlers.knowledge_stats import DirectAnswerFigures
 from handlers.model import (
     OPEN_STATUSES,
     Assignment,
@@ -42,8 +44,10 @@ from handlers.model import (
     Extension,
     HeldMessage,
     ItemKind,
+    KbOffer,
     Language,
     NewItem,
+    NewKbOffer,
     NewTicket,
     QualityCheck,
     Rating,
@@ -61,6 +65,13 @@ from handlers.outgoing import SUPERSEDED_CARD, Method, Outgoing
 from handlers.reports import Period, StatisticsReport, TargetsLike
 from scheduler.deadlines import local_date
 from storage.bulk import InsertMany
+from storage.knowledge import (
+    direct_answer_figures,
+    get_entry,
+    load_entries,
+    load_past_answers,
+    save_entry,
+)
 from storage.models import (
     DEPARTMENT_QUEUE,
     OFFICE_CHAT,
@@ -71,6 +82,7 @@ from storage.models import (
     HeldMessageRow,
     InviteRow,
     JobRunRow,
+    KbOfferRow,
     MetricAlertRow,
     OutboxRow,
     ProcessedUpdateRow,
@@ -102,6 +114,7 @@ _ASSIGNMENT_COLUMNS = tuple(getattr(AssignmentRow, f.name) for f in fields(Assig
 _EXTENSION_COLUMNS = tuple(getattr(ExtensionRow, f.name) for f in fields(Extension))
 _SURVEY_COLUMNS = tuple(getattr(SurveyRow, f.name) for f in fields(Survey))
 _HELD_COLUMNS = tuple(getattr(HeldMessageRow, f.name) for f in fields(HeldMessage))
+_OFFER_COLUMNS = tuple(getattr(KbOfferRow, f.name) for f in fields(KbOffer))
 
 
 def _select_tickets() -> Select[Any]:
@@ -249,10 +262,40 @@ class Bindings:
         self._loaded_at: float | None = None
         self.office: int | None = None
         self.department_chats: dict[str, int | None] = {}
+        # The knowledge base in force for intake and cards, indexed once and kept like the
+        # chats: the CLI's changes show within ``ttl``, the bot's own at once
+        # (``forget_knowledge`` after their commit).
+        self._knowledge: KnowledgeBase | None = None
+        self._knowledge_loaded_at: float | None = None
+
+        self._past_answers: KnowledgeBase | None = None
+        self._past_answers_loaded_at: float | None = None
 
     def forget(self) -> None:
         """Read them again at the next use (a chat moved)."""
         self._loaded_at = None
+
+    def forget_knowledge(self) -> None:
+        """Read the knowledge base again at the next use (an entry changed)."""
+        self._knowledge_loaded_at = None
+
+    def forget_past_answers(self) -> None:
+        """Read the past answers again at the next use (a ticket was answered)."""
+        self._past_answers_loaded_at = None
+
+    def knowledge(self, load: Callable[[], list[KnowledgeEntry]]) -> KnowledgeBase:
+        loaded = self._knowledge_loaded_at
+        if self._knowledge is None or loaded is None or time.monotonic() - loaded > self.ttl:
+            self._knowledge = KnowledgeBase(load())
+            self._knowledge_loaded_at = time.monotonic()
+        return self._knowledge
+
+    def past_answers(self, load: Callable[[], list[KnowledgeEntry]]) -> KnowledgeBase:
+        loaded = self._past_answers_loaded_at
+        if self._past_answers is None or loaded is None or time.monotonic() - loaded > self.ttl:
+            self._past_answers = KnowledgeBase(load())
+            self._past_answers_loaded_at = time.monotonic()
+        return self._past_answers
 
     def current(self, conn: Connection) -> Bindings:
         if self._loaded_at is None or time.monotonic() - self._loaded_at > self.ttl:
@@ -306,6 +349,11 @@ class SqlStore:
         self._without_tickets: set[int] = set()
         self._without_items: set[int] = set()
         self._bare_tickets: set[int] = set()  # tickets created now, nothing attached yet
+        # Direct answers: citizens created now have none waiting; tickets created now carry
+        # one only if linked now (so a new ticket's card needs no look-up).
+        self._without_offers: set[int] = set()
+        self._created_tickets: set[int] = set()
+        self._offer_tickets: set[int] = set()
         # Ticket counters this transaction has locked (by incrementing them): the next
         # numbers are counted here and the last one written at commit.
         self._counters: dict[date, tuple[int, int]] = {}  # day → (stored, last handed out)
@@ -476,6 +524,7 @@ class SqlStore:
             self._add_row("citizens", _fields_of(citizen) | {"created_at": now})
             self._without_tickets.add(citizen.id)
             self._without_items.add(citizen.id)
+            self._without_offers.add(citizen.id)
         return citizen
 
     def look_up_citizens(self, telegram_user_ids: set[int]) -> None:
@@ -599,6 +648,7 @@ class SqlStore:
         self._add_row("tickets", row)
         self._new_tickets[created.id] = row
         self._bare_tickets.add(created.id)
+        self._created_tickets.add(created.id)
         return created
 
     def ticket(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
@@ -873,6 +923,7 @@ class SqlStore:
         working_days: int,
     ) -> int:
         assert ticket.department_code is not None
+        self.after_commit(self._bindings.forget_past_answers)  # staff see it on the next card
         return self.conn.execute(
             insert(ResolutionRow)
             .values(
@@ -1021,6 +1072,111 @@ class SqlStore:
             .limit(limit)
         )
         return [HeldMessage(**row._mapping) for row in rows]
+
+    # -- the knowledge base and its direct answers ------------------------------------------------
+
+    def knowledge_base(self) -> KnowledgeBase:
+        # Read on the bare connection: a batch's new rows keep waiting for their one INSERT
+        # (through the session they would be written first); entries are none of them.
+        return self._bindings.knowledge(lambda: load_entries(self._connection))
+
+    def past_answers(self) -> KnowledgeBase:
+        # Resolutions are of tickets written already: nothing waiting concerns them.
+        return self._bindings.past_answers(lambda: load_past_answers(self._connection))
+
+    def direct_answer_figures(self, period: Period) -> DirectAnswerFigures:
+        start, end = period.utc_bounds()
+        return direct_answer_figures(self.session, start, end, period.end)
+
+    def kb_entry(self, key: str) -> KnowledgeEntry | None:
+        return get_entry(self.session, key)  # as stored now, not as cached
+
+    def save_kb_entry(
+        self,
+        entry: KnowledgeEntry,
+        *,
+        now: datetime,
+        via: str,
+        staff_id: int | None,
+        source_ticket_id: int | None = None,
+    ) -> str:
+        outcome = save_entry(
+            self.session,
+            entry,
+            now=now,
+            via=via,
+            staff_id=staff_id,
+            source_ticket_id=source_ticket_id,
+        )
+        self.session.flush()
+        self.after_commit(self._bindings.forget_knowledge)
+        return outcome
+
+    def add_kb_offer(self, offer: NewKbOffer) -> KbOffer:
+        self._without_offers.discard(offer.citizen_id)
+        offer_id = self.conn.execute(
+            insert(KbOfferRow).values(**_fields_of(offer)).returning(KbOfferRow.id)
+        ).scalar_one()
+        return KbOffer(
+            id=offer_id,
+            outbox_id=None,
+            decided_at=None,
+            outcome=None,
+            ticket_id=None,
+            **_fields_of(offer),
+        )
+
+    def set_kb_offer_message(self, offer_id: int, outbox_id: int) -> None:
+        self.conn.execute(
+            update(KbOfferRow).where(KbOfferRow.id == offer_id).values(outbox_id=outbox_id)
+        )
+
+    def kb_offer(self, offer_id: int, *, lock: bool = False) -> KbOffer | None:
+        stmt = select(*_OFFER_COLUMNS).where(KbOfferRow.id == offer_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).first()
+        return KbOffer(**row._mapping) if row else None
+
+    def pending_kb_offer(self, citizen_id: int) -> KbOffer | None:
+        if citizen_id in self._without_offers:
+            return None  # a citizen new in this transaction was offered nothing before
+        row = self.conn.execute(
+            select(*_OFFER_COLUMNS)
+            .where(KbOfferRow.citizen_id == citizen_id, KbOfferRow.decided_at.is_(None))
+            .order_by(KbOfferRow.id.desc())
+            .limit(1)
+            .with_for_update()
+        ).first()
+        return KbOffer(**row._mapping) if row else None
+
+    def decide_kb_offer(
+        self, offer_id: int, outcome: str, ticket_id: int | None, now: datetime
+    ) -> None:
+        if ticket_id is not None:
+            self._offer_tickets.add(ticket_id)
+        self.conn.execute(
+            update(KbOfferRow)
+            .where(KbOfferRow.id == offer_id)
+            .values(decided_at=now, outcome=outcome, ticket_id=ticket_id)
+        )
+
+    def unanswered_kb_offers(self, before: datetime, limit: int) -> list[KbOffer]:
+        rows = self.conn.execute(
+            select(*_OFFER_COLUMNS)
+            .where(KbOfferRow.decided_at.is_(None), KbOfferRow.created_at < before)
+            .order_by(KbOfferRow.id)
+            .limit(limit)
+        )
+        return [KbOffer(**row._mapping) for row in rows]
+
+    def answer_given(self, ticket_id: int) -> KbOffer | None:
+        if ticket_id in self._created_tickets and ticket_id not in self._offer_tickets:
+            return None  # created in this transaction with no direct answer before it
+        row = self.conn.execute(
+            select(*_OFFER_COLUMNS).where(KbOfferRow.ticket_id == ticket_id).limit(1)
+        ).first()
+        return KbOffer(**row._mapping) if row else None
 
     # -- invites and routing history -----------------------------------------------------------
 

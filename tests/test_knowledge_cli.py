@@ -204,3 +204,18 @@ def test_ask_needs_a_text_or_an_input(tmp_path: Path) -> None:
     code, out = run("ask", "--input", str(questions), "--output", str(tmp_path / "o.jsonl"))
     assert code == 2
     assert "no column 'text'" in out
+
+
+def test_kb_stats_counts_updates_per_department_and_entries_never_used(tmp_path: Path) -> None:
+    code, out = run("import", str(write(tmp_path / "kb.csv", ENTRIES)))
+    assert code == 0, out
+    code, out = run("stats", "--period", "today", "--format", "json")
+    assert code == 0, out
+    figures = json.loads(out)
+    assert figures["contacts"] == 0
+    assert figures["direct_answer_rate"] is None  # no contact: no rate, not 0%
+    assert sorted(figures["never_used"]) == ["farm-subsidy", "medical-payment", "passport"]
+    assert figures["updates"] == {"agriculture": 1, "labour": 1, "police": 1}
+    code, out = run("stats", "--period", "nonsense")
+    assert code == 2
+    assert "nonsense" in out
