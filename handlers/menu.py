@@ -24,6 +24,7 @@ CITIZEN_MENU: tuple[tuple[str, texts.Phrase], ...] = (
 STAFF_MENU: tuple[tuple[str, texts.Phrase], ...] = (
     ("queue", texts.MENU_QUEUE),
     ("reply", texts.MENU_REPLY),
+    ("kb", texts.MENU_KB),
     ("help", texts.MENU_HELP),
     ("chatid", texts.MENU_CHATID),
 )
@@ -38,6 +39,11 @@ SUPERVISOR_MENU: tuple[tuple[str, texts.Phrase], ...] = (
     ("departments", texts.MENU_DEPARTMENTS),
     ("stats", texts.MENU_STATS),
     ("export", texts.MENU_EXPORT),
+    ("kb", texts.MENU_KB),
+    ("kb_add", texts.MENU_KB_ADD),
+    ("kb_edit", texts.MENU_KB_EDIT),
+    ("kb_off", texts.MENU_KB_OFF),
+    ("kb_stats", texts.MENU_KB_STATS),
     ("reply", texts.MENU_REPLY),
     ("help", texts.MENU_HELP),
     ("chatid", texts.MENU_CHATID),

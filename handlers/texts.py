@@ -472,6 +472,13 @@ MENU_DEPARTMENTS = Phrase("承办单位列表", "Departments")
 MENU_SIMILAR = Phrase("相似诉求（并单候选）", "Similar requests (merge candidates)")
 MENU_STATS = Phrase("统计（[时段]）", "Statistics ([period])")
 MENU_EXPORT = Phrase("导出 Excel（[时段]）", "Excel export ([period])")
+MENU_KB = Phrase("查知识库（/kb 关键词）", "Search the knowledge base (/kb words)")
+MENU_KB_ADD = Phrase(
+    "新增知识（问题 | 答复 [| 单位代码]）", "Add an entry (question | answer [| CODE])"
+)
+MENU_KB_EDIT = Phrase("修改知识（ID 答复）", "Edit an entry (ID answer)")
+MENU_KB_OFF = Phrase("停用知识（ID）", "Retire an entry (ID)")
+MENU_KB_STATS = Phrase("直接答复统计（[时段]）", "Direct-answer figures ([period])")
 
 # -- dispatching ---------------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ async def test_each_kind_of_chat_gets_its_own_menu_in_chinese_and_english(
 
         staff_zh = fake_telegram.commands(GROUPS)
         staff_en = fake_telegram.commands(GROUPS, language_code="en")
-        assert set(names(staff_zh)) == {"queue", "reply", "help", "chatid"}
+        assert set(names(staff_zh)) == {"queue", "reply", "kb", "help", "chatid"}
         assert names(staff_en) == names(staff_zh)
         # No supervisor's command shows in every group: staff would only be refused.
         assert not set(names(staff_zh)) & SUPERVISOR_COMMANDS
