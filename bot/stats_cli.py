@@ -25,6 +25,14 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, get_settings
+from handlers.assessment import (
+    AssessmentSettings,
+    UnitAssessment,
+    assess,
+    assessment_dict,
+    format_score,
+    rate_dict,
+)
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.reports import (
     FLAT_COLUMNS,
@@ -32,8 +40,9 @@ from handlers.reports import (
     DepartmentStats,
     Period,
     PeriodError,
+    Rate,
     StatisticsReport,
-    flat_rows,
+    flat_row,
     format_percent,
     parse_period,
     row_name,
@@ -121,7 +130,35 @@ def _report(
         _database_failure(exc)
 
 
-def _rich_table(report: StatisticsReport, lang: str) -> Table:
+def _units(report: StatisticsReport, config: HotlineConfig) -> dict[str | None, UnitAssessment]:
+    units = assess(report, AssessmentSettings.of(config.assessment))
+    return {unit.department: unit for unit in units}
+
+
+def _json_row(row: DepartmentStats, unit: UnitAssessment) -> dict[str, Any]:
+    """Counts and handling time, then every figure as {value, numerator, denominator, target,
+    below} (None where the figure does not exist), the score and the rank."""
+    data = {key: value for key, value in flat_row(row).items() if not key.endswith("_rate")}
+    data["survey_response_rate"] = rate_dict(row.survey_response_rate)
+    data.update(assessment_dict(unit))
+    return data
+
+
+def _csv_row(row: DepartmentStats, unit: UnitAssessment) -> dict[str, Any]:
+    data = flat_row(row)
+    data["response_rate"] = row.response_rate.value
+    data["resolution_rate"] = row.resolution_rate.value
+    data["score"] = None if unit.score is None else round(unit.score, 2)
+    data["rank"] = unit.rank
+    return data
+
+
+CSV_COLUMNS = (*FLAT_COLUMNS, "response_rate", "resolution_rate", "score", "rank")
+
+
+def _rich_table(
+    report: StatisticsReport, lang: str, units: dict[str | None, UnitAssessment]
+) -> Table:
     zh = lang != "en"
     table = Table(
         title=f"{'12345 热线统计' if zh else '12345 hotline statistics'} {report.period.label} "
@@ -140,7 +177,11 @@ def _rich_table(report: StatisticsReport, lang: str) -> Table:
         ("满意", "Satisf."),
         ("回访", "Survey"),
         ("质检", "QA"),
+        ("响应", "Response"),
+        ("解决", "Solved"),
         ("时长 中位/平均", "Days med/mean"),
+        ("得分", "Score"),
+        ("排名", "Rank"),
     )
     for i, (zh_header, en_header) in enumerate(headers):
         table.add_column(zh_header if zh else en_header, justify="left" if i == 0 else "right")
@@ -161,20 +202,27 @@ def _rich_table(report: StatisticsReport, lang: str) -> Table:
             cell("satisfaction_rate"),
             cell("survey_response_rate"),
             cell("qa_pass_rate"),
+            _rate_text(row.response_rate),
+            _rate_text(row.resolution_rate),
             days,
+            format_score(units[row.department].score),
+            str(units[row.department].rank or "—"),
         )
     return table
 
 
 def _rate_cell(row: DepartmentStats, key: str) -> str:
-    rate = row.rate(key)
+    return _rate_text(row.rate(key))
+
+
+def _rate_text(rate: Rate) -> str:
     text = format_percent(rate)
     return f"[red]{text}[/red]" if rate.below else text
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FLAT_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({key: "" if value is None else value for key, value in row.items()})
@@ -198,7 +246,8 @@ def stats(
         OutputFormat, typer.Option("--format", "-f", help="table, json or csv")
     ] = OutputFormat.TABLE,
 ) -> None:
-    """SLA statistics for a period: per department and overall (rates as 0–1 in json/csv)."""
+    """SLA statistics and 考评 for a period: per department and overall (rates as 0–1 in
+    json/csv; in json each figure with its numerator and denominator)."""
     now = SystemClock().now()
     settings = _settings()
     config = _config(settings)
@@ -208,13 +257,15 @@ def stats(
         report = _report(database, config, chosen, now, department)
     finally:
         database.dispose()
+    units = _units(report, config)
     if format is OutputFormat.JSON:
-        typer.echo(json.dumps(flat_rows(report), ensure_ascii=False, indent=2))
+        rows = [_json_row(row, units[row.department]) for row in report.rows]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif format is OutputFormat.CSV:
-        typer.echo(_csv(flat_rows(report)), nl=False)
+        typer.echo(_csv([_csv_row(row, units[row.department]) for row in report.rows]), nl=False)
     else:
-        Console(width=max(120, Console().width)).print(
-            _rich_table(report, config.hotline.default_language)
+        Console(width=max(140, Console().width)).print(
+            _rich_table(report, config.hotline.default_language, units)
         )
 
 

@@ -332,13 +332,28 @@ def test_stats_json(cli_app: typer.Typer, hotline_env: Path) -> None:
     overall = rows[0]
     assert overall["department"] is None
     assert (overall["received"], overall["resolved"], overall["resolved_on_time"]) == (10, 7, 6)
-    assert overall["on_time_rate"] == pytest.approx(6 / 7)
-    assert overall["satisfaction_rate"] == pytest.approx(0.8)
-    assert overall["survey_response_rate"] == pytest.approx(5 / 7)
-    assert overall["qa_pass_rate"] == pytest.approx(2 / 3)
+    assert overall["on_time_rate"]["value"] == pytest.approx(6 / 7)
+    assert (overall["on_time_rate"]["numerator"], overall["on_time_rate"]["denominator"]) == (6, 7)
+    assert overall["satisfaction_rate"]["value"] == pytest.approx(0.8)
+    assert overall["survey_response_rate"]["value"] == pytest.approx(5 / 7)
+    assert overall["quality_pass_rate"]["value"] == pytest.approx(2 / 3)
+    # 响应率 7 / 11 and 解决率 4 / 6 (tests/test_assessment.py works them out)
+    assert (overall["response_rate"]["numerator"], overall["response_rate"]["denominator"]) == (
+        7,
+        11,
+    )
+    assert overall["resolution_rate"]["denominator"] == 6
+    assert overall["direct_answer_rate"] is None
+    assert overall["score"] == pytest.approx(
+        round(100 * (0.10 * 7 / 11 + 0.45 * 4 / 6 + 0.45 * 4 / 5), 2)
+    )
+    assert overall["rank"] is None
     assert "overdue_open" in overall  # its value depends on today's date
     labour = next(row for row in rows if row["department"] == "labour")
-    assert labour["satisfaction_rate"] is None
+    assert labour["satisfaction_rate"]["value"] is None
+    assert labour["rank"] is None  # 3 dispatches, fewer than the default minimum of 5
+    construction = next(row for row in rows if row["department"] == "construction")
+    assert (construction["score"], construction["rank"]) == (79.0, 1)
 
 
 def test_stats_csv_for_one_department(cli_app: typer.Typer, hotline_env: Path) -> None:
