@@ -74,6 +74,14 @@ class Targets(_Section):
     resolution: float = Field(default=0.95, ge=0, le=1)  # 解决率
 
 
+class SurveyConfig(_Section):
+    """回访: whether 未解决 re-opens the ticket by itself (else only 不满意 does), and how many
+    times one ticket may be re-opened; past that, the office takes it over."""
+
+    unsolved_reopens: bool = True
+    max_reopens: int = Field(default=2, ge=0)
+
+
 class AssessmentConfig(_Section):
     """考评: the composite score's weights (figure → weight), the minimum number of dispatches
     in a period to be ranked, and the size of the 红榜 and 黑榜."""
@@ -140,6 +148,7 @@ class HotlineConfig(_Section):
     sla: SlaRules = SlaRules()
     targets: Targets = Targets()
     assessment: AssessmentConfig = AssessmentConfig()
+    survey: SurveyConfig = SurveyConfig()
     working_hours: WorkingHoursConfig = WorkingHoursConfig()
     # [calendar.2027] holidays = [...] workdays = [...]: a year's State Council notice.
     calendar: dict[int, YearSchedule] = Field(default_factory=dict)

@@ -293,6 +293,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "type": _citizen_button,
     "held": _citizen_button,
     "rate": survey.on_rate_button,
+    "solved": survey.on_solved_button,
     "sign": staff_actions.on_card_button,
     "return": staff_actions.on_card_button,
     "extend": staff_actions.on_card_button,

@@ -383,9 +383,10 @@ RESOLVED = Phrase(
     "工单 {number} 已办结，答复已发送给群众。", "Ticket {number} resolved; the answer was sent."
 )
 CITIZEN_ANSWER = Phrase(
-    "📝 您的工单 {number} 已办结。\n{department}答复：\n{answer}\n\n请对本次办理进行评价：",
+    "📝 您的工单 {number} 已办结。\n{department}答复：\n{answer}\n\n"
+    "问题是否已解决？请点选（第一行），并对本次办理进行评价（第二行）：",
     "📝 Your ticket {number} is resolved.\nAnswer from {department}:\n{answer}\n\n"
-    "Please rate how it was handled:",
+    "Is your problem solved? Tap one (first row), and rate how it was handled (second row):",
 )
 RELAY_TO_CITIZEN = Phrase(
     "💬 {department}（工单 {number}）：\n{text}\n\n（回复本消息即可继续补充）",
@@ -573,6 +574,42 @@ RATING_NAMES = {
     "basic": Phrase("基本满意", "Mostly satisfied"),
     "unsatisfied": Phrase("不满意", "Not satisfied"),
 }
+SOLVED_NAMES = {
+    "1": Phrase("已解决", "Solved"),
+    "0": Phrase("未解决", "Not solved"),
+}
+ALREADY_ANSWERED_SOLVED = Phrase(
+    "您已回答过问题是否解决，已记录。", "You already said whether it is solved; it is recorded."
+)
+UNSOLVED_REOPENED = Phrase(
+    "很抱歉问题仍未解决。工单 {number} 已重新交{department}办理，新的办结时限 {deadline}。"
+    "可回复本消息说明情况。",
+    "We are sorry the problem is not solved. Ticket {number} goes back to {department} to be "
+    "handled again; new deadline {deadline}. Reply to this message to tell us more.",
+)
+UNSOLVED_NOTED = Phrase(
+    "已记录：问题未解决。可回复本消息说明情况。",
+    "Recorded: not solved. Reply to this message to tell us more.",
+)
+REOPEN_LIMIT_CITIZEN = Phrase(
+    "很抱歉。工单 {number} 已多次重办，现已转热线办直接跟进，工作人员会与您联系。"
+    "可回复本消息说明情况。",
+    "We are sorry. Ticket {number} has been handled again several times; the hotline office "
+    "now follows it up itself and will contact you. Reply to this message to tell us more.",
+)
+OFFICE_REOPEN_LIMIT = Phrase(
+    "⚠ 重办已达上限：工单 {number}（{department}）已重办 {count} 次，群众仍{what}。"
+    "未再退回承办单位，请热线办跟进。",
+    "⚠ Re-open limit reached: ticket {number} ({department}) has been re-opened {count} times "
+    "and the citizen is still {what}. Not sent back to the department: please follow it up.",
+)
+OFFICE_UNSOLVED_WHAT = Phrase("表示问题未解决", "saying it is not solved")
+OFFICE_UNSATISFIED_WHAT = Phrase("不满意", "not satisfied")
+OFFICE_REOPENED_UNSOLVED = Phrase(
+    "🔁 重办：工单 {number} 群众表示问题未解决，已退回{department}重新办理，新时限 {deadline}。",
+    "🔁 Re-opened: the citizen says ticket {number} is not solved; back to {department}, new "
+    "deadline {deadline}.",
+)
 RATED = Phrase(
     "感谢您的评价（{rating}）。如有意见，可回复本消息补充。",
     "Thank you for your rating ({rating}). Reply to this message to add a comment.",

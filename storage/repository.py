@@ -941,6 +941,9 @@ class SqlStore:
             .values(rating=rating.value, rated_at=now)
         )
 
+    def answer_solved(self, survey_id: int, solved: bool) -> None:
+        self.conn.execute(update(SurveyRow).where(SurveyRow.id == survey_id).values(solved=solved))
+
     def comment_survey(self, survey_id: int, comment: str) -> None:
         """Add a comment to the rating; a second reply joins the first, nothing is lost."""
         joined = func.coalesce(SurveyRow.comment + "\n", "") + comment

@@ -504,10 +504,10 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
     Each row has the ticket's number, receipt time, type, urgency, current department (code
     and Chinese name), status, deadline, re-open count, approved extensions, and its latest
     answer: time, on time, working days, rating, quality-check result; ``unsatisfied_reason``,
-    the citizen's comment on the latest answer rated 不满意; plus ``phone``, the citizen's
-    phone *unmasked* — the caller must mask it. No citizen name is read. A ticket open again
-    after 重办 has no answer yet: its earlier answers show only as the re-open count and the
-    reason.
+    the citizen's comment on the latest answer rated 不满意 or said 未解决; plus ``phone``, the
+    citizen's phone *unmasked* — the caller must mask it. No citizen name is read. A ticket
+    open again after 重办 has no answer yet: its earlier answers show only as the re-open count
+    and the reason.
 
     Two streams in the same order — the tickets, and the answers of those tickets by round —
     are merged here, a batch at a time. (One query joining each ticket's latest answer made
@@ -551,6 +551,7 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
             r.on_time,
             r.working_days,
             s.rating,
+            s.solved,
             s.comment,
             q.passed.label("quality_passed"),
         )
@@ -570,7 +571,7 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
         # this ticket come next, the last one is the latest round.
         while pending is not None and pending["id"] == ticket_id:
             latest = pending
-            if pending["rating"] == Rating.UNSATISFIED:
+            if pending["rating"] == Rating.UNSATISFIED or pending["solved"] is False:
                 reason = pending["comment"]
             pending = next(answers, None)
         if TicketStatus(ticket["status"]) in OPEN_STATUSES:
