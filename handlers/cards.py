@@ -109,6 +109,8 @@ def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone:
             )
         )
         rows.append((Button(texts.BUTTON_RETURN(lang), sign("return", ticket.id)),))
+    if ticket.status in (TicketStatus.DISPATCHED, TicketStatus.IN_PROGRESS):
+        rows.append((Button(texts.BUTTON_CONTACTED(lang), sign("contacted", ticket.id)),))
     if has_phone and ticket.status.is_open:
         rows.append((Button(texts.BUTTON_CONTACT(lang), sign("contact", ticket.id)),))
     return tuple(rows)

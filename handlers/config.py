@@ -46,6 +46,9 @@ class SlaRules(_Section):
     )
     urgent_hours: int = Field(default=24, ge=1)
     sign_for_working_days: int = Field(default=1, ge=1)
+    # 先行联系 (响应): the unit contacts the citizen within this after dispatch.
+    first_contact_working_days: int = Field(default=1, ge=1)
+    first_contact_urgent_hours: int = Field(default=2, ge=1)
     return_working_days: int = Field(default=2, ge=1)
     max_extension_working_days: int = Field(default=10, ge=1)
     survey_working_days: int = Field(default=3, ge=1)

@@ -299,6 +299,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "extend": staff_actions.on_card_button,
     "resolve": staff_actions.on_card_button,
     "contact": staff_actions.on_card_button,
+    "contacted": staff_actions.on_card_button,
     "open": lists.on_open_button,
     "pick": supervisor_actions.on_pick_button,
     "pickany": supervisor_actions.on_pick_button,

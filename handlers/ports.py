@@ -91,7 +91,18 @@ class Store(Protocol):
         by: int | None,
         automatic: bool,
         confidence: float | None,
+        contact_due_at: datetime | None = None,
     ) -> Assignment: ...
+    def hasten_contact(self, ticket_id: int, due_at: datetime) -> None:
+        """Bring the current dispatch's first-contact limit forward to ``due_at`` (never
+        later), unless the citizen was contacted already."""
+        ...
+
+    def record_contact(self, ticket_id: int, staff_id: int, now: datetime) -> datetime | None:
+        """先行联系 on the ticket's current dispatch: the first one is kept; returns when the
+        first contact was made (now, or earlier), None without a current dispatch."""
+        ...
+
     def current_assignment(self, ticket_id: int) -> Assignment | None: ...
     def sign_assignment(self, assignment_id: int, staff_id: int, now: datetime) -> None: ...
     def return_assignment(
@@ -162,6 +173,9 @@ class Store(Protocol):
 
     # -- reminders ---------------------------------------------------------------------------------
     def sign_overdue_tickets(
+        self, now: datetime, limit: int, *, urgent_only: bool
+    ) -> list[tuple[Ticket, str]]: ...
+    def contact_overdue_tickets(
         self, now: datetime, limit: int, *, urgent_only: bool
     ) -> list[tuple[Ticket, str]]: ...
     def tickets_due_on(

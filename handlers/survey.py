@@ -16,7 +16,7 @@ from handlers.buttons import BadButton, ButtonAction
 from handlers.cards import refresh_cards, send_card
 from handlers.citizen import words_of
 from handlers.context import Hotline
-from handlers.dispatching import office_chats, office_language
+from handlers.dispatching import first_contact_due, office_chats, office_language
 from handlers.display import shorten, show_date
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.lifecycle import Move
@@ -331,6 +331,7 @@ def reopen(
         by=None,
         automatic=False,
         confidence=None,
+        contact_due_at=first_contact_due(hotline, now, urgent=ticket.urgent),
     )
     updated = store.update_ticket(
         ticket.id,

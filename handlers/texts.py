@@ -269,6 +269,15 @@ BUTTON_RETURN = Phrase("↩️ 退回", "↩️ Return")
 BUTTON_EXTEND = Phrase("⏳ 申请延期", "⏳ Ask for more time")
 BUTTON_RESOLVE = Phrase("📝 办结", "📝 Resolve")
 BUTTON_CONTACT = Phrase("📞 显示联系电话", "📞 Show phone")
+BUTTON_CONTACTED = Phrase("☎️ 已联系群众", "☎️ Citizen contacted")
+CONTACT_RECORDED = Phrase(
+    "已记录：工单 {number} 已联系群众（{time}）。",
+    "Recorded: ticket {number}, citizen contacted ({time}).",
+)
+CONTACT_ALREADY = Phrase(
+    "工单 {number} 已于 {time} 联系过群众，已记录。",
+    "Ticket {number}: the citizen was already contacted at {time}; it is recorded.",
+)
 BUTTON_OTHER_DEPARTMENT = Phrase("其他单位…", "Other department…")
 BUTTON_APPROVE = Phrase("✅ 批准", "✅ Approve")
 BUTTON_REJECT = Phrase("❌ 驳回", "❌ Reject")
@@ -655,6 +664,15 @@ REMIND_SIGN = Phrase(
     "⏰ Please sign for these tickets: the sign-for limit has passed:",
 )
 REMIND_SIGN_OFFICE = Phrase("⏰ 签收超时：以下工单尚未签收：", "⏰ Not signed for in time:")
+REMIND_CONTACT = Phrase(
+    "⏰ 催办：以下工单派单后超过先行联系时限仍未联系群众，请尽快联系（联系后点卡片上的"
+    "“已联系群众”）：",
+    "⏰ Please contact the citizens of these tickets: the first-contact limit has passed (press "
+    "“Citizen contacted” on the card afterwards):",
+)
+REMIND_CONTACT_OFFICE = Phrase(
+    "⏰ 响应超时：以下工单尚未联系群众：", "⏰ Citizen not contacted in time:"
+)
 REMIND_DUE_SOON = Phrase(
     "⏰ 催办：以下工单即将到期，请抓紧办理：", "⏰ These tickets are due soon:"
 )

@@ -280,9 +280,9 @@ class AssignmentRow(Base):
     returned_at: Mapped[datetime | None]
     returned_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     return_reason: Mapped[str | None] = mapped_column(Text)
-    # 先行联系: the unit must contact the citizen by contact_due_at (响应率). contacted_by is
-    # None when the contact was a staff message relayed by the bot (the sender is on the
-    # message), else who pressed "已联系群众".
+    # 先行联系: the unit must contact the citizen by contact_due_at (响应率): the first staff
+    # message relayed to the citizen, or "已联系群众" pressed on the card (a phone call), by
+    # contacted_by.
     contact_due_at: Mapped[datetime | None]
     contacted_at: Mapped[datetime | None]
     contacted_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
