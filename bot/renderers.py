@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.delivery import RetryLater, Undeliverable
 from bot.reports import render_chart, render_workbook
+from handlers.assessment import AssessmentSettings, format_ranking_text
+from handlers.assessment import ranking as rank_units
 from handlers.reports import (
     ReportRequest,
     StatisticsReport,
@@ -48,6 +50,11 @@ class Renderers:
             report = await self._report(spec)
             lang = spec.get("lang", "zh")
             match spec.get("renderer"):
+                case "ranking_text":
+                    before = await self._report({"request": spec["previous"]})
+                    settings = AssessmentSettings.from_dict(spec["assessment"])
+                    result = rank_units(report, before, settings)
+                    return {"text": format_ranking_text(result, lang)}
                 case "stats_text":
                     return {"text": format_report_text(report, lang)}
                 case "stats_chart":

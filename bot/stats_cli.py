@@ -26,13 +26,18 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, get_settings
 from handlers.assessment import (
+    RANKING_COLUMNS,
     AssessmentSettings,
     UnitAssessment,
     assess,
     assessment_dict,
+    format_ranking_text,
     format_score,
+    previous_period,
+    ranking_rows,
     rate_dict,
 )
+from handlers.assessment import ranking as rank_units
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.reports import (
     FLAT_COLUMNS,
@@ -267,6 +272,41 @@ def stats(
         Console(width=max(140, Console().width)).print(
             _rich_table(report, config.hotline.default_language, units)
         )
+
+
+def ranking(
+    period: Annotated[
+        str, typer.Option("--period", "-p", help="the period, as for `hotline stats`")
+    ] = "last-month",
+    format: Annotated[  # shadows the builtin: the option is --format
+        OutputFormat, typer.Option("--format", "-f", help="table, json or csv")
+    ] = OutputFormat.TABLE,
+) -> None:
+    """红黑榜: units by composite score, top and bottom N marked, change from the period before."""
+    now = SystemClock().now()
+    settings = _settings()
+    config = _config(settings)
+    chosen = _period(period, now)
+    database = _database(settings)
+    try:
+        current = _report(database, config, chosen, now, None)
+        before = _report(database, config, previous_period(chosen), now, None)
+    finally:
+        database.dispose()
+    lang = config.hotline.default_language
+    result = rank_units(current, before, AssessmentSettings.of(config.assessment))
+    rows = ranking_rows(result, lang)
+    if format is OutputFormat.JSON:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif format is OutputFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=RANKING_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        typer.echo(format_ranking_text(result, lang))
 
 
 def _counted(rows: Iterator[Mapping[str, Any]], counter: list[int]) -> Iterator[Mapping[str, Any]]:

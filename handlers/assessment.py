@@ -21,10 +21,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from handlers.reports import (
     DepartmentStats,
+    Period,
     Rate,
     StatisticsReport,
     row_name,
@@ -92,6 +94,21 @@ class AssessmentSettings:
     def of(cls, config: Any) -> AssessmentSettings:
         """From the ``[assessment]`` section (``handlers.config.AssessmentConfig``)."""
         return cls(dict(config.weights), int(config.min_tickets), int(config.board_size))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weights": dict(self.weights),
+            "min_tickets": self.min_tickets,
+            "board_size": self.board_size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AssessmentSettings:
+        return cls(
+            {str(k): float(v) for k, v in data["weights"].items()},
+            int(data["min_tickets"]),
+            int(data["board_size"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,3 +270,142 @@ def unit_name(unit: UnitAssessment, lang: str) -> str:
 
 def format_score(score: float | None) -> str:
     return "—" if score is None or math.isnan(score) else f"{score:.2f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 红黑榜: the ranking of a period against the previous one
+# ---------------------------------------------------------------------------------------------
+
+
+def previous_period(period: Period) -> Period:
+    """The period before: the previous month, quarter or year for a whole one, else as many
+    days just before."""
+    start, end = period.start, period.end
+    if start.day == 1 and end + timedelta(days=1) == _add_months(start, 1):
+        first = _add_months(start, -1)
+        return Period(first, start - timedelta(days=1))
+    if start.day == 1 and start.month % 3 == 1 and end + timedelta(days=1) == _add_months(start, 3):
+        first = _add_months(start, -3)
+        return Period(first, start - timedelta(days=1))
+    if (start.month, start.day) == (1, 1) and (end.month, end.day) == (12, 31):
+        years = end.year - start.year + 1
+        return Period(date(start.year - years, 1, 1), date(start.year - 1, 12, 31))
+    return Period(start - timedelta(days=period.days), start - timedelta(days=1))
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The units of a period by score, with each one's change from the previous period."""
+
+    period: Period
+    previous: Period
+    units: tuple[UnitAssessment, ...]  # ranked first, then unranked; no overall row
+    changes: Mapping[str, tuple[float | None, int | None]]
+    settings: AssessmentSettings
+
+
+def ranking(
+    report: StatisticsReport, before: StatisticsReport, settings: AssessmentSettings
+) -> Ranking:
+    current = [u for u in assess(report, settings) if u.department is not None]
+    previous = assess(before, settings)
+    return Ranking(
+        report.period, before.period, tuple(current), change_from(current, previous), settings
+    )
+
+
+RANKING_COLUMNS = (
+    "rank",
+    "board",
+    "department",
+    "name",
+    "score",
+    "score_change",
+    "rank_change",
+    "tickets",
+    *(f.key for f in FIGURES),
+)
+
+
+def ranking_rows(result: Ranking, lang: str = "zh") -> list[dict[str, Any]]:
+    """One flat row per unit (figures as values in [0, 1] or None), in ranking order."""
+    rows = []
+    for unit in result.units:
+        assert unit.department is not None
+        score_change, rank_change = result.changes.get(unit.department, (None, None))
+        row: dict[str, Any] = {
+            "rank": unit.rank,
+            "board": unit.board,
+            "department": unit.department,
+            "name": unit_name(unit, lang),
+            "score": None if unit.score is None else round(unit.score, 2),
+            "score_change": None if score_change is None else round(score_change, 2),
+            "rank_change": rank_change,
+            "tickets": unit.tickets,
+        }
+        for key, rate in unit.figures.items():
+            row[key] = None if rate is None else rate.value
+        rows.append(row)
+    return rows
+
+
+BOARD_NAMES = {"red": ("红榜", "Red list"), "black": ("黑榜", "Black list")}
+
+
+def _change_text(score: float | None, rank: int | None, lang: str) -> str:
+    if score is None:
+        return "新上榜" if lang != "en" else "new"
+    arrow = "" if rank is None or rank == 0 else ("↑" if rank > 0 else "↓") + str(abs(rank))
+    return f"{score:+.2f}{(' ' + arrow) if arrow else ''}"
+
+
+def format_ranking_text(result: Ranking, lang: str = "zh") -> str:
+    """The 红黑榜 as a Telegram message: the red list, the black list, then every ranked unit
+    with its score and change, then the units not ranked (too few tickets)."""
+    en = lang == "en"
+    settings = result.settings
+    weights = "、".join(
+        f"{figure(key).label(lang)} {weight:g}" for key, weight in settings.weights.items()
+    )
+    lines = [
+        (
+            f"12345 ranking {result.period.label} (vs {result.previous.label})"
+            if en
+            else f"12345 考评排名 {result.period.label}（对比 {result.previous.label}）"
+        ),
+        (f"Score weights: {weights}" if en else f"得分权重：{weights}"),
+    ]
+    ranked = [u for u in result.units if u.rank is not None]
+    for board in ("red", "black"):
+        zh, english = BOARD_NAMES[board]
+        names = [
+            f"{u.rank}. {unit_name(u, lang)} {format_score(u.score)}"
+            for u in ranked
+            if u.board == board
+        ]
+        lines.append(f"{'🟥' if board == 'red' else '⬛'} {english if en else zh}：")
+        lines.extend(f"  {n}" for n in names or ["—"])
+    lines.append("")
+    lines.append("All ranked units:" if en else "全部排名：")
+    for unit in ranked:
+        assert unit.department is not None
+        score_change, rank_change = result.changes.get(unit.department, (None, None))
+        lines.append(
+            f"{unit.rank}. {unit_name(unit, lang)} {format_score(unit.score)}"
+            f"（{_change_text(score_change, rank_change, lang)}）"
+        )
+    unranked = [u for u in result.units if u.rank is None and u.tickets > 0]
+    if unranked:
+        listed = "、".join(unit_name(u, lang) for u in unranked)
+        lines.append(
+            f"Not ranked (fewer than {settings.min_tickets} dispatches or no figure): {listed}"
+            if en
+            else f"不参与排名（派单少于 {settings.min_tickets} 件或无数据）：{listed}"
+        )
+    text = "\n".join(lines)
+    return text if len(text) <= 4000 else text[:3990] + "…"

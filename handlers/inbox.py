@@ -206,6 +206,7 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "similar": supervisor_actions.similar_command,
     "stats": statistics.stats_command,
     "export": statistics.export_command,
+    "ranking": statistics.ranking_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {
@@ -218,6 +219,7 @@ SUPERVISOR_COMMANDS = frozenset(
         "similar",
         "stats",
         "export",
+        "ranking",
     }
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from handlers import texts
+from handlers.assessment import AssessmentSettings, previous_period
 from handlers.context import Hotline
 from handlers.dispatching import office_chats, office_language
 from handlers.events import IncomingMessage
@@ -94,6 +95,36 @@ def export_command(
         msg, Method.SEND_DOCUMENT, caption, lang, request, "export_xlsx", purpose="export"
     )
     store.queue(book, now)
+
+
+def ranking_command(
+    store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
+) -> None:
+    """/ranking [period]: the 红黑榜 (default: last month), counted when it is sent."""
+    period = _period_from(store, msg, staff, now, "last-month")
+    if period is None:
+        return
+    names = department_names(hotline, staff.language)
+    targets = ReportTargets.of(hotline.config.targets)
+    request = ReportRequest(period=period, asked_at=now, targets=targets, names=names)
+    before = ReportRequest(
+        period=previous_period(period), asked_at=now, targets=targets, names=names
+    )
+    store.queue(
+        Outgoing(
+            chat_id=msg.chat_id,
+            text="",
+            render={
+                "renderer": "ranking_text",
+                "lang": staff.language.value,
+                "request": request.to_dict(),
+                "previous": before.to_dict(),
+                "assessment": AssessmentSettings.of(hotline.config.assessment).to_dict(),
+            },
+            purpose="stats",
+        ),
+        now,
+    )
 
 
 def _asked_report(

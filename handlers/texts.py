@@ -452,12 +452,14 @@ SUPERVISOR_HELP = Phrase(
     "督办命令：\n/queue — 待派单工单\n/overdue — 超期工单\n"
     "/dispatch 工单编号 [单位代码] — 派单/改派\n"
     "/urgent 工单编号 — 标记紧急\n/nudge 工单编号 [内容] — 催办\n/invite 单位代码 — 邀请工作人员\n"
-    "/similar — 相似诉求（并单候选）\n/stats [时段] — 统计\n/export [时段] — 导出 Excel",
+    "/similar — 相似诉求（并单候选）\n/stats [时段] — 统计\n/export [时段] — 导出 Excel\n"
+    "/ranking [时段] — 考评红黑榜\n/briefing [时段] — 通报",
     "Supervisor commands:\n/queue — tickets awaiting dispatch\n/overdue — overdue tickets\n"
     "/dispatch NUMBER [CODE] — dispatch/re-dispatch\n/urgent NUMBER — mark urgent\n"
     "/nudge NUMBER [text] — chase "
     "the department\n/invite CODE — invite staff\n/similar — similar requests (merge candidates)\n"
-    "/stats [period] — statistics\n/export [period] — Excel export",
+    "/stats [period] — statistics\n/export [period] — Excel export\n"
+    "/ranking [period] — ranking (red and black lists)\n/briefing [period] — briefing",
 )
 
 # -- dispatching ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ yet) → 1 / 1; overall 4 / 6 (T14's survey was sent in October).
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -24,8 +25,13 @@ from handlers.assessment import (
     assess,
     assessment_dict,
     composite_score,
+    format_ranking_text,
+    previous_period,
+    ranking,
+    ranking_rows,
 )
 from handlers.config import AssessmentConfig, ConfigError, config_from_mapping
+from handlers.reports import DepartmentStats, Period, StatisticsReport, combine
 from storage.database import Database
 from tests.test_statistics import C, L, S, build_november, row, statistics
 
@@ -164,3 +170,101 @@ def test_no_weighted_figure_no_score(november: Database) -> None:
     report = statistics(november)
     # labour has nothing rated and nothing inspected
     assert composite_score(row(report, L), {"satisfaction_rate": 1, "quality_pass_rate": 1}) is None
+
+
+# -- 红黑榜 over a synthetic month of 20 units ------------------------------------------------
+
+MONTH = Period(date(2026, 11, 1), date(2026, 11, 30))
+OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
+
+
+def unit(code: str, satisfied: int, *, dispatched: int = 10) -> DepartmentStats:
+    """A unit whose only weighted figure is 满意率 = satisfied / 10 (score = 10 × satisfied)."""
+    return DepartmentStats(
+        department=code,
+        name=f"单位{code}",
+        dispatched=dispatched,
+        rated=10,
+        satisfied=satisfied,
+        unsatisfied=10 - satisfied,
+    )
+
+
+def month_of(rows: list[DepartmentStats], period: Period = MONTH) -> StatisticsReport:
+    return StatisticsReport(
+        period=period,
+        generated_at=datetime(2026, 12, 1, tzinfo=UTC),
+        rows=(combine(rows), *rows),
+    )
+
+
+SATISFACTION_ONLY = AssessmentSettings({"satisfaction_rate": 1.0}, min_tickets=5, board_size=5)
+
+
+def twenty_units() -> list[DepartmentStats]:
+    """u01…u20: scores 100, 90, 90, 80, 80, 80, 70 … with ties; u20 has 3 dispatches."""
+    satisfied = [10, 9, 9, 8, 8, 8, 7, 7, 6, 6, 5, 5, 5, 4, 4, 3, 2, 1, 1, 10]
+    rows = [unit(f"u{i + 1:02d}", s) for i, s in enumerate(satisfied)]
+    rows[19] = unit("u20", 10, dispatched=3)  # the best score, but too few tickets
+    return rows
+
+
+def test_ranking_of_twenty_units_is_stable_and_shares_ties() -> None:
+    rows = twenty_units()
+    result = ranking(month_of(rows), month_of([], OCTOBER), SATISFACTION_ONLY)
+    order = [(u.department, u.rank) for u in result.units]
+    # Competition ranks: ties share a rank, the next rank skips; ties listed by code.
+    assert order[:7] == [
+        ("u01", 1),
+        ("u02", 2),
+        ("u03", 2),
+        ("u04", 4),
+        ("u05", 4),
+        ("u06", 4),
+        ("u07", 7),
+    ]
+    assert order[-2:] == [("u19", 18), ("u20", None)]  # too few tickets: listed, not ranked
+    # The same units in another order give the same ranking.
+    shuffled = list(reversed(rows))
+    again = ranking(month_of(shuffled), month_of([], OCTOBER), SATISFACTION_ONLY)
+    assert [(u.department, u.rank) for u in again.units] == order
+
+    # 红榜: ranks 1-5, a tie at the edge kept whole (rank 4 is shared by three: six units).
+    red = [u.department for u in result.units if u.board == "red"]
+    assert red == ["u01", "u02", "u03", "u04", "u05", "u06"]
+    # 黑榜: the bottom five positions (u15 … u19), u14 shares u15's rank 14 and joins them.
+    black = [u.department for u in result.units if u.board == "black"]
+    assert black == ["u14", "u15", "u16", "u17", "u18", "u19"]
+    assert result.units[-1].board is None  # the unranked unit is on neither list
+
+
+def test_ranking_change_from_the_previous_period() -> None:
+    rows = twenty_units()
+    before = [unit(r.department or "", 5) for r in rows[:10]]  # u01-u10 all 50 in October
+    before[0] = unit("u01", 9)  # u01 alone at the top then, with 90
+    result = ranking(month_of(rows), month_of(before, OCTOBER), SATISFACTION_ONLY)
+    rows_out = {row["department"]: row for row in ranking_rows(result)}
+    assert rows_out["u01"]["score_change"] == pytest.approx(10.0)  # 90 → 100
+    assert rows_out["u01"]["rank_change"] == 0  # first both times
+    assert rows_out["u02"]["score_change"] == pytest.approx(40.0)  # 50 → 90
+    assert rows_out["u02"]["rank_change"] == 0  # rank 2 both times (nine tied at 2 in October)
+    assert rows_out["u10"]["rank_change"] == 2 - 9  # 2nd (tied) in October, 9th now
+    assert rows_out["u11"]["score_change"] is None  # not in October's list
+    text = format_ranking_text(result)
+    assert "红榜" in text
+    assert "黑榜" in text
+    assert "+10.00" in text
+    assert "新上榜" in text
+    assert "单位u20" in text.split("不参与排名")[1]
+
+
+def test_previous_period() -> None:
+    assert previous_period(MONTH) == OCTOBER
+    assert previous_period(Period(date(2026, 1, 1), date(2026, 3, 31))) == Period(
+        date(2025, 10, 1), date(2025, 12, 31)
+    )
+    assert previous_period(Period(date(2026, 1, 1), date(2026, 12, 31))) == Period(
+        date(2025, 1, 1), date(2025, 12, 31)
+    )
+    week = Period(date(2026, 11, 23), date(2026, 11, 29))
+    assert previous_period(week) == Period(date(2026, 11, 16), date(2026, 11, 22))

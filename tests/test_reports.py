@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from bot import settings as bot_settings
 from bot.reports import CHART_DPI, CHART_SIZE, render_chart, render_workbook
-from bot.stats_cli import export, stats
+from bot.stats_cli import export, ranking, stats
 from handlers.config import Targets, load_config
 from handlers.reports import (
     DepartmentStats,
@@ -303,6 +303,7 @@ def cli_app() -> typer.Typer:
     app = typer.Typer()
     app.command()(stats)
     app.command()(export)
+    app.command()(ranking)
     return app
 
 
@@ -354,6 +355,44 @@ def test_stats_json(cli_app: typer.Typer, hotline_env: Path) -> None:
     assert labour["rank"] is None  # 3 dispatches, fewer than the default minimum of 5
     construction = next(row for row in rows if row["department"] == "construction")
     assert (construction["score"], construction["rank"]) == (79.0, 1)
+
+
+def test_ranking_json_and_csv(
+    cli_app: typer.Typer, hotline_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three dispatches are enough to be ranked here (default 5).
+    config = hotline_env / "hotline.toml"
+    config.write_text("[assessment]\nmin_tickets = 3\nboard_size = 1\n", encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    bot_settings.get_settings.cache_clear()
+    result = CliRunner().invoke(cli_app, ["ranking", "--period", "2026-11", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    # tests/test_assessment.py: labour 100, construction 79, social_affairs 51.67
+    assert [(r["department"], r["rank"], r["board"]) for r in rows[:3]] == [
+        ("labour", 1, "red"),
+        ("construction", 2, None),
+        ("social_affairs", 3, "black"),
+    ]
+    assert rows[1]["score"] == 79.0
+    assert rows[1]["response_rate"] == pytest.approx(0.4)
+    # October: only T14 (labour, 1 dispatch, below the minimum): nobody was ranked then.
+    assert rows[0]["rank_change"] is None
+    assert all(r["rank"] is None for r in rows[3:])
+
+    result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-11", "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert (table[0]["department"], table[0]["rank"], table[0]["score"]) == ("labour", "1", "100.0")
+
+    result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-11"])
+    assert result.exit_code == 0, result.stderr
+    assert "红榜" in result.stdout
+    assert "黑榜" in result.stdout
+
+    result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-13"])
+    assert result.exit_code == 2
+    assert "no month 13" in result.stderr
 
 
 def test_stats_csv_for_one_department(cli_app: typer.Typer, hotline_env: Path) -> None:
