@@ -23,7 +23,7 @@ from bot.knowledge_cli import kb_app
 from bot.logging_setup import Redactor, setup_logging
 from bot.route_cli import route
 from bot.settings import Settings, SettingsError, get_settings
-from bot.stats_cli import export, ranking, stats
+from bot.stats_cli import briefing, export, ranking, stats
 from bot.tables import print_table
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.model import RequestType, Role
@@ -66,6 +66,7 @@ app.command("route")(route)
 app.command("stats")(stats)
 app.command("export")(export)
 app.command("ranking")(ranking)
+app.command("briefing")(briefing)
 
 EXIT_USAGE = 2
 

@@ -21,12 +21,14 @@ from bot.delivery import RetryLater, Undeliverable
 from bot.reports import render_chart, render_workbook
 from handlers.assessment import AssessmentSettings, format_ranking_text
 from handlers.assessment import ranking as rank_units
+from handlers.briefing import Briefing, format_briefing_text
 from handlers.reports import (
     ReportRequest,
     StatisticsReport,
     format_report_text,
     report_from_dict,
 )
+from storage.briefing import build_briefing
 from storage.database import Database
 from storage.statistics import compute_statistics, ticket_rows_for_export
 
@@ -47,8 +49,11 @@ class Renderers:
         """What to add to the payload of an outbox message with this render spec: its
         ``text``, or an ``upload`` (file name, content)."""
         try:
-            report = await self._report(spec)
             lang = spec.get("lang", "zh")
+            if spec.get("renderer") == "briefing_text":  # it counts what it needs itself
+                briefing = await asyncio.to_thread(self._briefing, spec["request"])
+                return {"text": format_briefing_text(briefing, lang)}
+            report = await self._report(spec)
             match spec.get("renderer"):
                 case "ranking_text":
                     before = await self._report({"request": spec["previous"]})
@@ -69,6 +74,17 @@ class Renderers:
             log.exception("could not render %s", spec.get("renderer"))
             raise Undeliverable(f"rendering failed: {exc!r}") from exc
         raise Undeliverable(f"unknown renderer {spec.get('renderer')!r}")
+
+    def _briefing(self, data: dict[str, Any]) -> Briefing:
+        request = ReportRequest.from_dict(data)
+        with self.database.read() as session:
+            return build_briefing(
+                session,
+                request.period,
+                now=request.asked_at,
+                targets=request.targets,
+                names=request.names,
+            )
 
     async def _report(self, spec: dict[str, Any]) -> StatisticsReport:
         if "report" in spec:  # counted when asked (queued by an earlier version)

@@ -38,6 +38,7 @@ from handlers.assessment import (
     rate_dict,
 )
 from handlers.assessment import ranking as rank_units
+from handlers.briefing import format_briefing_markdown, format_briefing_text
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.reports import (
     FLAT_COLUMNS,
@@ -53,6 +54,7 @@ from handlers.reports import (
     row_name,
 )
 from scheduler.clock import SystemClock
+from storage.briefing import build_briefing
 from storage.database import Database, DatabaseError
 from storage.statistics import UnknownDepartmentError, compute_statistics, ticket_rows_for_export
 
@@ -307,6 +309,59 @@ def ranking(
         typer.echo(buffer.getvalue(), nl=False)
     else:
         typer.echo(format_ranking_text(result, lang))
+
+
+def briefing(
+    period: Annotated[
+        str, typer.Option("--period", "-p", help="the period, as for `hotline stats`")
+    ] = "last-week",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="file to write: .docx or .md", dir_okay=False),
+    ] = None,
+) -> None:
+    """通报: the period's figures in one sentence, its 热点, the units below target and the
+    overdue tickets; printed, or written to a .docx or .md file."""
+    from bot.briefing_doc import render_docx  # python-docx is slow to import
+
+    suffix = output.suffix.lower() if output is not None else ""
+    if output is not None and suffix not in {".docx", ".md"}:
+        _fail(f"cannot write {output}: the file name must end in .docx or .md")
+    now = SystemClock().now()
+    settings = _settings()
+    config = _config(settings)
+    chosen = _period(period, now)
+    database = _database(settings)
+    lang = config.hotline.default_language
+    try:
+        with database.read() as session:
+            result = build_briefing(
+                session,
+                chosen,
+                now=now,
+                targets=config.targets,
+                names=_department_names(config),
+            )
+    except SQLAlchemyError as exc:
+        _database_failure(exc)
+    finally:
+        database.dispose()
+    if output is None:
+        typer.echo(format_briefing_text(result, lang, limit=1_000_000))
+        return
+    data = (
+        render_docx(result, lang)
+        if suffix == ".docx"
+        else format_briefing_markdown(result, lang).encode()
+    )
+    temporary = output.with_name(f".{output.name}.partial")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, output)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        _fail(f"cannot write {output}: {exc.strerror}")
+    typer.echo(f"wrote {output} ({chosen.label})")
 
 
 def _counted(rows: Iterator[Mapping[str, Any]], counter: list[int]) -> Iterator[Mapping[str, Any]]:

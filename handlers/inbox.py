@@ -207,6 +207,7 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "stats": statistics.stats_command,
     "export": statistics.export_command,
     "ranking": statistics.ranking_command,
+    "briefing": statistics.briefing_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {
@@ -220,6 +221,7 @@ SUPERVISOR_COMMANDS = frozenset(
         "stats",
         "export",
         "ranking",
+        "briefing",
     }
 )
 

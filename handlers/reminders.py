@@ -31,7 +31,7 @@ from handlers.outgoing import Outgoing
 from handlers.ports import Store
 from handlers.quality import sample_previous_day
 from handlers.rows import one_row
-from handlers.statistics import check_alerts, send_digest
+from handlers.statistics import check_alerts, send_digest, send_weekly_briefing
 from handlers.survey import close_unrated
 from scheduler.deadlines import end_of_day, local_date
 from scheduler.working_hours import WorkingHours, is_open
@@ -56,6 +56,7 @@ class SweepReport:
     surveys_closed: int = 0
     quality_sampled: int = 0
     digest_sent: bool = False
+    briefing_sent: bool = False
     alerts: int = 0
     held_opened: int = 0
     held_back: bool = False  # outside working hours: non-urgent reminders wait
@@ -71,6 +72,7 @@ class SweepReport:
         self.surveys_closed += other.surveys_closed
         self.quality_sampled += other.quality_sampled
         self.digest_sent = self.digest_sent or other.digest_sent
+        self.briefing_sent = self.briefing_sent or other.briefing_sent
         self.alerts += other.alerts
         self.held_opened += other.held_opened
         self.held_back = self.held_back or other.held_back
@@ -113,7 +115,11 @@ def sweep_steps(hotline: Hotline, now: datetime, *, batch: int = BATCH) -> list[
             SweepStep("digest", _digest),
             SweepStep("alerts", _alerts),
         ]
-    steps += [SweepStep("surveys", _surveys), SweepStep("held", _held)]
+    steps += [
+        SweepStep("briefing", _briefing),
+        SweepStep("surveys", _surveys),
+        SweepStep("held", _held),
+    ]
     return steps
 
 
@@ -181,6 +187,10 @@ def _quality(store: Store, hotline: Hotline, now: datetime, _: Collection[int]) 
 
 def _digest(store: Store, hotline: Hotline, now: datetime, _: Collection[int]) -> SweepReport:
     return SweepReport(digest_sent=send_digest(store, hotline, now))
+
+
+def _briefing(store: Store, hotline: Hotline, now: datetime, _: Collection[int]) -> SweepReport:
+    return SweepReport(briefing_sent=send_weekly_briefing(store, hotline, now))
 
 
 def _alerts(store: Store, hotline: Hotline, now: datetime, _: Collection[int]) -> SweepReport:

@@ -127,6 +127,49 @@ def ranking_command(
     )
 
 
+def briefing_command(
+    store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
+) -> None:
+    """/briefing [period]: the 通报 (default: last week), counted when it is sent."""
+    period = _period_from(store, msg, staff, now, "last-week")
+    if period is None:
+        return
+    store.queue(_briefing(hotline, msg.chat_id, period, now, staff.language), now)
+
+
+def _briefing(
+    hotline: Hotline, chat_id: int, period: Period, now: datetime, lang: Language
+) -> Outgoing:
+    request = ReportRequest(
+        period=period,
+        asked_at=now,
+        targets=ReportTargets.of(hotline.config.targets),
+        names=department_names(hotline, lang),
+    )
+    return Outgoing(
+        chat_id=chat_id,
+        text="",
+        render={"renderer": "briefing_text", "lang": lang.value, "request": request.to_dict()},
+        purpose="briefing",
+    )
+
+
+def send_weekly_briefing(store: Store, hotline: Hotline, now: datetime) -> bool:
+    """Every Monday from the digest's time on (a holiday too: the 通报 is weekly): last
+    week's 通报 to the office chats, once."""
+    local = now.astimezone(SHANGHAI)
+    if local.weekday() != 0 or local.time() < hotline.config.scheduler.digest_time:
+        return False
+    monday = local.date() - timedelta(days=7)
+    if not store.claim_job("briefing", monday.isoformat(), now):
+        return False
+    period = Period(monday, monday + timedelta(days=6))
+    lang = office_language(hotline)
+    for chat_id in office_chats(store):
+        store.queue(_briefing(hotline, chat_id, period, now, lang), now)
+    return True
+
+
 def _asked_report(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> ReportRequest | None:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
+import docx
 import matplotlib.image
 import openpyxl
 import pytest
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 
 from bot import settings as bot_settings
 from bot.reports import CHART_DPI, CHART_SIZE, render_chart, render_workbook
-from bot.stats_cli import export, ranking, stats
+from bot.stats_cli import briefing, export, ranking, stats
 from handlers.config import Targets, load_config
 from handlers.reports import (
     DepartmentStats,
@@ -304,6 +305,7 @@ def cli_app() -> typer.Typer:
     app.command()(stats)
     app.command()(export)
     app.command()(ranking)
+    app.command()(briefing)
     return app
 
 
@@ -393,6 +395,35 @@ def test_ranking_json_and_csv(
     result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-13"])
     assert result.exit_code == 2
     assert "no month 13" in result.stderr
+
+
+def test_briefing_docx_and_markdown(cli_app: typer.Typer, hotline_env: Path) -> None:
+    document = hotline_env / "briefing.docx"
+    result = CliRunner().invoke(cli_app, ["briefing", "-p", "2026-11", "-o", str(document)])
+    assert result.exit_code == 0, result.stderr
+    paragraphs = [p.text for p in docx.Document(str(document)).paragraphs]
+    assert paragraphs[0].startswith("12345 热线工作通报 2026-11")
+    # One sentence of figures: 受理 10, 办结 7, 按时办结率 6 / 7, 质检合格率 2 / 3 …
+    sentence = paragraphs[paragraphs.index("总体情况") + 1]
+    assert sentence.startswith("2026-11受理 10 件，办结 7 件，按时办结率 85.7%")
+    assert "质检合格率 66.7%" in sentence
+    # Every fixture request is the same citizen's: no 热点.
+    assert paragraphs[paragraphs.index("热点问题") + 1] == "本期无集中反映的问题。"
+    # construction signed for 2 of its 5 dispatches on time: below the 95% target.
+    overdue = next(i for i, p in enumerate(paragraphs) if p.startswith("超期未办结（"))
+    below = paragraphs[paragraphs.index("未达标单位") + 1 : overdue]
+    assert any("及时签收率 40.0%（目标 95%）" in line for line in below)
+
+    markdown = hotline_env / "briefing.md"
+    result = CliRunner().invoke(cli_app, ["briefing", "-p", "2026-11", "-o", str(markdown)])
+    assert result.exit_code == 0, result.stderr
+    text = markdown.read_text(encoding="utf-8")
+    assert text.startswith("# 12345 热线工作通报 2026-11")
+    assert "## 未达标单位" in text
+
+    result = CliRunner().invoke(cli_app, ["briefing", "-p", "2026-11", "-o", "x.pdf"])
+    assert result.exit_code == 2
+    assert ".docx or .md" in result.stderr
 
 
 def test_stats_csv_for_one_department(cli_app: typer.Typer, hotline_env: Path) -> None:
