@@ -66,7 +66,12 @@ class Renderers:
                     png = await asyncio.to_thread(render_chart, report, lang=lang)
                     return {"upload": (f"hotline-{_slug(report)}.png", png)}
                 case "export_xlsx":
-                    book = await asyncio.to_thread(self._workbook, report)
+                    settings = (
+                        AssessmentSettings.from_dict(spec["assessment"])
+                        if "assessment" in spec
+                        else AssessmentSettings()
+                    )
+                    book = await asyncio.to_thread(self._workbook, report, settings)
                     return {"upload": (f"hotline-{_slug(report)}.xlsx", book)}
         except DBAPIError as exc:  # the database is down or busy: count it later
             raise RetryLater(f"could not count the report: {exc.orig!r}") from exc
@@ -113,9 +118,10 @@ class Renderers:
                 department_names=request.names,
             )
 
-    def _workbook(self, report: StatisticsReport) -> bytes:
+    def _workbook(self, report: StatisticsReport, settings: AssessmentSettings) -> bytes:
         with self.database.read() as session:
-            return render_workbook(report, ticket_rows_for_export(session, report.period))
+            rows = ticket_rows_for_export(session, report.period)
+            return render_workbook(report, rows, assessment=settings)
 
 
 def _slug(report: StatisticsReport) -> str:

@@ -283,8 +283,16 @@ def ranking(
     format: Annotated[  # shadows the builtin: the option is --format
         OutputFormat, typer.Option("--format", "-f", help="table, json or csv")
     ] = OutputFormat.TABLE,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart", help="also write the ranking bar chart to this .png", dir_okay=False
+        ),
+    ] = None,
 ) -> None:
     """红黑榜: units by composite score, top and bottom N marked, change from the period before."""
+    if chart is not None and chart.suffix.lower() != ".png":
+        _fail(f"cannot write {chart}: the chart's file name must end in .png")
     now = SystemClock().now()
     settings = _settings()
     config = _config(settings)
@@ -309,6 +317,13 @@ def ranking(
         typer.echo(buffer.getvalue(), nl=False)
     else:
         typer.echo(format_ranking_text(result, lang))
+    if chart is not None:
+        from bot.reports import render_ranking_chart  # matplotlib is slow to import
+
+        try:
+            chart.write_bytes(render_ranking_chart(result, lang=lang))
+        except OSError as exc:
+            _fail(f"cannot write {chart}: {exc.strerror}")
 
 
 def briefing(
@@ -403,7 +418,9 @@ def export(
         else:
             with database.read() as session:
                 rows = _counted(ticket_rows_for_export(session, chosen), counter)
-                data = render_workbook(report, rows)
+                data = render_workbook(
+                    report, rows, assessment=AssessmentSettings.of(config.assessment)
+                )
     except SQLAlchemyError as exc:
         _database_failure(exc)
     finally:

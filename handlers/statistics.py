@@ -94,6 +94,8 @@ def export_command(
     book = _counted(
         msg, Method.SEND_DOCUMENT, caption, lang, request, "export_xlsx", purpose="export"
     )
+    assert book.render is not None
+    book.render["assessment"] = AssessmentSettings.of(hotline.config.assessment).to_dict()
     store.queue(book, now)
 
 

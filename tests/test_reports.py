@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from bot import settings as bot_settings
 from bot.reports import CHART_DPI, CHART_SIZE, render_chart, render_workbook
 from bot.stats_cli import briefing, export, ranking, stats
+from handlers.assessment import AssessmentSettings
 from handlers.config import Targets, load_config
 from handlers.reports import (
     DepartmentStats,
@@ -239,6 +240,37 @@ def workbook_values(data: bytes, sheet: str) -> list[tuple[object, ...]]:
         book.close()
 
 
+def test_workbook_has_the_assessment_sheet(database: Database) -> None:
+    with database.transaction() as session:
+        build_november(session)
+    with database.read() as session:
+        report = compute_statistics(session, NOVEMBER, now=NOW, targets=Targets())
+        data = render_workbook(
+            report,
+            ticket_rows_for_export(session, NOVEMBER),
+            assessment=AssessmentSettings(min_tickets=3, board_size=1),
+        )
+    rows = workbook_values(data, "考评 Assessment")
+    assert rows[0][:5] == (
+        "排名 Rank",
+        "榜单 List",
+        "单位代码 Code",
+        "承办单位 Department",
+        "得分 Score",
+    )
+    # tests/test_assessment.py: labour 100, construction 79, social_affairs 51.67
+    assert [(r[0], r[1], r[2], r[4]) for r in rows[1:4]] == [
+        (1, "红榜 Red", "labour", 100.0),
+        (2, None, "construction", 79.0),
+        (3, "黑榜 Black", "social_affairs", 51.67),
+    ]
+    response = rows[0].index("响应率 Response")
+    assert rows[2][response] == pytest.approx(0.4)  # construction 2 / 5
+    overall = next(r for r in rows if r[3] == "全部")
+    assert overall[0] is None
+    assert overall[response] == pytest.approx(7 / 11)
+
+
 def test_workbook_from_the_database(database: Database) -> None:
     with database.transaction() as session:
         build_november(session)
@@ -391,6 +423,14 @@ def test_ranking_json_and_csv(
     assert result.exit_code == 0, result.stderr
     assert "红榜" in result.stdout
     assert "黑榜" in result.stdout
+
+    # The bar chart: one bar per ranked unit, red for 红榜, against the 95 line.
+    png = hotline_env / "ranking.png"
+    result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-11", "--chart", str(png)])
+    assert result.exit_code == 0, result.stderr
+    pixels = decode_png(png.read_bytes())
+    red = (pixels[..., 0] > 0.7) & (pixels[..., 1] < 0.3) & (pixels[..., 2] < 0.3)  # type: ignore[index]
+    assert red.sum() > 1000  # labour's bar (红榜)
 
     result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-13"])
     assert result.exit_code == 2
