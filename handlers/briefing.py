@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from handlers.assessment import figure
+from handlers.display import mask_phones_in
 from handlers.reports import (
     SHANGHAI,
     DepartmentStats,
@@ -127,7 +128,8 @@ def _hotspot(group: Sequence[tuple[Request, frozenset[str]]], citizens: int) -> 
     departments = Counter(request.department for request, _ in group if request.department)
     ordered = tuple(code for code, _ in sorted(departments.items(), key=lambda d: (-d[1], d[0])))
     return Hotspot(
-        text=" ".join(sample[best][0].text.split()),
+        # The 通报 is read in the office and handed around: no citizen's phone in it.
+        text=mask_phones_in(" ".join(sample[best][0].text.split())),
         citizens=citizens,
         tickets=len(group),
         departments=ordered,

@@ -94,3 +94,11 @@ def test_the_order_of_arrival_does_not_change_the_hotspots() -> None:
     first = [(s.citizens, s.tickets) for s in hotspots(requests)]
     assert first == [(4, 4), (4, 4), (4, 4)]
     assert [(s.citizens, s.tickets) for s in hotspots(list(reversed(requests)))] == first
+
+
+def test_a_hotspot_shows_no_phone() -> None:
+    text = "小区门口的路灯坏了好几天，晚上一片漆黑，请联系我 13812345678"
+    requests = [Request(i, i, text, "roads") for i in range(1, 4)]
+    [spot] = hotspots(requests)
+    assert "13812345678" not in spot.text
+    assert "138****5678" in spot.text
