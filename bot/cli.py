@@ -24,7 +24,7 @@ from bot.logging_setup import Redactor, setup_logging
 from bot.privacy_cli import privacy_app
 from bot.route_cli import route
 from bot.settings import Settings, SettingsError, get_settings
-from bot.stats_cli import export, stats
+from bot.stats_cli import briefing, export, ranking, stats
 from bot.tables import print_table
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.model import RequestType, Role
@@ -67,6 +67,8 @@ app.add_typer(privacy_app, name="privacy")
 app.command("route")(route)
 app.command("stats")(stats)
 app.command("export")(export)
+app.command("ranking")(ranking)
+app.command("briefing")(briefing)
 
 EXIT_USAGE = 2
 

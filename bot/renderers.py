@@ -19,12 +19,16 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.delivery import RetryLater, Undeliverable
 from bot.reports import render_chart, render_workbook
+from handlers.assessment import AssessmentSettings, format_ranking_text
+from handlers.assessment import ranking as rank_units
+from handlers.briefing import Briefing, format_briefing_text
 from handlers.reports import (
     ReportRequest,
     StatisticsReport,
     format_report_text,
     report_from_dict,
 )
+from storage.briefing import build_briefing
 from storage.database import Database
 from storage.statistics import compute_statistics, ticket_rows_for_export
 
@@ -45,16 +49,29 @@ class Renderers:
         """What to add to the payload of an outbox message with this render spec: its
         ``text``, or an ``upload`` (file name, content)."""
         try:
-            report = await self._report(spec)
             lang = spec.get("lang", "zh")
+            if spec.get("renderer") == "briefing_text":  # it counts what it needs itself
+                briefing = await asyncio.to_thread(self._briefing, spec["request"])
+                return {"text": format_briefing_text(briefing, lang)}
+            report = await self._report(spec)
             match spec.get("renderer"):
+                case "ranking_text":
+                    before = await self._report({"request": spec["previous"]})
+                    settings = AssessmentSettings.from_dict(spec["assessment"])
+                    result = rank_units(report, before, settings)
+                    return {"text": format_ranking_text(result, lang)}
                 case "stats_text":
                     return {"text": format_report_text(report, lang)}
                 case "stats_chart":
                     png = await asyncio.to_thread(render_chart, report, lang=lang)
                     return {"upload": (f"hotline-{_slug(report)}.png", png)}
                 case "export_xlsx":
-                    book = await asyncio.to_thread(self._workbook, report)
+                    settings = (
+                        AssessmentSettings.from_dict(spec["assessment"])
+                        if "assessment" in spec
+                        else AssessmentSettings()
+                    )
+                    book = await asyncio.to_thread(self._workbook, report, settings)
                     return {"upload": (f"hotline-{_slug(report)}.xlsx", book)}
         except DBAPIError as exc:  # the database is down or busy: count it later
             raise RetryLater(f"could not count the report: {exc.orig!r}") from exc
@@ -62,6 +79,17 @@ class Renderers:
             log.exception("could not render %s", spec.get("renderer"))
             raise Undeliverable(f"rendering failed: {exc!r}") from exc
         raise Undeliverable(f"unknown renderer {spec.get('renderer')!r}")
+
+    def _briefing(self, data: dict[str, Any]) -> Briefing:
+        request = ReportRequest.from_dict(data)
+        with self.database.read() as session:
+            return build_briefing(
+                session,
+                request.period,
+                now=request.asked_at,
+                targets=request.targets,
+                names=request.names,
+            )
 
     async def _report(self, spec: dict[str, Any]) -> StatisticsReport:
         if "report" in spec:  # counted when asked (queued by an earlier version)
@@ -90,9 +118,10 @@ class Renderers:
                 department_names=request.names,
             )
 
-    def _workbook(self, report: StatisticsReport) -> bytes:
+    def _workbook(self, report: StatisticsReport, settings: AssessmentSettings) -> bytes:
         with self.database.read() as session:
-            return render_workbook(report, ticket_rows_for_export(session, report.period))
+            rows = ticket_rows_for_export(session, report.period)
+            return render_workbook(report, rows, assessment=settings)
 
 
 def _slug(report: StatisticsReport) -> str:

@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
+from handlers.assessment import FIGURES, AssessmentSettings, Ranking, assess, figure
 from handlers.display import mask_phone, mask_phones_in
 from handlers.model import Language, RequestType, TicketStatus
 from handlers.reports import (
@@ -99,6 +100,57 @@ def render_chart(report: StatisticsReport, *, lang: str = "zh") -> bytes:
         buffer = io.BytesIO()
         FigureCanvasAgg(figure)  # the Agg canvas, whatever matplotlib's default backend
         figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+RANKING_LINE = 95.0
+RED_COLOUR, BLACK_COLOUR, PLAIN_COLOUR = "#c0392b", "#2c3e50", "#7f8c8d"
+
+
+def render_ranking_chart(result: Ranking, *, lang: str = "zh") -> bytes:
+    """A PNG bar chart of the ranked units' scores, best first, against the 95 line; 红榜
+    bars red, 黑榜 bars dark."""
+    ranked = [u for u in result.units if u.rank is not None]
+    family = cjk_font_family()
+    with (
+        _render_lock,
+        matplotlib.rc_context(
+            {"font.family": [family, "DejaVu Sans"], "axes.unicode_minus": False}
+        ),
+    ):
+        chart = Figure(figsize=CHART_SIZE, dpi=CHART_DPI, layout="constrained")
+        axes = chart.subplots()
+        positions = list(range(len(ranked)))
+        colours = [
+            RED_COLOUR if u.board == "red" else BLACK_COLOUR if u.board == "black" else PLAIN_COLOUR
+            for u in ranked
+        ]
+        bars = axes.bar(positions, [u.score or 0.0 for u in ranked], 0.7, color=colours)
+        for bar, unit in zip(bars, ranked, strict=True):
+            axes.annotate(
+                f"{unit.score or 0:.1f}",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        axes.axhline(RANKING_LINE, color=RED_COLOUR, linestyle="--", linewidth=1)
+        axes.set_xticks(positions)
+        many = len(ranked) > 8
+        axes.set_xticklabels(
+            [f"{u.rank}. {_shorten(row_name(u.row, lang), 8 if many else 14)}" for u in ranked],
+            rotation=45 if many else 0,
+            ha="right" if many else "center",
+        )
+        axes.set_ylim(0, 105)
+        axes.set_ylabel("Score" if lang == "en" else "得分")
+        title = "12345 ranking" if lang == "en" else "12345 考评排名"
+        chart.suptitle(f"{title} {result.period.label}", fontsize=14)
+        buffer = io.BytesIO()
+        FigureCanvasAgg(chart)
+        chart.savefig(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -328,14 +380,60 @@ def _ticket_cells(sheet: Any, ticket: Mapping[str, Any]) -> list[Any]:
     return cells
 
 
+BOARD_TITLES = {"red": "红榜 Red", "black": "黑榜 Black"}
+
+
+def _assessment_sheet(book: Any, report: StatisticsReport, settings: AssessmentSettings) -> None:
+    """考评: the units in ranking order (the unranked after), then the overall row."""
+    sheet = book.create_sheet("考评 Assessment")
+    figures = [f for f in FIGURES if f.key != "direct_answer_rate"]
+    _header(
+        sheet,
+        [
+            "排名 Rank",
+            "榜单 List",
+            "单位代码 Code",
+            _bilingual("department"),
+            "得分 Score",
+            _bilingual("dispatched"),
+            *(f"{f.zh} {f.en}" for f in figures),
+        ],
+    )
+    units = assess(report, settings)
+    ordered = [u for u in units if u.department is not None] + [
+        u for u in units if u.department is None
+    ]
+    for unit in ordered:
+        cells: list[Any] = [
+            unit.rank,
+            BOARD_TITLES.get(unit.board or ""),
+            unit.department,
+            row_name(unit.row, "zh"),
+            None if unit.score is None else round(unit.score, 2),
+            unit.row.dispatched,
+        ]
+        for f in figures:
+            rate = unit.figures[f.key]
+            cell = WriteOnlyCell(sheet, value=None if rate is None else rate.value)
+            cell.number_format = PERCENT
+            cells.append(cell)
+        sheet.append(cells)
+    weights = "、".join(f"{figure(k).zh} {w:g}" for k, w in settings.weights.items())
+    sheet.append([])
+    sheet.append([None, "得分权重 Weights", weights])
+    sheet.append([None, "参与排名 Ranked from", f"派单 ≥ {settings.min_tickets}"])
+
+
 def render_workbook(
     report: StatisticsReport,
     ticket_rows: Iterable[Mapping[str, Any]],
     *,
     max_ticket_rows: int = EXCEL_MAX_ROWS - 2,
+    assessment: AssessmentSettings | None = None,
 ) -> bytes:
-    """An .xlsx: 汇总 Summary (a row per department and a target row), 趋势 Trend,
-    工单 Tickets (one row per ticket, streamed; the phone masked, no name) and 说明 About.
+    """An .xlsx: 汇总 Summary (a row per department and a target row), 考评 Assessment (the
+    ranking: rank, 红榜/黑榜, score and every assessed figure), 趋势 Trend, 工单 Tickets (one
+    row per ticket, streamed; the phone masked, no name) and 说明 About.
 
     Write-only mode keeps memory flat however many tickets ``ticket_rows`` yields. A sheet
     holds 1,048,576 rows: beyond ``max_ticket_rows`` tickets a last row says how many more
@@ -363,6 +461,8 @@ def render_workbook(
         cell.number_format = PERCENT
         targets.append(cell)
     summary.append(targets)
+
+    _assessment_sheet(book, report, assessment or AssessmentSettings())
 
     trend = book.create_sheet("趋势 Trend")
     _header(

@@ -25,6 +25,20 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, get_settings
+from handlers.assessment import (
+    RANKING_COLUMNS,
+    AssessmentSettings,
+    UnitAssessment,
+    assess,
+    assessment_dict,
+    format_ranking_text,
+    format_score,
+    previous_period,
+    ranking_rows,
+    rate_dict,
+)
+from handlers.assessment import ranking as rank_units
+from handlers.briefing import format_briefing_markdown, format_briefing_text
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.reports import (
     FLAT_COLUMNS,
@@ -32,13 +46,15 @@ from handlers.reports import (
     DepartmentStats,
     Period,
     PeriodError,
+    Rate,
     StatisticsReport,
-    flat_rows,
+    flat_row,
     format_percent,
     parse_period,
     row_name,
 )
 from scheduler.clock import SystemClock
+from storage.briefing import build_briefing
 from storage.database import Database, DatabaseError
 from storage.statistics import UnknownDepartmentError, compute_statistics, ticket_rows_for_export
 
@@ -121,7 +137,35 @@ def _report(
         _database_failure(exc)
 
 
-def _rich_table(report: StatisticsReport, lang: str) -> Table:
+def _units(report: StatisticsReport, config: HotlineConfig) -> dict[str | None, UnitAssessment]:
+    units = assess(report, AssessmentSettings.of(config.assessment))
+    return {unit.department: unit for unit in units}
+
+
+def _json_row(row: DepartmentStats, unit: UnitAssessment) -> dict[str, Any]:
+    """Counts and handling time, then every figure as {value, numerator, denominator, target,
+    below} (None where the figure does not exist), the score and the rank."""
+    data = {key: value for key, value in flat_row(row).items() if not key.endswith("_rate")}
+    data["survey_response_rate"] = rate_dict(row.survey_response_rate)
+    data.update(assessment_dict(unit))
+    return data
+
+
+def _csv_row(row: DepartmentStats, unit: UnitAssessment) -> dict[str, Any]:
+    data = flat_row(row)
+    data["response_rate"] = row.response_rate.value
+    data["resolution_rate"] = row.resolution_rate.value
+    data["score"] = None if unit.score is None else round(unit.score, 2)
+    data["rank"] = unit.rank
+    return data
+
+
+CSV_COLUMNS = (*FLAT_COLUMNS, "response_rate", "resolution_rate", "score", "rank")
+
+
+def _rich_table(
+    report: StatisticsReport, lang: str, units: dict[str | None, UnitAssessment]
+) -> Table:
     zh = lang != "en"
     table = Table(
         title=f"{'12345 热线统计' if zh else '12345 hotline statistics'} {report.period.label} "
@@ -140,7 +184,11 @@ def _rich_table(report: StatisticsReport, lang: str) -> Table:
         ("满意", "Satisf."),
         ("回访", "Survey"),
         ("质检", "QA"),
+        ("响应", "Response"),
+        ("解决", "Solved"),
         ("时长 中位/平均", "Days med/mean"),
+        ("得分", "Score"),
+        ("排名", "Rank"),
     )
     for i, (zh_header, en_header) in enumerate(headers):
         table.add_column(zh_header if zh else en_header, justify="left" if i == 0 else "right")
@@ -161,20 +209,27 @@ def _rich_table(report: StatisticsReport, lang: str) -> Table:
             cell("satisfaction_rate"),
             cell("survey_response_rate"),
             cell("qa_pass_rate"),
+            _rate_text(row.response_rate),
+            _rate_text(row.resolution_rate),
             days,
+            format_score(units[row.department].score),
+            str(units[row.department].rank or "—"),
         )
     return table
 
 
 def _rate_cell(row: DepartmentStats, key: str) -> str:
-    rate = row.rate(key)
+    return _rate_text(row.rate(key))
+
+
+def _rate_text(rate: Rate) -> str:
     text = format_percent(rate)
     return f"[red]{text}[/red]" if rate.below else text
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FLAT_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({key: "" if value is None else value for key, value in row.items()})
@@ -198,7 +253,8 @@ def stats(
         OutputFormat, typer.Option("--format", "-f", help="table, json or csv")
     ] = OutputFormat.TABLE,
 ) -> None:
-    """SLA statistics for a period: per department and overall (rates as 0–1 in json/csv)."""
+    """SLA statistics and 考评 for a period: per department and overall (rates as 0–1 in
+    json/csv; in json each figure with its numerator and denominator)."""
     now = SystemClock().now()
     settings = _settings()
     config = _config(settings)
@@ -208,14 +264,119 @@ def stats(
         report = _report(database, config, chosen, now, department)
     finally:
         database.dispose()
+    units = _units(report, config)
     if format is OutputFormat.JSON:
-        typer.echo(json.dumps(flat_rows(report), ensure_ascii=False, indent=2))
+        rows = [_json_row(row, units[row.department]) for row in report.rows]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif format is OutputFormat.CSV:
-        typer.echo(_csv(flat_rows(report)), nl=False)
+        typer.echo(_csv([_csv_row(row, units[row.department]) for row in report.rows]), nl=False)
     else:
-        Console(width=max(120, Console().width)).print(
-            _rich_table(report, config.hotline.default_language)
+        Console(width=max(140, Console().width)).print(
+            _rich_table(report, config.hotline.default_language, units)
         )
+
+
+def ranking(
+    period: Annotated[
+        str, typer.Option("--period", "-p", help="the period, as for `hotline stats`")
+    ] = "last-month",
+    format: Annotated[  # shadows the builtin: the option is --format
+        OutputFormat, typer.Option("--format", "-f", help="table, json or csv")
+    ] = OutputFormat.TABLE,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart", help="also write the ranking bar chart to this .png", dir_okay=False
+        ),
+    ] = None,
+) -> None:
+    """红黑榜: units by composite score, top and bottom N marked, change from the period before."""
+    if chart is not None and chart.suffix.lower() != ".png":
+        _fail(f"cannot write {chart}: the chart's file name must end in .png")
+    now = SystemClock().now()
+    settings = _settings()
+    config = _config(settings)
+    chosen = _period(period, now)
+    database = _database(settings)
+    try:
+        current = _report(database, config, chosen, now, None)
+        before = _report(database, config, previous_period(chosen), now, None)
+    finally:
+        database.dispose()
+    lang = config.hotline.default_language
+    result = rank_units(current, before, AssessmentSettings.of(config.assessment))
+    rows = ranking_rows(result, lang)
+    if format is OutputFormat.JSON:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif format is OutputFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=RANKING_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        typer.echo(format_ranking_text(result, lang))
+    if chart is not None:
+        from bot.reports import render_ranking_chart  # matplotlib is slow to import
+
+        try:
+            chart.write_bytes(render_ranking_chart(result, lang=lang))
+        except OSError as exc:
+            _fail(f"cannot write {chart}: {exc.strerror}")
+
+
+def briefing(
+    period: Annotated[
+        str, typer.Option("--period", "-p", help="the period, as for `hotline stats`")
+    ] = "last-week",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="file to write: .docx or .md", dir_okay=False),
+    ] = None,
+) -> None:
+    """通报: the period's figures in one sentence, its 热点, the units below target and the
+    overdue tickets; printed, or written to a .docx or .md file."""
+    from bot.briefing_doc import render_docx  # python-docx is slow to import
+
+    suffix = output.suffix.lower() if output is not None else ""
+    if output is not None and suffix not in {".docx", ".md"}:
+        _fail(f"cannot write {output}: the file name must end in .docx or .md")
+    now = SystemClock().now()
+    settings = _settings()
+    config = _config(settings)
+    chosen = _period(period, now)
+    database = _database(settings)
+    lang = config.hotline.default_language
+    try:
+        with database.read() as session:
+            result = build_briefing(
+                session,
+                chosen,
+                now=now,
+                targets=config.targets,
+                names=_department_names(config),
+            )
+    except SQLAlchemyError as exc:
+        _database_failure(exc)
+    finally:
+        database.dispose()
+    if output is None:
+        typer.echo(format_briefing_text(result, lang, limit=1_000_000))
+        return
+    data = (
+        render_docx(result, lang)
+        if suffix == ".docx"
+        else format_briefing_markdown(result, lang).encode()
+    )
+    temporary = output.with_name(f".{output.name}.partial")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, output)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        _fail(f"cannot write {output}: {exc.strerror}")
+    typer.echo(f"wrote {output} ({chosen.label})")
 
 
 def _counted(rows: Iterator[Mapping[str, Any]], counter: list[int]) -> Iterator[Mapping[str, Any]]:
@@ -257,7 +418,9 @@ def export(
         else:
             with database.read() as session:
                 rows = _counted(ticket_rows_for_export(session, chosen), counter)
-                data = render_workbook(report, rows)
+                data = render_workbook(
+                    report, rows, assessment=AssessmentSettings.of(config.assessment)
+                )
     except SQLAlchemyError as exc:
         _database_failure(exc)
     finally:

@@ -172,6 +172,8 @@ def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone:
     elif ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         # The answer given may serve the next citizen: 加入知识库 (handlers.knowledge_staff).
         rows.append((Button(texts.BUTTON_ADD_TO_KB(lang), sign("kbadd", ticket.id)),))
+    if ticket.status in (TicketStatus.DISPATCHED, TicketStatus.IN_PROGRESS):
+        rows.append((Button(texts.BUTTON_CONTACTED(lang), sign("contacted", ticket.id)),))
     if has_phone and ticket.status.is_open:
         rows.append((Button(texts.BUTTON_CONTACT(lang), sign("contact", ticket.id)),))
     return tuple(rows)

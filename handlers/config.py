@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from handlers.assessment import BEIJING_WEIGHTS, FIGURE_KEYS
 from handlers.catalog import Catalog, CatalogError, catalog_from_mapping
 from handlers.model import RequestType
 from scheduler.calendar import YearSchedule, parse_year_schedules
@@ -45,6 +46,9 @@ class SlaRules(_Section):
     )
     urgent_hours: int = Field(default=24, ge=1)
     sign_for_working_days: int = Field(default=1, ge=1)
+    # 先行联系 (响应): the unit contacts the citizen within this after dispatch.
+    first_contact_working_days: int = Field(default=1, ge=1)
+    first_contact_urgent_hours: int = Field(default=2, ge=1)
     return_working_days: int = Field(default=2, ge=1)
     max_extension_working_days: int = Field(default=10, ge=1)
     survey_working_days: int = Field(default=3, ge=1)
@@ -69,6 +73,39 @@ class Targets(_Section):
     survey_response: float = Field(default=0.95, ge=0, le=1)
     quality: float = Field(default=0.95, ge=0, le=1)
     basic_satisfied_weight: float = Field(default=1.0, ge=0, le=1)
+    response: float = Field(default=0.95, ge=0, le=1)  # 响应率
+    resolution: float = Field(default=0.95, ge=0, le=1)  # 解决率
+
+
+class SurveyConfig(_Section):
+    """回访: whether 未解决 re-opens the ticket by itself (else only 不满意 does), and how many
+    times one ticket may be re-opened; past that, the office takes it over."""
+
+    unsolved_reopens: bool = True
+    max_reopens: int = Field(default=2, ge=0)
+
+
+class AssessmentConfig(_Section):
+    """考评: the composite score's weights (figure → weight), the minimum number of dispatches
+    in a period to be ranked, and the size of the 红榜 and 黑榜."""
+
+    weights: dict[str, float] = Field(default_factory=lambda: dict(BEIJING_WEIGHTS))
+    min_tickets: int = Field(default=5, ge=0)
+    board_size: int = Field(default=5, ge=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_figures(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(FIGURE_KEYS))
+        if unknown:
+            raise ValueError(
+                f"unknown figure(s) {', '.join(unknown)}; the figures are {', '.join(FIGURE_KEYS)}"
+            )
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("a weight cannot be negative")
+        if not any(weight > 0 for weight in value.values()):
+            raise ValueError("at least one weight must be above 0")
+        return value
 
 
 class WorkingHoursConfig(_Section):
@@ -124,6 +161,8 @@ class HotlineConfig(_Section):
     hotline: HotlineInfo = HotlineInfo()
     sla: SlaRules = SlaRules()
     targets: Targets = Targets()
+    assessment: AssessmentConfig = AssessmentConfig()
+    survey: SurveyConfig = SurveyConfig()
     working_hours: WorkingHoursConfig = WorkingHoursConfig()
     # [calendar.2027] holidays = [...] workdays = [...]: a year's State Council notice.
     calendar: dict[int, YearSchedule] = Field(default_factory=dict)

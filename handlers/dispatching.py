@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import chain
 
 from handlers import lifecycle, texts
@@ -31,6 +31,14 @@ SUGGESTED = 3  # departments offered as one-tap buttons for a ticket to dispatch
 
 def office_language(hotline: Hotline) -> Language:
     return Language(hotline.config.hotline.default_language)
+
+
+def first_contact_due(hotline: Hotline, dispatched: datetime, *, urgent: bool) -> datetime:
+    """先行联系: the time by which the unit must contact the citizen after a dispatch."""
+    sla = hotline.config.sla
+    if urgent:
+        return dispatched + timedelta(hours=sla.first_contact_urgent_hours)
+    return due_after_working_days(dispatched, sla.first_contact_working_days, hotline.calendar).due
 
 
 def office_chats(store: Store) -> list[int]:
@@ -319,6 +327,7 @@ def dispatch(
         by=by.telegram_user_id if by else None,
         automatic=by is None,
         confidence=confidence,
+        contact_due_at=first_contact_due(hotline, now, urgent=ticket.urgent),
     )
     updated = store.update_ticket(
         ticket.id, now, status=target, department_code=department_code, signed_by=None

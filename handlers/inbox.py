@@ -222,6 +222,8 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "kb_edit": knowledge_staff.edit_command,
     "kb_off": knowledge_staff.off_command,
     "kb_stats": knowledge_staff.stats_command,
+    "ranking": statistics.ranking_command,
+    "briefing": statistics.briefing_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {
@@ -235,6 +237,8 @@ SUPERVISOR_COMMANDS = frozenset(
         "stats",
         "export",
         "kb_stats",
+        "ranking",
+        "briefing",
     }
 )
 
@@ -315,11 +319,13 @@ BUTTONS: dict[str, ButtonHandler] = {
     "held": _citizen_button,
     "kb": _citizen_button,
     "rate": survey.on_rate_button,
+    "solved": survey.on_solved_button,
     "sign": staff_actions.on_card_button,
     "return": staff_actions.on_card_button,
     "extend": staff_actions.on_card_button,
     "resolve": staff_actions.on_card_button,
     "contact": staff_actions.on_card_button,
+    "contacted": staff_actions.on_card_button,
     "open": lists.on_open_button,
     "pick": supervisor_actions.on_pick_button,
     "pickany": supervisor_actions.on_pick_button,

@@ -44,6 +44,8 @@ SUPERVISOR_MENU: tuple[tuple[str, texts.Phrase], ...] = (
     ("kb_edit", texts.MENU_KB_EDIT),
     ("kb_off", texts.MENU_KB_OFF),
     ("kb_stats", texts.MENU_KB_STATS),
+    ("ranking", texts.MENU_RANKING),
+    ("briefing", texts.MENU_BRIEFING),
     ("reply", texts.MENU_REPLY),
     ("help", texts.MENU_HELP),
     ("chatid", texts.MENU_CHATID),

@@ -188,6 +188,7 @@ class Survey:
     due_at: datetime
     rating: Rating | None
     rated_at: datetime | None
+    solved: bool | None = None  # 问题是否已解决: None until the citizen answers
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from handlers.outgoing import Outgoing
 from handlers.ports import Store
 from handlers.quality import sample_previous_day
 from handlers.rows import one_row
-from handlers.statistics import check_alerts, send_digest
+from handlers.statistics import check_alerts, send_digest, send_weekly_briefing
 from handlers.survey import close_unrated
 from scheduler.deadlines import end_of_day, local_date
 from scheduler.working_hours import WorkingHours, is_open
@@ -45,6 +45,7 @@ MESSAGE_LIMIT = 3800
 
 class Kind:
     SIGN_OVERDUE = "sign_overdue"  # not signed for within the limit → department and office
+    CONTACT_OVERDUE = "contact_overdue"  # no first contact (先行联系) in time → same
     DUE_SOON = "due_soon"  # N working days left → department
     DUE_TODAY = "due_today"  # the last working day → department
     OVERDUE = "overdue"  # past the deadline → office, once each working day
@@ -56,6 +57,7 @@ class SweepReport:
     surveys_closed: int = 0
     quality_sampled: int = 0
     digest_sent: bool = False
+    briefing_sent: bool = False
     alerts: int = 0
     held_opened: int = 0
     direct_answers_settled: int = 0  # left without a word: counted as answered
@@ -72,6 +74,7 @@ class SweepReport:
         self.surveys_closed += other.surveys_closed
         self.quality_sampled += other.quality_sampled
         self.digest_sent = self.digest_sent or other.digest_sent
+        self.briefing_sent = self.briefing_sent or other.briefing_sent
         self.alerts += other.alerts
         self.held_opened += other.held_opened
         self.direct_answers_settled += other.direct_answers_settled
@@ -100,7 +103,10 @@ def sweep_steps(hotline: Hotline, now: datetime, *, batch: int = BATCH) -> list[
     """What is due now, concern by concern; outside working hours only urgent reminders and the
     timeouts (nobody reads a digest at night)."""
     office_open = office_is_open(hotline, now)
-    steps = [SweepStep(Kind.SIGN_OVERDUE, partial(_sign_overdue, batch=batch))]
+    steps = [
+        SweepStep(Kind.SIGN_OVERDUE, partial(_sign_overdue, batch=batch)),
+        SweepStep(Kind.CONTACT_OVERDUE, partial(_contact_overdue, batch=batch)),
+    ]
     if office_open:
         if hotline.config.sla.reminder_working_days_before > 0:
             steps.append(SweepStep(Kind.DUE_SOON, partial(_due_soon, batch=batch)))
@@ -112,8 +118,12 @@ def sweep_steps(hotline: Hotline, now: datetime, *, batch: int = BATCH) -> list[
             SweepStep("digest", _digest),
             SweepStep("alerts", _alerts),
         ]
-    steps += [SweepStep("surveys", _surveys), SweepStep("held", _held)]
-    steps.append(SweepStep("direct_answers", _direct_answers))
+    steps += [
+        SweepStep("briefing", _briefing),
+        SweepStep("surveys", _surveys),
+        SweepStep("held", _held),
+        SweepStep("direct_answers", _direct_answers),
+    ]
     return steps
 
 
@@ -133,6 +143,16 @@ def _sign_overdue(
     urgent_only = not office_is_open(hotline, now)
     found = store.sign_overdue_tickets(now, batch, urgent_only=urgent_only)
     return _remind(store, hotline, now, Kind.SIGN_OVERDUE, found, skip, to_office=True)
+
+
+def _contact_overdue(
+    store: Store, hotline: Hotline, now: datetime, skip: Collection[int], *, batch: int
+) -> SweepReport:
+    """No first contact (先行联系) within the limit, chased like a sign-for: the department and
+    the office, once per dispatch (urgent ones only at night and on rest days)."""
+    urgent_only = not office_is_open(hotline, now)
+    found = store.contact_overdue_tickets(now, batch, urgent_only=urgent_only)
+    return _remind(store, hotline, now, Kind.CONTACT_OVERDUE, found, skip, to_office=True)
 
 
 def _due_soon(
@@ -171,6 +191,10 @@ def _quality(store: Store, hotline: Hotline, now: datetime, _: Collection[int]) 
 
 def _digest(store: Store, hotline: Hotline, now: datetime, _: Collection[int]) -> SweepReport:
     return SweepReport(digest_sent=send_digest(store, hotline, now))
+
+
+def _briefing(store: Store, hotline: Hotline, now: datetime, _: Collection[int]) -> SweepReport:
+    return SweepReport(briefing_sent=send_weekly_briefing(store, hotline, now))
 
 
 def _alerts(store: Store, hotline: Hotline, now: datetime, _: Collection[int]) -> SweepReport:
@@ -216,6 +240,7 @@ def _remind(
     lang = office_language(hotline)
     headers = {
         Kind.SIGN_OVERDUE: texts.REMIND_SIGN,
+        Kind.CONTACT_OVERDUE: texts.REMIND_CONTACT,
         Kind.DUE_SOON: texts.REMIND_DUE_SOON,
         Kind.DUE_TODAY: texts.REMIND_DUE_TODAY,
         Kind.OVERDUE: texts.REMIND_OVERDUE,
@@ -227,7 +252,11 @@ def _remind(
             lines[ticket.id] = _line(hotline, ticket, now)
             for chat_id in _department_chats(store, ticket) if to_department else []:
                 by_chat[chat_id].append(ticket)
-    office_header = texts.REMIND_SIGN_OFFICE if kind == Kind.SIGN_OVERDUE else headers[kind]
+    office_headers = {
+        Kind.SIGN_OVERDUE: texts.REMIND_SIGN_OFFICE,
+        Kind.CONTACT_OVERDUE: texts.REMIND_CONTACT_OFFICE,
+    }
+    office_header = office_headers.get(kind, headers[kind])
     for chat_id in office_chats(store) if to_office else []:
         _send_list(store, now, chat_id, office_header(lang), tickets, lines, kind)
     for chat_id, chat_tickets in by_chat.items():

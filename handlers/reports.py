@@ -249,6 +249,10 @@ class TargetsLike(Protocol):
     def quality(self) -> float: ...
     @property
     def basic_satisfied_weight(self) -> float: ...
+    @property
+    def response(self) -> float: ...
+    @property
+    def resolution(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +265,8 @@ class ReportTargets:
     survey_response: float = 0.95
     quality: float = 0.95
     basic_satisfied_weight: float = 1.0
+    response: float = 0.95
+    resolution: float = 0.95
 
     @classmethod
     def of(cls, targets: TargetsLike) -> ReportTargets:
@@ -295,6 +301,7 @@ COUNT_FIELDS = (
     "received",
     "dispatched",
     "signed_on_time",
+    "contacted_on_time",
     "returned",
     "extended",
     "resolved",
@@ -303,6 +310,8 @@ COUNT_FIELDS = (
     "reopened",
     "surveyed",
     "rated",
+    "solve_answered",
+    "solved",
     "satisfied",
     "basic",
     "unsatisfied",
@@ -342,6 +351,10 @@ class DepartmentStats:
     - ``surveyed``: surveys (回访) sent in the period; ``rated``: of those, rated 满意,
       基本满意 or 不满意 (``satisfied``/``basic``/``unsatisfied``); ``survey_timed_out``: of
       those, timed out unrated (未评价);
+    - ``contacted_on_time``: of the dispatches, those whose unit contacted the citizen (先行联系)
+      no later than the first-contact limit;
+    - ``solve_answered``/``solved``: of the surveys sent, those where the citizen answered
+      问题是否已解决 / answered 已解决;
     - ``inspected``/``passed``: quality checks (质检) of resolutions sampled for days in the
       period, inspected / passed;
     - ``working_days``: histogram ``((days, answers), …)`` of the working days from receipt
@@ -354,6 +367,7 @@ class DepartmentStats:
     received: int = 0
     dispatched: int = 0
     signed_on_time: int = 0
+    contacted_on_time: int = 0
     returned: int = 0
     extended: int = 0
     resolved: int = 0
@@ -362,6 +376,8 @@ class DepartmentStats:
     reopened: int = 0
     surveyed: int = 0
     rated: int = 0
+    solve_answered: int = 0
+    solved: int = 0
     satisfied: int = 0
     basic: int = 0
     unsatisfied: int = 0
@@ -381,6 +397,16 @@ class DepartmentStats:
     def sign_for_rate(self) -> Rate:
         """按时签收率 = signed on time / dispatched."""
         return Rate(self.signed_on_time, self.dispatched, self.targets.sign_for)
+
+    @property
+    def response_rate(self) -> Rate:
+        """响应率 = contacted in time (先行联系) / dispatched."""
+        return Rate(self.contacted_on_time, self.dispatched, self.targets.response)
+
+    @property
+    def resolution_rate(self) -> Rate:
+        """解决率 = answered 已解决 / answered 问题是否已解决."""
+        return Rate(self.solved, self.solve_answered, self.targets.resolution)
 
     @property
     def return_rate(self) -> Rate:
@@ -597,7 +623,14 @@ def _targets_to_dict(targets: ReportTargets) -> dict[str, float]:
 
 
 def _targets_from_dict(data: Mapping[str, Any]) -> ReportTargets:
-    return ReportTargets(**{f.name: float(data[f.name]) for f in fields(ReportTargets)})
+    # A report stored before a target existed is read with that target's default.
+    defaults = ReportTargets()
+    return ReportTargets(
+        **{
+            f.name: float(data.get(f.name, getattr(defaults, f.name)))
+            for f in fields(ReportTargets)
+        }
+    )
 
 
 def report_to_dict(report: StatisticsReport) -> dict[str, Any]:
@@ -670,7 +703,7 @@ def report_from_dict(data: Mapping[str, Any]) -> StatisticsReport:
             name=row["name"],
             targets=targets,
             working_days=tuple((int(days), int(count)) for days, count in row["working_days"]),
-            **{key: int(row[key]) for key in COUNT_FIELDS},
+            **{key: int(row.get(key, 0)) for key in COUNT_FIELDS},
         )
         for row in data["rows"]
     )
@@ -704,6 +737,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "received": ("受理", "Received"),
     "dispatched": ("派单", "Dispatched"),
     "signed_on_time": ("按时签收", "Signed on time"),
+    "contacted_on_time": ("按时联系", "Contacted in time"),
+    "solve_answered": ("答复是否解决", "Said solved or not"),
+    "solved": ("已解决", "Solved"),
     "returned": ("退单", "Returned"),
     "extended": ("延期", "Extended"),
     "resolved": ("办结", "Resolved"),

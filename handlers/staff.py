@@ -22,7 +22,7 @@ from handlers.dispatching import (
     pick_buttons,
     suggestions,
 )
-from handlers.display import shorten, show_deadline
+from handlers.display import shorten, show_datetime, show_deadline
 from handlers.events import ButtonPress, Content, IncomingMessage
 from handlers.lifecycle import Move
 from handlers.model import (
@@ -151,7 +151,24 @@ def on_card_button(
             return _ask(store, hotline, ticket, staff, chat_id, Move.RESOLVE, now)
         case "contact":
             return _show_contact(store, ticket, staff, now)
+        case "contacted":
+            return _contacted(store, ticket, staff, now)
     return Reaction(texts.BUTTON_INVALID(lang), callback_alert=True)
+
+
+def _contacted(store: Store, ticket: Ticket, staff: StaffMember, now: datetime) -> Reaction:
+    """已联系群众 (by phone): the first contact of the current dispatch, with who and when."""
+    lang = staff.language
+    first = store.record_contact(ticket.id, staff.id, now)
+    if first is None:
+        return Reaction(texts.BUTTON_INVALID(lang), callback_alert=True)
+    if first != now:
+        return Reaction(
+            texts.CONTACT_ALREADY(lang, number=ticket.number, time=show_datetime(first)),
+            callback_alert=True,
+        )
+    store.record(event(ticket, staff, "contacted", now, data={"by": "button"}))
+    return Reaction(texts.CONTACT_RECORDED(lang, number=ticket.number, time=show_datetime(now)))
 
 
 def sign_for(
@@ -538,6 +555,9 @@ def relay_to_citizen(
     )
     store.add_item(item)
     store.record(event(ticket, staff, "staff_message", now))
+    # A message relayed to the citizen is a first contact (先行联系) when none was made yet.
+    if store.record_contact(ticket.id, staff.id, now) == now:
+        store.record(event(ticket, staff, "contacted", now, data={"by": "message"}))
     department = hotline.department_name(ticket.department_code, citizen.language) or ""
     wording = texts.RELAY_TO_CITIZEN(
         citizen.language, department=department, number=ticket.number, text=msg.text.strip()

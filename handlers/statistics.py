@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from handlers import texts
+from handlers.assessment import AssessmentSettings, previous_period
 from handlers.context import Hotline
 from handlers.dispatching import office_chats, office_language
 from handlers.events import IncomingMessage
@@ -93,7 +94,82 @@ def export_command(
     book = _counted(
         msg, Method.SEND_DOCUMENT, caption, lang, request, "export_xlsx", purpose="export"
     )
+    assert book.render is not None
+    book.render["assessment"] = AssessmentSettings.of(hotline.config.assessment).to_dict()
     store.queue(book, now)
+
+
+def ranking_command(
+    store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
+) -> None:
+    """/ranking [period]: the 红黑榜 (default: last month), counted when it is sent."""
+    period = _period_from(store, msg, staff, now, "last-month")
+    if period is None:
+        return
+    names = department_names(hotline, staff.language)
+    targets = ReportTargets.of(hotline.config.targets)
+    request = ReportRequest(period=period, asked_at=now, targets=targets, names=names)
+    before = ReportRequest(
+        period=previous_period(period), asked_at=now, targets=targets, names=names
+    )
+    store.queue(
+        Outgoing(
+            chat_id=msg.chat_id,
+            text="",
+            render={
+                "renderer": "ranking_text",
+                "lang": staff.language.value,
+                "request": request.to_dict(),
+                "previous": before.to_dict(),
+                "assessment": AssessmentSettings.of(hotline.config.assessment).to_dict(),
+            },
+            purpose="stats",
+        ),
+        now,
+    )
+
+
+def briefing_command(
+    store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
+) -> None:
+    """/briefing [period]: the 通报 (default: last week), counted when it is sent."""
+    period = _period_from(store, msg, staff, now, "last-week")
+    if period is None:
+        return
+    store.queue(_briefing(hotline, msg.chat_id, period, now, staff.language), now)
+
+
+def _briefing(
+    hotline: Hotline, chat_id: int, period: Period, now: datetime, lang: Language
+) -> Outgoing:
+    request = ReportRequest(
+        period=period,
+        asked_at=now,
+        targets=ReportTargets.of(hotline.config.targets),
+        names=department_names(hotline, lang),
+    )
+    return Outgoing(
+        chat_id=chat_id,
+        text="",
+        render={"renderer": "briefing_text", "lang": lang.value, "request": request.to_dict()},
+        purpose="briefing",
+    )
+
+
+def send_weekly_briefing(store: Store, hotline: Hotline, now: datetime) -> bool:
+    """Every Monday from the digest's time on (a holiday too: the 通报 is weekly): last
+    week's 通报 to the office chats, once."""
+    local = now.astimezone(SHANGHAI)
+    if local.weekday() != 0 or local.time() < hotline.config.scheduler.digest_time:
+        return False
+    monday = local.date() - timedelta(days=7)
+    if not store.claim_job("briefing", monday.isoformat(), now):
+        return False
+    period = Period(monday, monday + timedelta(days=6))
+    lang = office_language(hotline)
+    for chat_id in office_chats(store):
+        store.queue(_briefing(hotline, chat_id, period, now, lang), now)
+    return True
 
 
 def _asked_report(

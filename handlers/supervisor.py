@@ -15,6 +15,7 @@ from handlers.context import Hotline
 from handlers.dispatching import (
     all_departments_picker,
     dispatch,
+    first_contact_due,
     mark_dispatched_in_office,
     office_language,
 )
@@ -270,6 +271,8 @@ def urgent_command(
     updated = store.update_ticket(
         ticket.id, now, urgent=True, deadline_at=due_at, deadline_estimated=False
     )
+    # An urgent ticket's citizen is contacted within hours (先行联系), counted from now.
+    store.hasten_contact(ticket.id, first_contact_due(hotline, now, urgent=True))
     store.record(
         TicketEvent(
             ticket_id=ticket.id,

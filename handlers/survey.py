@@ -1,9 +1,14 @@
-"""回访: the answer goes to the citizen with 满意 / 基本满意 / 不满意; 不满意 re-opens the
-ticket (重办) to the same department with a fresh deadline; silence closes it as 未评价."""
+"""回访: the answer goes to the citizen with two questions in one message, one tap each:
+问题是否已解决？ (已解决 / 未解决, first row) and the satisfaction (满意 / 基本满意 / 不满意,
+second row). 不满意 — and 未解决 unless ``[survey] unsolved_reopens`` is off — re-opens the
+ticket (重办) to the same department with a fresh deadline, at most ``[survey] max_reopens``
+times per ticket; past that the office is told to take it over instead. Silence closes the
+ticket as 未评价."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 
 from handlers import lifecycle, texts
@@ -11,11 +16,20 @@ from handlers.buttons import BadButton, ButtonAction
 from handlers.cards import refresh_cards, send_card
 from handlers.citizen import words_of
 from handlers.context import Hotline
-from handlers.dispatching import office_chats, office_language
+from handlers.dispatching import first_contact_due, office_chats, office_language
 from handlers.display import shorten, show_date
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.lifecycle import Move
-from handlers.model import Citizen, Rating, Role, SentMessage, Survey, Ticket, TicketEvent
+from handlers.model import (
+    Citizen,
+    Language,
+    Rating,
+    Role,
+    SentMessage,
+    Survey,
+    Ticket,
+    TicketEvent,
+)
 from handlers.outgoing import Button, Method, Outgoing, Reaction
 from handlers.ports import Store
 from handlers.rows import one_row
@@ -41,15 +55,108 @@ def send_answer_and_survey(
             text=texts.CITIZEN_ANSWER(
                 lang, number=ticket.number, department=department, answer=answer
             ),
-            buttons=(
-                tuple(
-                    Button(
-                        texts.RATING_NAMES[r.value](lang),
-                        hotline.buttons.sign("rate", survey.id, r.value),
-                    )
-                    for r in _RATINGS
-                ),
+            buttons=(_solved_row(hotline, survey.id, lang), _rating_row(hotline, survey.id, lang)),
+            ticket_id=ticket.id,
+            purpose="answer",
+        ),
+        now,
+    )
+
+
+def _solved_row(hotline: Hotline, survey_id: int, lang: Language) -> tuple[Button, ...]:
+    return tuple(
+        Button(texts.SOLVED_NAMES[key](lang), hotline.buttons.sign("solved", survey_id, key))
+        for key in ("1", "0")
+    )
+
+
+def _rating_row(hotline: Hotline, survey_id: int, lang: Language) -> tuple[Button, ...]:
+    return tuple(
+        Button(texts.RATING_NAMES[r.value](lang), hotline.buttons.sign("rate", survey_id, r.value))
+        for r in _RATINGS
+    )
+
+
+def _survey_for_press(
+    store: Store, press: ButtonPress, survey_id: int, now: datetime
+) -> tuple[Survey, Ticket, Citizen]:
+    survey = store.survey(survey_id, lock=True)
+    assert press.chat_id is not None
+    citizen = store.citizen_for(press.sender, press.chat_id, now)
+    ticket = store.ticket(survey.ticket_id, lock=True) if survey else None
+    if survey is None or ticket is None or ticket.citizen_id != citizen.id:
+        raise BadButton("answer about someone else's ticket")
+    return survey, ticket, citizen
+
+
+def _may_reopen(hotline: Hotline, ticket: Ticket) -> bool:
+    return ticket.reopen_count < hotline.config.survey.max_reopens
+
+
+def on_solved_button(
+    store: Store, hotline: Hotline, press: ButtonPress, action: ButtonAction, now: datetime
+) -> Reaction:
+    """问题是否已解决: one answer per resolution. 未解决 re-opens the ticket (if configured and
+    the ticket is still waiting for the citizen), or past the limit goes to the office."""
+    if press.chat_id is None or len(action.args) != 2 or action.args[1] not in ("1", "0"):
+        raise BadButton("malformed 解决 answer")
+    solved = action.args[1] == "1"
+    survey, ticket, citizen = _survey_for_press(store, press, action.int_arg(0), now)
+    lang = citizen.language
+    if survey.solved is not None:
+        return Reaction(texts.ALREADY_ANSWERED_SOLVED(lang), callback_alert=True)
+    store.answer_solved(survey.id, solved)
+    reply: str | None = None
+    if not solved:
+        reply = texts.UNSOLVED_NOTED(lang)
+        waiting = lifecycle.allowed(Move.REOPEN, ticket.status) and survey.rating is None
+        if hotline.config.survey.unsolved_reopens and waiting:
+            if _may_reopen(hotline, ticket):
+                reply = reopen(store, hotline, ticket, citizen, now, unsolved=True)
+            else:
+                reply = _to_office(store, hotline, ticket, now, unsolved=True)
+    answered = replace(survey, solved=solved)
+    _edit_survey_message(store, hotline, press, ticket, citizen, answered, now)
+    if reply is not None:
+        store.queue(
+            Outgoing(
+                chat_id=citizen.chat_id,
+                text=reply,
+                force_reply=True,
+                ticket_id=ticket.id,
+                purpose="survey_comment",
             ),
+            now,
+        )
+    return Reaction(texts.SOLVED_NAMES["1" if solved else "0"](lang))
+
+
+def _edit_survey_message(
+    store: Store,
+    hotline: Hotline,
+    press: ButtonPress,
+    ticket: Ticket,
+    citizen: Citizen,
+    survey: Survey,
+    now: datetime,
+) -> None:
+    """The answer message keeps its text, with the answers given marked, and keeps the
+    buttons of the question not answered yet."""
+    if press.message_id is None:
+        return
+    lang = citizen.language
+    rows: list[tuple[Button, ...]] = []
+    if survey.solved is None:
+        rows.append(_solved_row(hotline, survey.id, lang))
+    if survey.rating is None:
+        rows.append(_rating_row(hotline, survey.id, lang))
+    store.queue(
+        Outgoing(
+            chat_id=citizen.chat_id,
+            method=Method.EDIT_TEXT,
+            edit_message_id=press.message_id,
+            text=_answered_text(store, hotline, ticket, citizen, survey),
+            buttons=tuple(rows),
             ticket_id=ticket.id,
             purpose="answer",
         ),
@@ -67,38 +174,32 @@ def on_rate_button(
         rating = Rating(action.args[1])
     except ValueError:
         raise BadButton("malformed rating") from None
-    survey = store.survey(action.int_arg(0), lock=True)
-    citizen = store.citizen_for(press.sender, press.chat_id, now)
+    if rating not in _RATINGS:
+        raise BadButton("not a rating a citizen gives")
+    survey, ticket, citizen = _survey_for_press(store, press, action.int_arg(0), now)
     lang = citizen.language
-    ticket = store.ticket(survey.ticket_id, lock=True) if survey else None
-    if (
-        survey is None
-        or ticket is None
-        or ticket.citizen_id != citizen.id
-        or rating not in _RATINGS
-    ):
-        raise BadButton("rating of someone else's ticket")
     if survey.rating is not None:
         return Reaction(texts.ALREADY_RATED(lang), callback_alert=True)
     store.rate_survey(survey.id, rating, now)
-    if rating is Rating.UNSATISFIED:
-        reply = reopen(store, hotline, ticket, citizen, now)
-    else:
+    thanks = texts.RATED(lang, rating=texts.RATING_NAMES[rating.value](lang))
+    # A ticket already re-opened by 未解决 is being handled again: the rating is recorded,
+    # nothing more moves.
+    waiting = lifecycle.allowed(Move.REOPEN, ticket.status)
+    if rating is Rating.UNSATISFIED and waiting:
+        if _may_reopen(hotline, ticket):
+            reply = reopen(store, hotline, ticket, citizen, now)
+        else:
+            reply = _to_office(store, hotline, ticket, now, unsolved=False)
+            close(store, hotline, ticket, now, rating, actor=citizen)
+    elif waiting:
         close(store, hotline, ticket, now, rating, actor=citizen)
-        reply = texts.RATED(lang, rating=texts.RATING_NAMES[rating.value](lang))
-    # The survey message keeps its text but loses its buttons; the thanks invites a comment.
-    if press.message_id is not None:
-        store.queue(
-            Outgoing(
-                chat_id=citizen.chat_id,
-                method=Method.EDIT_TEXT,
-                edit_message_id=press.message_id,
-                text=_answered_text(store, hotline, ticket, citizen, survey, rating),
-                ticket_id=ticket.id,
-                purpose="answer",
-            ),
-            now,
-        )
+        reply = thanks
+    else:
+        reply = thanks
+    # The survey message keeps its text; the thanks invites a comment.
+    _edit_survey_message(
+        store, hotline, press, ticket, citizen, replace(survey, rating=rating), now
+    )
     store.queue(
         Outgoing(
             chat_id=citizen.chat_id,
@@ -113,9 +214,9 @@ def on_rate_button(
 
 
 def _answered_text(
-    store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, survey: Survey, rating: Rating
+    store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, survey: Survey
 ) -> str:
-    """The answer message as it was sent, its buttons replaced by the rating given."""
+    """The answer message as it was sent, with the answers given marked ✓."""
     lang = citizen.language
     answer = texts.CITIZEN_ANSWER(
         lang,
@@ -123,7 +224,13 @@ def _answered_text(
         department=hotline.department_name(survey.department_code, lang) or "",
         answer=store.resolution_answer(survey.resolution_id) or "",
     )
-    return f"{answer} {texts.RATING_NAMES[rating.value](lang)} ✓"
+    marks = []
+    if survey.solved is not None:
+        marks.append(texts.SOLVED_NAMES["1" if survey.solved else "0"](lang))
+    if survey.rating in _RATINGS:
+        assert survey.rating is not None
+        marks.append(texts.RATING_NAMES[survey.rating.value](lang))
+    return f"{answer} {' '.join(marks)} ✓"
 
 
 def close(
@@ -154,7 +261,56 @@ def close(
     return updated
 
 
-def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now: datetime) -> str:
+def _to_office(
+    store: Store, hotline: Hotline, ticket: Ticket, now: datetime, *, unsolved: bool
+) -> str:
+    """Past the re-open limit: the office is told to follow the ticket up itself; the
+    citizen's answer for it."""
+    lang = office_language(hotline)
+    what = texts.OFFICE_UNSOLVED_WHAT(lang) if unsolved else texts.OFFICE_UNSATISFIED_WHAT(lang)
+    store.record(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor_role=Role.CITIZEN,
+            actor_id=None,
+            action="reopen_limit",
+            from_status=ticket.status,
+            to_status=ticket.status,
+            data={"reopen_count": ticket.reopen_count, "unsolved": unsolved},
+        )
+    )
+    for chat_id in office_chats(store):
+        store.queue(
+            Outgoing(
+                chat_id=chat_id,
+                text=texts.OFFICE_REOPEN_LIMIT(
+                    lang,
+                    number=ticket.number,
+                    department=hotline.department_name(ticket.department_code, lang) or "",
+                    count=ticket.reopen_count,
+                    what=what,
+                ),
+                ticket_id=ticket.id,
+                purpose="reopened",
+            ),
+            now,
+        )
+    citizen = store.citizen(ticket.citizen_id)
+    return texts.REOPEN_LIMIT_CITIZEN(
+        citizen.language if citizen else Language.ZH, number=ticket.number
+    )
+
+
+def reopen(
+    store: Store,
+    hotline: Hotline,
+    ticket: Ticket,
+    citizen: Citizen,
+    now: datetime,
+    *,
+    unsolved: bool = False,
+) -> str:
     """重办: the same department, a fresh period from now (never earlier than the deadline
     still running, e.g. an approved extension), signed for again; the office is told."""
     target = lifecycle.after(Move.REOPEN, ticket.status)
@@ -175,6 +331,7 @@ def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now
         by=None,
         automatic=False,
         confidence=None,
+        contact_due_at=first_contact_due(hotline, now, urgent=ticket.urgent),
     )
     updated = store.update_ticket(
         ticket.id,
@@ -195,7 +352,7 @@ def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now
             action="reopened",
             from_status=ticket.status,
             to_status=target,
-            data={"round": ticket.reopen_count + 2},
+            data={"round": ticket.reopen_count + 2, "unsolved": unsolved},
         )
     )
     # The new card replaces the department's earlier one (send_card marks it superseded).
@@ -205,7 +362,7 @@ def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now
         store.queue(
             Outgoing(
                 chat_id=chat_id,
-                text=texts.OFFICE_REOPENED(
+                text=(texts.OFFICE_REOPENED_UNSOLVED if unsolved else texts.OFFICE_REOPENED)(
                     office_lang,
                     number=ticket.number,
                     department=hotline.department_name(ticket.department_code, office_lang) or "",
@@ -217,7 +374,7 @@ def reopen(store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, now
             now,
         )
     lang = citizen.language
-    return texts.RATED_REOPENED(
+    return (texts.UNSOLVED_REOPENED if unsolved else texts.RATED_REOPENED)(
         lang,
         number=ticket.number,
         department=hotline.department_name(ticket.department_code, lang) or "",
@@ -242,7 +399,8 @@ def on_comment(
     if survey is not None and text:
         store.comment_survey(survey.id, text[:2000])
         ticket = store.ticket(prompt.ticket_id)
-        if survey.rating is Rating.UNSATISFIED and ticket is not None and ticket.status.is_open:
+        unhappy = survey.rating is Rating.UNSATISFIED or survey.solved is False
+        if unhappy and ticket is not None and ticket.status.is_open:
             _pass_on_reason(store, hotline, ticket, text, now)
             reply = texts.REASON_PASSED_ON(citizen.language, number=ticket.number)
     store.queue(

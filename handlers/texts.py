@@ -269,6 +269,15 @@ BUTTON_RETURN = Phrase("↩️ 退回", "↩️ Return")
 BUTTON_EXTEND = Phrase("⏳ 申请延期", "⏳ Ask for more time")
 BUTTON_RESOLVE = Phrase("📝 办结", "📝 Resolve")
 BUTTON_CONTACT = Phrase("📞 显示联系电话", "📞 Show phone")
+BUTTON_CONTACTED = Phrase("☎️ 已联系群众", "☎️ Citizen contacted")
+CONTACT_RECORDED = Phrase(
+    "已记录：工单 {number} 已联系群众（{time}）。",
+    "Recorded: ticket {number}, citizen contacted ({time}).",
+)
+CONTACT_ALREADY = Phrase(
+    "工单 {number} 已于 {time} 联系过群众，已记录。",
+    "Ticket {number}: the citizen was already contacted at {time}; it is recorded.",
+)
 BUTTON_OTHER_DEPARTMENT = Phrase("其他单位…", "Other department…")
 BUTTON_APPROVE = Phrase("✅ 批准", "✅ Approve")
 BUTTON_REJECT = Phrase("❌ 驳回", "❌ Reject")
@@ -383,9 +392,10 @@ RESOLVED = Phrase(
     "工单 {number} 已办结，答复已发送给群众。", "Ticket {number} resolved; the answer was sent."
 )
 CITIZEN_ANSWER = Phrase(
-    "📝 您的工单 {number} 已办结。\n{department}答复：\n{answer}\n\n请对本次办理进行评价：",
+    "📝 您的工单 {number} 已办结。\n{department}答复：\n{answer}\n\n"
+    "问题是否已解决？请点选（第一行），并对本次办理进行评价（第二行）：",
     "📝 Your ticket {number} is resolved.\nAnswer from {department}:\n{answer}\n\n"
-    "Please rate how it was handled:",
+    "Is your problem solved? Tap one (first row), and rate how it was handled (second row):",
 )
 RELAY_TO_CITIZEN = Phrase(
     "💬 {department}（工单 {number}）：\n{text}\n\n（回复本消息即可继续补充）",
@@ -442,12 +452,14 @@ SUPERVISOR_HELP = Phrase(
     "督办命令：\n/queue — 待派单工单\n/overdue — 超期工单\n"
     "/dispatch 工单编号 [单位代码] — 派单/改派\n"
     "/urgent 工单编号 — 标记紧急\n/nudge 工单编号 [内容] — 催办\n/invite 单位代码 — 邀请工作人员\n"
-    "/similar — 相似诉求（并单候选）\n/stats [时段] — 统计\n/export [时段] — 导出 Excel",
+    "/similar — 相似诉求（并单候选）\n/stats [时段] — 统计\n/export [时段] — 导出 Excel\n"
+    "/ranking [时段] — 考评红黑榜\n/briefing [时段] — 通报",
     "Supervisor commands:\n/queue — tickets awaiting dispatch\n/overdue — overdue tickets\n"
     "/dispatch NUMBER [CODE] — dispatch/re-dispatch\n/urgent NUMBER — mark urgent\n"
     "/nudge NUMBER [text] — chase "
     "the department\n/invite CODE — invite staff\n/similar — similar requests (merge candidates)\n"
-    "/stats [period] — statistics\n/export [period] — Excel export",
+    "/stats [period] — statistics\n/export [period] — Excel export\n"
+    "/ranking [period] — ranking (red and black lists)\n/briefing [period] — briefing",
 )
 
 # -- the command menu (setMyCommands; handlers.menu) --------------------------------------------
@@ -479,6 +491,8 @@ MENU_KB_ADD = Phrase(
 MENU_KB_EDIT = Phrase("修改知识（ID 答复）", "Edit an entry (ID answer)")
 MENU_KB_OFF = Phrase("停用知识（ID）", "Retire an entry (ID)")
 MENU_KB_STATS = Phrase("直接答复统计（[时段]）", "Direct-answer figures ([period])")
+MENU_RANKING = Phrase("红黑榜（[时段]）", "Ranking of units ([period])")
+MENU_BRIEFING = Phrase("通报（[时段]）", "Briefing ([period])")
 
 # -- dispatching ---------------------------------------------------------------------------------
 
@@ -603,6 +617,42 @@ RATING_NAMES = {
     "basic": Phrase("基本满意", "Mostly satisfied"),
     "unsatisfied": Phrase("不满意", "Not satisfied"),
 }
+SOLVED_NAMES = {
+    "1": Phrase("已解决", "Solved"),
+    "0": Phrase("未解决", "Not solved"),
+}
+ALREADY_ANSWERED_SOLVED = Phrase(
+    "您已回答过问题是否解决，已记录。", "You already said whether it is solved; it is recorded."
+)
+UNSOLVED_REOPENED = Phrase(
+    "很抱歉问题仍未解决。工单 {number} 已重新交{department}办理，新的办结时限 {deadline}。"
+    "可回复本消息说明情况。",
+    "We are sorry the problem is not solved. Ticket {number} goes back to {department} to be "
+    "handled again; new deadline {deadline}. Reply to this message to tell us more.",
+)
+UNSOLVED_NOTED = Phrase(
+    "已记录：问题未解决。可回复本消息说明情况。",
+    "Recorded: not solved. Reply to this message to tell us more.",
+)
+REOPEN_LIMIT_CITIZEN = Phrase(
+    "很抱歉。工单 {number} 已多次重办，现已转热线办直接跟进，工作人员会与您联系。"
+    "可回复本消息说明情况。",
+    "We are sorry. Ticket {number} has been handled again several times; the hotline office "
+    "now follows it up itself and will contact you. Reply to this message to tell us more.",
+)
+OFFICE_REOPEN_LIMIT = Phrase(
+    "⚠ 重办已达上限：工单 {number}（{department}）已重办 {count} 次，群众仍{what}。"
+    "未再退回承办单位，请热线办跟进。",
+    "⚠ Re-open limit reached: ticket {number} ({department}) has been re-opened {count} times "
+    "and the citizen is still {what}. Not sent back to the department: please follow it up.",
+)
+OFFICE_UNSOLVED_WHAT = Phrase("表示问题未解决", "saying it is not solved")
+OFFICE_UNSATISFIED_WHAT = Phrase("不满意", "not satisfied")
+OFFICE_REOPENED_UNSOLVED = Phrase(
+    "🔁 重办：工单 {number} 群众表示问题未解决，已退回{department}重新办理，新时限 {deadline}。",
+    "🔁 Re-opened: the citizen says ticket {number} is not solved; back to {department}, new "
+    "deadline {deadline}.",
+)
 RATED = Phrase(
     "感谢您的评价（{rating}）。如有意见，可回复本消息补充。",
     "Thank you for your rating ({rating}). Reply to this message to add a comment.",
@@ -648,6 +698,15 @@ REMIND_SIGN = Phrase(
     "⏰ Please sign for these tickets: the sign-for limit has passed:",
 )
 REMIND_SIGN_OFFICE = Phrase("⏰ 签收超时：以下工单尚未签收：", "⏰ Not signed for in time:")
+REMIND_CONTACT = Phrase(
+    "⏰ 催办：以下工单派单后超过先行联系时限仍未联系群众，请尽快联系（联系后点卡片上的"
+    "“已联系群众”）：",
+    "⏰ Please contact the citizens of these tickets: the first-contact limit has passed (press "
+    "“Citizen contacted” on the card afterwards):",
+)
+REMIND_CONTACT_OFFICE = Phrase(
+    "⏰ 响应超时：以下工单尚未联系群众：", "⏰ Citizen not contacted in time:"
+)
 REMIND_DUE_SOON = Phrase(
     "⏰ 催办：以下工单即将到期，请抓紧办理：", "⏰ These tickets are due soon:"
 )

@@ -255,11 +255,13 @@ class AssignmentRow(Base):
     __tablename__ = "assignments"
     __table_args__ = (
         Index(
-            "ix_assignments_department_dispatched_sign",
+            "ix_assignments_department_dispatched_sign_contact",
             "department_code",
             "dispatched_at",
             "signed_at",
             "sign_due_at",
+            "contacted_at",
+            "contact_due_at",
         ),
         Index("ix_assignments_department_returned", "department_code", "returned_at"),
         Index("ix_assignments_open_sign", "signed_at", "returned_at", "sign_due_at"),
@@ -278,6 +280,12 @@ class AssignmentRow(Base):
     returned_at: Mapped[datetime | None]
     returned_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     return_reason: Mapped[str | None] = mapped_column(Text)
+    # 先行联系: the unit must contact the citizen by contact_due_at (响应率): the first staff
+    # message relayed to the citizen, or "已联系群众" pressed on the card (a phone call), by
+    # contacted_by.
+    contact_due_at: Mapped[datetime | None]
+    contacted_at: Mapped[datetime | None]
+    contacted_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
 class ExtensionRow(Base):
@@ -337,6 +345,7 @@ class SurveyRow(Base):
     __table_args__ = (
         Index("ix_surveys_open_due", "rating", "due_at"),
         Index("ix_surveys_department_rating_sent", "department_code", "rating", "sent_at"),
+        Index("ix_surveys_department_solved_sent", "department_code", "solved", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -348,6 +357,8 @@ class SurveyRow(Base):
     rating: Mapped[Rating | None] = mapped_column(StrEnumType(Rating, 16))
     rated_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
+    # 问题是否已解决: the citizen's answer (解决率 = solved / answered); None until answered.
+    solved: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class QualityCheckRow(Base):

@@ -791,6 +791,7 @@ class SqlStore:
         by: int | None,
         automatic: bool,
         confidence: float | None,
+        contact_due_at: datetime | None = None,
     ) -> Assignment:
         assignment_id = self._new_id("assignments")
         self._add_row(
@@ -809,6 +810,9 @@ class SqlStore:
                 "returned_at": None,
                 "returned_by": None,
                 "return_reason": None,
+                "contact_due_at": contact_due_at,
+                "contacted_at": None,
+                "contacted_by": None,
             },
         )
         return Assignment(
@@ -823,6 +827,34 @@ class SqlStore:
             .limit(1)
         ).first()
         return Assignment(**row._mapping) if row else None
+
+    def hasten_contact(self, ticket_id: int, due_at: datetime) -> None:
+        current = self.current_assignment(ticket_id)
+        if current is None:
+            return
+        self.conn.execute(
+            update(AssignmentRow)
+            .where(
+                AssignmentRow.id == current.id,
+                AssignmentRow.contacted_at.is_(None),
+                or_(AssignmentRow.contact_due_at.is_(None), AssignmentRow.contact_due_at > due_at),
+            )
+            .values(contact_due_at=due_at)
+        )
+
+    def record_contact(self, ticket_id: int, staff_id: int, now: datetime) -> datetime | None:
+        current = self.current_assignment(ticket_id)
+        if current is None:
+            return None
+        self.conn.execute(
+            update(AssignmentRow)
+            .where(AssignmentRow.id == current.id, AssignmentRow.contacted_at.is_(None))
+            .values(contacted_at=now, contacted_by=staff_id)
+        )
+        first: datetime | None = self.conn.execute(
+            select(AssignmentRow.contacted_at).where(AssignmentRow.id == current.id)
+        ).scalar_one()
+        return first
 
     def sign_assignment(self, assignment_id: int, staff_id: int, now: datetime) -> None:
         self.conn.execute(
@@ -991,6 +1023,9 @@ class SqlStore:
             .where(SurveyRow.id == survey_id)
             .values(rating=rating.value, rated_at=now)
         )
+
+    def answer_solved(self, survey_id: int, solved: bool) -> None:
+        self.conn.execute(update(SurveyRow).where(SurveyRow.id == survey_id).values(solved=solved))
 
     def comment_survey(self, survey_id: int, comment: str) -> None:
         """Add a comment to the rating; a second reply joins the first, nothing is lost."""
@@ -1247,6 +1282,38 @@ class SqlStore:
                 self._not_reminded("sign_overdue", step),
             )
             .order_by(AssignmentRow.sign_due_at, TicketRow.id)
+            .limit(limit)
+        )
+        if urgent_only:
+            stmt = stmt.where(TicketRow.urgent.is_(True))
+        found = []
+        for row in self.conn.execute(stmt):
+            values = dict(row._mapping)
+            assignment_id = values.pop("assignment_id")
+            found.append((Ticket(**values), str(assignment_id)))
+        return found
+
+    def contact_overdue_tickets(
+        self, now: datetime, limit: int, *, urgent_only: bool
+    ) -> list[tuple[Ticket, str]]:
+        """Open tickets whose current dispatch is past its first-contact limit (先行联系) with
+        no contact yet, unreminded for that dispatch."""
+        later = aliased(AssignmentRow)
+        step = cast(AssignmentRow.id, String)
+        stmt = (
+            select(*_TICKET_COLUMNS, AssignmentRow.id.label("assignment_id"))
+            .join(AssignmentRow, AssignmentRow.ticket_id == TicketRow.id)
+            .where(
+                TicketRow.status.in_([TicketStatus.DISPATCHED, TicketStatus.IN_PROGRESS]),
+                ~exists().where(
+                    later.ticket_id == AssignmentRow.ticket_id, later.id > AssignmentRow.id
+                ),
+                AssignmentRow.contacted_at.is_(None),
+                AssignmentRow.returned_at.is_(None),
+                AssignmentRow.contact_due_at < now,
+                self._not_reminded("contact_overdue", step),
+            )
+            .order_by(AssignmentRow.contact_due_at, TicketRow.id)
             .limit(limit)
         )
         if urgent_only:

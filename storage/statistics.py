@@ -18,6 +18,9 @@ dispatched
 signed_on_time
     of those, ``signed_at <= sign_due_at`` (so signed). A dispatch not signed for yet counts
     as dispatched but not signed on time.
+contacted_on_time
+    of those, ``contacted_at <= contact_due_at``: the unit contacted the citizen (先行联系) in
+    time. A dispatch without a first contact (or without a limit) counts as not in time.
 returned
     assignments to D with ``returned_at`` in the period (whenever they were dispatched).
 extended
@@ -33,6 +36,9 @@ surveyed / satisfied / basic / unsatisfied / survey_timed_out / rated
     surveys of D with ``sent_at`` in the period / of those, rated ``satisfied``, ``basic``,
     ``unsatisfied``, ``none`` (timed out) / satisfied + basic + unsatisfied. Pending surveys
     (rating NULL) count as surveyed only.
+solve_answered / solved
+    surveys of D with ``sent_at`` in the period where the citizen answered 问题是否已解决
+    (``solved`` not NULL) / answered 已解决 (``solved``).
 reopened
     = unsatisfied: surveys sent in the period rated ``unsatisfied``. A survey is sent with its
     answer and an unsatisfied rating re-opens the ticket, so this is the number of the period's
@@ -130,9 +136,16 @@ RATINGS = ("satisfied", "basic", "unsatisfied", "none")
 STATISTICS_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ix_tickets_department_received": ("tickets", ("department_code", "received_at")),
     # supersedes ix_assignments_department_dispatched (department_code, dispatched_at)
-    "ix_assignments_department_dispatched_sign": (
+    "ix_assignments_department_dispatched_sign_contact": (
         "assignments",
-        ("department_code", "dispatched_at", "signed_at", "sign_due_at"),
+        (
+            "department_code",
+            "dispatched_at",
+            "signed_at",
+            "sign_due_at",
+            "contacted_at",
+            "contact_due_at",
+        ),
     ),
     "ix_assignments_department_returned": ("assignments", ("department_code", "returned_at")),
     "ix_resolutions_department_on_time_resolved": (
@@ -140,6 +153,7 @@ STATISTICS_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("department_code", "on_time", "resolved_at", "working_days"),
     ),
     "ix_surveys_department_rating_sent": ("surveys", ("department_code", "rating", "sent_at")),
+    "ix_surveys_department_solved_sent": ("surveys", ("department_code", "solved", "sent_at")),
 }
 
 # SQLite allows 500 terms in a compound SELECT; stay well below it.
@@ -275,6 +289,7 @@ def compute_statistics(
             literal(code, String).label("code"),
             func.count(),
             func.count().filter(a.signed_at <= a.sign_due_at),
+            func.count().filter(a.contacted_at <= a.contact_due_at),
         ).where(a.department_code == code, _between(a.dispatched_at, start, end)),
     )
     # The working-days histogram. ``on_time IN (true, false)`` is always true: it lets both
@@ -329,13 +344,15 @@ def compute_statistics(
             histograms[code][int(days)] = n
 
     for _ in dispatches:
-        for code, dispatched, signed_on_time in next(results):
+        for code, dispatched, signed_on_time, contacted_on_time in next(results):
             counts[code]["dispatched"] = dispatched
             counts[code]["signed_on_time"] = signed_on_time
+            counts[code]["contacted_on_time"] = contacted_on_time
 
-    for code, returned, pending, *rated in next(results):
+    for code, returned, solve_answered, solved, pending, *rated in next(results):
         row = counts[code]
         row["returned"] = returned
+        row["solve_answered"], row["solved"] = solve_answered, solved
         row["satisfied"], row["basic"], row["unsatisfied"], row["survey_timed_out"] = rated
         row["rated"] = row["satisfied"] + row["basic"] + row["unsatisfied"]
         row["surveyed"] = pending + row["rated"] + row["survey_timed_out"]
@@ -435,13 +452,17 @@ def _queue_cells(bounds: Sequence[tuple[datetime, datetime]]) -> Executable:
 
 
 def _returns_and_surveys(codes: Sequence[str], start: datetime, end: datetime) -> Executable:
-    """Per department: dispatches returned, pending surveys, and surveys by rating."""
+    """Per department: dispatches returned, surveys answered 解决/未解决 and 已解决, pending
+    surveys, and surveys by rating."""
     d = aliased(DepartmentRow)
     a, s = AssignmentRow, SurveyRow
     sent = _between(s.sent_at, start, end)
     return select(
         d.code,
         _count(a.department_code == d.code, _between(a.returned_at, start, end)),
+        # solved IN (true, false), not IS NOT NULL: a seek under each value of the index.
+        _count(s.department_code == d.code, s.solved.in_([True, False]), sent),
+        _count(s.department_code == d.code, s.solved.is_(True), sent),
         _count(s.department_code == d.code, s.rating.is_(None), sent),
         *(_count(s.department_code == d.code, s.rating == rating, sent) for rating in RATINGS),
     ).where(d.code.in_(codes))
@@ -483,10 +504,10 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
     Each row has the ticket's number, receipt time, type, urgency, current department (code
     and Chinese name), status, deadline, re-open count, approved extensions, and its latest
     answer: time, on time, working days, rating, quality-check result; ``unsatisfied_reason``,
-    the citizen's comment on the latest answer rated 不满意; plus ``phone``, the citizen's
-    phone *unmasked* — the caller must mask it. No citizen name is read. A ticket open again
-    after 重办 has no answer yet: its earlier answers show only as the re-open count and the
-    reason.
+    the citizen's comment on the latest answer rated 不满意 or said 未解决; plus ``phone``, the
+    citizen's phone *unmasked* — the caller must mask it. No citizen name is read. A ticket
+    open again after 重办 has no answer yet: its earlier answers show only as the re-open count
+    and the reason.
 
     Two streams in the same order — the tickets, and the answers of those tickets by round —
     are merged here, a batch at a time. (One query joining each ticket's latest answer made
@@ -530,6 +551,7 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
             r.on_time,
             r.working_days,
             s.rating,
+            s.solved,
             s.comment,
             q.passed.label("quality_passed"),
         )
@@ -549,7 +571,7 @@ def ticket_rows_for_export(session: Session, period: Period) -> Iterator[dict[st
         # this ticket come next, the last one is the latest round.
         while pending is not None and pending["id"] == ticket_id:
             latest = pending
-            if pending["rating"] == Rating.UNSATISFIED:
+            if pending["rating"] == Rating.UNSATISFIED or pending["solved"] is False:
                 reason = pending["comment"]
             pending = next(answers, None)
         if TicketStatus(ticket["status"]) in OPEN_STATUSES:

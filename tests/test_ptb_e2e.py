@@ -61,7 +61,13 @@ async def test_a_staff_member_handles_a_ticket(
         prompt = await server.wait_for_message(ROADS_CHAT, contains="答复内容")
         server.push_text(world.roads, "路灯已修好", chat_id=ROADS_CHAT, reply_to=prompt)
         answer = await server.wait_for_message(world.citizen.chat_id, contains="路灯已修好")
-        assert {b["text"] for b in buttons(answer)} == {"满意", "基本满意", "不满意"}
+        assert {b["text"] for b in buttons(answer)} == {
+            "已解决",
+            "未解决",
+            "满意",
+            "基本满意",
+            "不满意",
+        }
         server.press_button(world.citizen, answer, button(answer, "不满意"))
         reopened = await server.wait_for_message(world.citizen.chat_id, contains="重新交")
         assert "2026-12-08" in reopened["text"]  # a fresh seven working days from today

@@ -53,7 +53,8 @@ async def test_each_step_fires_once_and_waits_for_office_hours(
         assert report.total == 0
 
         clock.set(at("2026-12-01", "08:31"))
-        assert (await bot.sweep()).reminders == {"sign_overdue": 1}
+        # Not contacted either (先行联系 has the same one-working-day limit by default).
+        assert (await bot.sweep()).reminders == {"sign_overdue": 1, "contact_overdue": 1}
         assert (
             len(
                 reminder_texts(server, ROADS_CHAT, "尚未签收")
@@ -156,6 +157,9 @@ async def test_two_sweeps_racing_queue_each_reminder_once(
             select(OutboxRow).where(OutboxRow.purpose.like("reminder_%"))
         ).all()
     database.dispose()
-    assert len(reminders) == 3
-    # One list to the roads chat and one to the office, not two of each.
-    assert sorted(m.chat_id for m in messages) == sorted([ROADS_CHAT, OFFICE])
+    # Three sign-for and three first-contact (先行联系) reminders, each recorded once.
+    assert sorted(r.kind for r in reminders) == ["contact_overdue"] * 3 + ["sign_overdue"] * 3
+    # Per kind, one list to the roads chat and one to the office, not two of each.
+    for kind in ("sign_overdue", "contact_overdue"):
+        chats = [m.chat_id for m in messages if m.purpose == f"reminder_{kind}"]
+        assert sorted(chats) == sorted([ROADS_CHAT, OFFICE])

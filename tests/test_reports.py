@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
+import docx
 import matplotlib.image
 import openpyxl
 import pytest
@@ -19,7 +20,8 @@ from typer.testing import CliRunner
 
 from bot import settings as bot_settings
 from bot.reports import CHART_DPI, CHART_SIZE, render_chart, render_workbook
-from bot.stats_cli import export, stats
+from bot.stats_cli import briefing, export, ranking, stats
+from handlers.assessment import AssessmentSettings
 from handlers.config import Targets, load_config
 from handlers.reports import (
     DepartmentStats,
@@ -238,6 +240,37 @@ def workbook_values(data: bytes, sheet: str) -> list[tuple[object, ...]]:
         book.close()
 
 
+def test_workbook_has_the_assessment_sheet(database: Database) -> None:
+    with database.transaction() as session:
+        build_november(session)
+    with database.read() as session:
+        report = compute_statistics(session, NOVEMBER, now=NOW, targets=Targets())
+        data = render_workbook(
+            report,
+            ticket_rows_for_export(session, NOVEMBER),
+            assessment=AssessmentSettings(min_tickets=3, board_size=1),
+        )
+    rows = workbook_values(data, "考评 Assessment")
+    assert rows[0][:5] == (
+        "排名 Rank",
+        "榜单 List",
+        "单位代码 Code",
+        "承办单位 Department",
+        "得分 Score",
+    )
+    # tests/test_assessment.py: labour 100, construction 79, social_affairs 51.67
+    assert [(r[0], r[1], r[2], r[4]) for r in rows[1:4]] == [
+        (1, "红榜 Red", "labour", 100.0),
+        (2, None, "construction", 79.0),
+        (3, "黑榜 Black", "social_affairs", 51.67),
+    ]
+    response = rows[0].index("响应率 Response")
+    assert rows[2][response] == pytest.approx(0.4)  # construction 2 / 5
+    overall = next(r for r in rows if r[3] == "全部")
+    assert overall[0] is None
+    assert overall[response] == pytest.approx(7 / 11)
+
+
 def test_workbook_from_the_database(database: Database) -> None:
     with database.transaction() as session:
         build_november(session)
@@ -303,6 +336,8 @@ def cli_app() -> typer.Typer:
     app = typer.Typer()
     app.command()(stats)
     app.command()(export)
+    app.command()(ranking)
+    app.command()(briefing)
     return app
 
 
@@ -332,13 +367,103 @@ def test_stats_json(cli_app: typer.Typer, hotline_env: Path) -> None:
     overall = rows[0]
     assert overall["department"] is None
     assert (overall["received"], overall["resolved"], overall["resolved_on_time"]) == (10, 7, 6)
-    assert overall["on_time_rate"] == pytest.approx(6 / 7)
-    assert overall["satisfaction_rate"] == pytest.approx(0.8)
-    assert overall["survey_response_rate"] == pytest.approx(5 / 7)
-    assert overall["qa_pass_rate"] == pytest.approx(2 / 3)
+    assert overall["on_time_rate"]["value"] == pytest.approx(6 / 7)
+    assert (overall["on_time_rate"]["numerator"], overall["on_time_rate"]["denominator"]) == (6, 7)
+    assert overall["satisfaction_rate"]["value"] == pytest.approx(0.8)
+    assert overall["survey_response_rate"]["value"] == pytest.approx(5 / 7)
+    assert overall["quality_pass_rate"]["value"] == pytest.approx(2 / 3)
+    # 响应率 7 / 11 and 解决率 4 / 6 (tests/test_assessment.py works them out)
+    assert (overall["response_rate"]["numerator"], overall["response_rate"]["denominator"]) == (
+        7,
+        11,
+    )
+    assert overall["resolution_rate"]["denominator"] == 6
+    assert overall["direct_answer_rate"] is None
+    assert overall["score"] == pytest.approx(
+        round(100 * (0.10 * 7 / 11 + 0.45 * 4 / 6 + 0.45 * 4 / 5), 2)
+    )
+    assert overall["rank"] is None
     assert "overdue_open" in overall  # its value depends on today's date
     labour = next(row for row in rows if row["department"] == "labour")
-    assert labour["satisfaction_rate"] is None
+    assert labour["satisfaction_rate"]["value"] is None
+    assert labour["rank"] is None  # 3 dispatches, fewer than the default minimum of 5
+    construction = next(row for row in rows if row["department"] == "construction")
+    assert (construction["score"], construction["rank"]) == (79.0, 1)
+
+
+def test_ranking_json_and_csv(
+    cli_app: typer.Typer, hotline_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three dispatches are enough to be ranked here (default 5).
+    config = hotline_env / "hotline.toml"
+    config.write_text("[assessment]\nmin_tickets = 3\nboard_size = 1\n", encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    bot_settings.get_settings.cache_clear()
+    result = CliRunner().invoke(cli_app, ["ranking", "--period", "2026-11", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    # tests/test_assessment.py: labour 100, construction 79, social_affairs 51.67
+    assert [(r["department"], r["rank"], r["board"]) for r in rows[:3]] == [
+        ("labour", 1, "red"),
+        ("construction", 2, None),
+        ("social_affairs", 3, "black"),
+    ]
+    assert rows[1]["score"] == 79.0
+    assert rows[1]["response_rate"] == pytest.approx(0.4)
+    # October: only T14 (labour, 1 dispatch, below the minimum): nobody was ranked then.
+    assert rows[0]["rank_change"] is None
+    assert all(r["rank"] is None for r in rows[3:])
+
+    result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-11", "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert (table[0]["department"], table[0]["rank"], table[0]["score"]) == ("labour", "1", "100.0")
+
+    result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-11"])
+    assert result.exit_code == 0, result.stderr
+    assert "红榜" in result.stdout
+    assert "黑榜" in result.stdout
+
+    # The bar chart: one bar per ranked unit, red for 红榜, against the 95 line.
+    png = hotline_env / "ranking.png"
+    result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-11", "--chart", str(png)])
+    assert result.exit_code == 0, result.stderr
+    pixels = decode_png(png.read_bytes())
+    red = (pixels[..., 0] > 0.7) & (pixels[..., 1] < 0.3) & (pixels[..., 2] < 0.3)  # type: ignore[index]
+    assert red.sum() > 1000  # labour's bar (红榜)
+
+    result = CliRunner().invoke(cli_app, ["ranking", "-p", "2026-13"])
+    assert result.exit_code == 2
+    assert "no month 13" in result.stderr
+
+
+def test_briefing_docx_and_markdown(cli_app: typer.Typer, hotline_env: Path) -> None:
+    document = hotline_env / "briefing.docx"
+    result = CliRunner().invoke(cli_app, ["briefing", "-p", "2026-11", "-o", str(document)])
+    assert result.exit_code == 0, result.stderr
+    paragraphs = [p.text for p in docx.Document(str(document)).paragraphs]
+    assert paragraphs[0].startswith("12345 热线工作通报 2026-11")
+    # One sentence of figures: 受理 10, 办结 7, 按时办结率 6 / 7, 质检合格率 2 / 3 …
+    sentence = paragraphs[paragraphs.index("总体情况") + 1]
+    assert sentence.startswith("2026-11受理 10 件，办结 7 件，按时办结率 85.7%")
+    assert "质检合格率 66.7%" in sentence
+    # Every fixture request is the same citizen's: no 热点.
+    assert paragraphs[paragraphs.index("热点问题") + 1] == "本期无集中反映的问题。"
+    # construction signed for 2 of its 5 dispatches on time: below the 95% target.
+    overdue = next(i for i, p in enumerate(paragraphs) if p.startswith("超期未办结（"))
+    below = paragraphs[paragraphs.index("未达标单位") + 1 : overdue]
+    assert any("及时签收率 40.0%（目标 95%）" in line for line in below)
+
+    markdown = hotline_env / "briefing.md"
+    result = CliRunner().invoke(cli_app, ["briefing", "-p", "2026-11", "-o", str(markdown)])
+    assert result.exit_code == 0, result.stderr
+    text = markdown.read_text(encoding="utf-8")
+    assert text.startswith("# 12345 热线工作通报 2026-11")
+    assert "## 未达标单位" in text
+
+    result = CliRunner().invoke(cli_app, ["briefing", "-p", "2026-11", "-o", "x.pdf"])
+    assert result.exit_code == 2
+    assert ".docx or .md" in result.stderr
 
 
 def test_stats_csv_for_one_department(cli_app: typer.Typer, hotline_env: Path) -> None:

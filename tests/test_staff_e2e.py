@@ -84,7 +84,13 @@ async def test_dispatch_sign_talk_resolve_and_rate(
         assert markup["force_reply"] is True
         server.push_text(world.roads, "路灯已更换，恢复照明。", chat_id=ROADS_CHAT, reply_to=prompt)
         answer = await server.wait_for_message(world.citizen.chat_id, contains="路灯已更换")
-        assert {b["text"] for b in buttons(answer)} == {"满意", "基本满意", "不满意"}
+        assert {b["text"] for b in buttons(answer)} == {
+            "已解决",
+            "未解决",
+            "满意",
+            "基本满意",
+            "不满意",
+        }
         closed_card = await server.wait_for_message(
             ROADS_CHAT,
             predicate=lambda m: m["message_id"] == card["message_id"] and "已办结" in m["text"],
@@ -337,4 +343,5 @@ async def test_a_long_answer_reaches_the_citizen_whole(
             world.citizen.chat_id,
             predicate=lambda m: m["message_id"] == last["message_id"] and "✓" in m["text"],
         )
-        assert buttons(rated) == []
+        # The satisfaction is answered; 问题是否已解决 is still open to one tap.
+        assert {b["text"] for b in buttons(rated)} == {"已解决", "未解决"}

@@ -126,6 +126,8 @@ class Fixture:
         *,
         signed: datetime | None = None,
         returned: datetime | None = None,
+        contacted: datetime | None = None,
+        contact_due: datetime | None = None,
     ) -> None:
         self.session.add(
             AssignmentRow(
@@ -136,6 +138,8 @@ class Fixture:
                 signed_at=signed,
                 returned_at=returned,
                 return_reason="不属于本单位职责" if returned else None,
+                contact_due_at=contact_due or due,
+                contacted_at=contacted,
             )
         )
 
@@ -150,6 +154,7 @@ class Fixture:
         round_: int = 1,
         rating: str | None = None,
         quality: tuple[date, bool | None] | None = None,
+        solved: bool | None = None,
     ) -> ResolutionRow:
         resolution = ResolutionRow(
             ticket_id=ticket.id,
@@ -172,6 +177,7 @@ class Fixture:
                 due_at=resolved + timedelta(days=3),
                 rating=rating,
                 rated_at=resolved if rating else None,
+                solved=solved,
             )
         )
         if quality is not None:
@@ -215,41 +221,49 @@ def build_november(session: Session) -> None:
 
     # T1: the plain case — signed on time, answered on time, 满意, QA passed.
     t1 = f.ticket(at(11, 2), C, closed, end_of(11, 11))
-    f.dispatch(t1, C, at(11, 2, 10), end_of(11, 3), signed=at(11, 2, 11))
+    # First contact in time; 已解决.
+    f.dispatch(t1, C, at(11, 2, 10), end_of(11, 3), signed=at(11, 2, 11), contacted=at(11, 2, 14))
     f.resolve(t1, C, at(11, 5), on_time=True, working_days=3, rating="satisfied",
-              quality=(date(2026, 11, 5), True))  # fmt: skip
+              quality=(date(2026, 11, 5), True), solved=True)  # fmt: skip
 
     # T2: late sign-for, an approved extension, answered on time thanks to it, 基本满意, QA failed.
     t2 = f.ticket(at(11, 3), C, closed, end_of(11, 19))
-    f.dispatch(t2, C, at(11, 3, 10), end_of(11, 4), signed=at(11, 5))
+    # First contact late (6 Nov, limit 4 Nov); 未解决 yet 基本满意.
+    f.dispatch(t2, C, at(11, 3, 10), end_of(11, 4), signed=at(11, 5), contacted=at(11, 6))
     f.extension(t2, C, at(11, 6), "approved", decided=at(11, 7))
     f.resolve(t2, C, at(11, 16), on_time=True, working_days=9, rating="basic",
-              quality=(date(2026, 11, 16), False))  # fmt: skip
+              quality=(date(2026, 11, 16), False), solved=False)  # fmt: skip
 
     # T3: re-opened — 不满意 on the first answer, a second answer rated 满意. The first
     # answer's QA sample is not inspected yet.
     t3 = f.ticket(at(11, 4, 8), S, closed, end_of(11, 13), reopen_count=1)
-    f.dispatch(t3, S, at(11, 4), end_of(11, 5), signed=at(11, 4, 10))
+    # Contacted in time; 未解决 on the first answer, 已解决 on the second.
+    f.dispatch(t3, S, at(11, 4), end_of(11, 5), signed=at(11, 4, 10), contacted=at(11, 4, 11))
     f.resolve(t3, S, at(11, 6), on_time=True, working_days=2, rating="unsatisfied",
-              quality=(date(2026, 11, 6), None))  # fmt: skip
-    f.resolve(t3, S, at(11, 12), on_time=True, working_days=6, round_=2, rating="satisfied")
+              quality=(date(2026, 11, 6), None), solved=False)  # fmt: skip
+    f.resolve(t3, S, at(11, 12), on_time=True, working_days=6, round_=2, rating="satisfied",
+              solved=True)  # fmt: skip
 
     # T4: returned by construction, re-dispatched to social_affairs, answered late, survey
     # timed out (未评价), QA passed.
     t4 = f.ticket(at(11, 5), S, closed, end_of(11, 16))
+    # construction never contacted the citizen; social_affairs did at the last second of its
+    # limit (in time: the limit is inclusive). The survey timed out: 解决 not answered either.
     f.dispatch(t4, C, at(11, 5, 10), end_of(11, 6), returned=at(11, 5, 15))
-    f.dispatch(t4, S, at(11, 5, 16), end_of(11, 6), signed=at(11, 6))
+    f.dispatch(t4, S, at(11, 5, 16), end_of(11, 6), signed=at(11, 6), contacted=end_of(11, 6))
     f.resolve(t4, S, at(11, 20), on_time=False, working_days=11, rating="none",
               quality=(date(2026, 11, 20), True))  # fmt: skip
 
     # T5: answered, survey still pending (rating NULL).
     t5 = f.ticket(at(11, 9), L, TicketStatus.RESOLVED, end_of(11, 18))
-    f.dispatch(t5, L, at(11, 9, 10), end_of(11, 10), signed=at(11, 9, 11))
-    f.resolve(t5, L, at(11, 12), on_time=True, working_days=3)
+    # Contacted in time; the citizen answered 已解决 but not the satisfaction yet.
+    f.dispatch(t5, L, at(11, 9, 10), end_of(11, 10), signed=at(11, 9, 11), contacted=at(11, 9, 12))
+    f.resolve(t5, L, at(11, 12), on_time=True, working_days=3, solved=True)
 
     # T6: overdue and still open; its extension was rejected.
     t6 = f.ticket(at(11, 10), L, TicketStatus.IN_PROGRESS, end_of(11, 19))
-    f.dispatch(t6, L, at(11, 10, 10), end_of(11, 11), signed=at(11, 10, 11))
+    f.dispatch(t6, L, at(11, 10, 10), end_of(11, 11), signed=at(11, 10, 11),
+               contacted=at(11, 10, 12))  # fmt: skip
     f.extension(t6, L, at(11, 18), "rejected", decided=at(11, 18, 15))
 
     # T7: dispatched, never signed for (past its sign-for limit); extension pending; not overdue.
@@ -265,12 +279,13 @@ def build_november(session: Session) -> None:
     # October dispatch, re-dispatched and answered in November, 满意.
     t9 = f.ticket(at(10, 31, 23), C, closed, end_of(11, 9))
     f.dispatch(t9, S, at(10, 31, 23, 10), end_of(11, 3), returned=at(11, 2))
-    f.dispatch(t9, C, at(11, 2, 10), end_of(11, 3), signed=at(11, 2, 11))
-    f.resolve(t9, C, at(11, 3), on_time=True, working_days=2, rating="satisfied")
+    f.dispatch(t9, C, at(11, 2, 10), end_of(11, 3), signed=at(11, 2, 11), contacted=at(11, 2, 12))
+    f.resolve(t9, C, at(11, 3), on_time=True, working_days=2, rating="satisfied", solved=True)
 
     # T10: received at 23:30 on 30 November (15:30 UTC: in), signed on 1 December, in time.
     t10 = f.ticket(at(11, 30, 23, 30), L, TicketStatus.IN_PROGRESS, end_of(12, 9))
-    f.dispatch(t10, L, at(11, 30, 23, 40), end_of(12, 1), signed=at(12, 1))
+    # Contacted on 1 December, in time: the dispatch is November's, so the contact counts there.
+    f.dispatch(t10, L, at(11, 30, 23, 40), end_of(12, 1), signed=at(12, 1), contacted=at(12, 1, 9))
 
     # T11: received at 00:00 on 1 December (30 Nov 16:00 UTC: out).
     t11 = f.ticket(at(12, 1, 0), C, TicketStatus.DISPATCHED, end_of(12, 10))
@@ -287,10 +302,11 @@ def build_november(session: Session) -> None:
     # T14: all in October — answered, surveyed (rated in November), QA sampled for an October
     # day (inspected in November), extension approved in October: none of it counts.
     t14 = f.ticket(at(10, 20), L, closed, end_of(10, 29))
-    f.dispatch(t14, L, at(10, 20, 10), end_of(10, 21), signed=at(10, 20, 11))
+    f.dispatch(t14, L, at(10, 20, 10), end_of(10, 21), signed=at(10, 20, 11),
+               contacted=at(10, 20, 12))  # fmt: skip
     f.extension(t14, L, at(10, 22), "approved", decided=at(10, 23))
     f.resolve(t14, L, at(10, 28), on_time=True, working_days=6, rating="satisfied",
-              quality=(date(2026, 10, 28), True))  # fmt: skip
+              quality=(date(2026, 10, 28), True), solved=True)  # fmt: skip
 
 
 @pytest.fixture

@@ -125,8 +125,10 @@ def test_tick_queues_due_reminders_once(tmp_path: Path, monkeypatch: pytest.Monk
         reminders = session.scalars(select(ReminderRow)).all()
         messages = session.scalars(select(OutboxRow)).all()
     assert [r.kind for r in reminders] == ["overdue"]
-    # Left unclaimed for the running bot to deliver; Monday 09:00 also brings the digest.
+    # Left unclaimed for the running bot to deliver; Monday 09:00 also brings the digest and
+    # the weekly 通报.
     assert sorted((m.purpose, m.chat_id, m.claimed_by) for m in messages) == [
+        ("briefing", -100, None),
         ("digest", -100, None),
         ("reminder_overdue", -100, None),
     ]

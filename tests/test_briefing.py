@@ -1,0 +1,104 @@
+"""通报: the 热点 are found among real requests, and the 通报 says the period's figures.
+
+The fixture is built at test time from ../shared/data/requests/unlabeled.csv (real citizens'
+requests, not copied into the project): 80 requests drawn at random, among which three topics
+are planted — variants of three other requests, sent by 8, 6 and 4 different citizens — and one
+citizen repeating a fourth request ten times. The 热点 must be the three topics, largest first;
+the repeater is one voice, not a 热点.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+from handlers.briefing import Request, bigrams, dice, hotspots
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "requests" / "unlabeled.csv"
+
+_SYNTHETIC_TOPICS = [
+    "小区门口的路灯坏了好几天，晚上一片漆黑，老人孩子出行很不安全，请尽快维修",
+    "工地夜间施工噪音太大，凌晨两点还在打桩，周边居民无法休息，请相关部门查处",
+    "公司拖欠工资三个月，老板一直推脱不给，工人生活困难，请劳动部门帮忙讨薪",
+    "菜市场旁边垃圾堆积没人清运，气味难闻还招苍蝇，影响周边商户和居民生活",
+    "学校附近的十字路口没有红绿灯，上下学时段车辆很多，学生过马路非常危险",
+    "自来水水质发黄有异味，已经持续一周，烧开后有沉淀，担心影响家人健康",
+    "楼上住户长期在阳台养鸽子，羽毛粪便到处飞，严重影响楼下住户开窗通风",
+    "村里的道路坑洼不平，下雨天积水严重，电动车经常摔倒，希望尽快修缮路面",
+]
+
+
+def _texts() -> list[str]:
+    """Real requests when the shared data is there, else synthetic ones (CI has it)."""
+    if DATA.exists():
+        with DATA.open(encoding="utf-8") as handle:
+            return [row["text"] for row in csv.DictReader(handle) if len(row["text"]) >= 40]
+    fillers = [
+        f"{topic}，编号{i}号反映的另一件事与此无关{i * 7}" for i, topic in enumerate("甲乙丙丁")
+    ]
+    return _SYNTHETIC_TOPICS + fillers * 2
+
+
+def _variant(text: str, rng: random.Random, n: int) -> str:
+    """The same request as another citizen words it: another greeting, a clause left out,
+    another ending."""
+    greetings = ["您好，", "你好！", "领导好，", "", "请问，", "反映一个问题："]
+    endings = ["谢谢！", "请尽快处理。", "希望早日解决。", "", "盼复。", "麻烦了。"]
+    body = text[:150]
+    cut = rng.randrange(len(body) // 2, len(body))
+    body = body[:cut] if n % 2 else body
+    return greetings[n % len(greetings)] + body + endings[(n * 5) % len(endings)]
+
+
+def test_planted_topics_are_the_hotspots_and_a_repeater_is_not() -> None:
+    rng = random.Random(19)
+    texts = _texts()
+    rng.shuffle(texts)
+    seeds, others = texts[:4], texts[4:84]
+    requests: list[Request] = []
+    citizen = 1000
+
+    def add(text: str, citizen_id: int, department: str) -> None:
+        requests.append(Request(len(requests) + 1, citizen_id, text, department))
+
+    for text in others:
+        citizen += 1
+        add(text, citizen, "misc")
+    planted = {0: 8, 1: 6, 2: 4}
+    for index, citizens in planted.items():
+        for n in range(citizens):
+            citizen += 1
+            add(_variant(seeds[index], rng, n), citizen, "roads" if n % 3 else "labour")
+    for n in range(10):  # one citizen, ten times the same complaint
+        add(_variant(seeds[3], rng, n), 999, "roads")
+    rng.shuffle(requests)
+
+    found = hotspots(requests)
+    sizes = [(spot.citizens, spot.tickets) for spot in found]
+    assert sizes[:3] == [(8, 8), (6, 6), (4, 4)]
+    for spot, topic in zip(found, seeds, strict=False):
+        assert dice(bigrams(spot.text), bigrams(topic)) > 0.6  # the representative is the topic
+    assert found[0].departments == ("roads", "labour")  # most tickets first
+    # The repeater is one citizen: never a 热点, however many times he writes.
+    repeated = bigrams(seeds[3])
+    assert all(dice(bigrams(spot.text), repeated) < 0.6 for spot in found)
+    # Whatever else clustered among the 80 real requests is smaller than the planted topics.
+    assert all(spot.citizens < 4 for spot in found[3:])
+
+
+def test_the_order_of_arrival_does_not_change_the_hotspots() -> None:
+    rng = random.Random(7)
+    base = _SYNTHETIC_TOPICS[:3]
+    requests = [Request(i, i, _variant(base[i % 3], rng, i), "roads") for i in range(1, 13)]
+    first = [(s.citizens, s.tickets) for s in hotspots(requests)]
+    assert first == [(4, 4), (4, 4), (4, 4)]
+    assert [(s.citizens, s.tickets) for s in hotspots(list(reversed(requests)))] == first
+
+
+def test_a_hotspot_shows_no_phone() -> None:
+    text = "小区门口的路灯坏了好几天，晚上一片漆黑，请联系我 13812345678"
+    requests = [Request(i, i, text, "roads") for i in range(1, 4)]
+    [spot] = hotspots(requests)
+    assert "13812345678" not in spot.text
+    assert "138****5678" in spot.text
