@@ -19,6 +19,7 @@ import typer
 from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
+from bot.desk_cli import desk_app
 from bot.knowledge_cli import kb_app
 from bot.logging_setup import Redactor, setup_logging
 from bot.route_cli import route
@@ -62,6 +63,7 @@ app.add_typer(department_app, name="department")
 app.add_typer(office_app, name="office")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(kb_app, name="kb")
+app.add_typer(desk_app, name="desk")
 app.command("route")(route)
 app.command("stats")(stats)
 app.command("export")(export)

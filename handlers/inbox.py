@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from handlers import citizen as citizen_actions
-from handlers import lists, quality, statistics, survey, texts
+from handlers import desk, lists, quality, statistics, survey, texts
 from handlers import staff as staff_actions
 from handlers import supervisor as supervisor_actions
 from handlers.buttons import BadButton, ButtonAction
@@ -206,6 +206,7 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "similar": supervisor_actions.similar_command,
     "stats": statistics.stats_command,
     "export": statistics.export_command,
+    "desk": desk.desk_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {
