@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,17 +86,39 @@ async def serving_desk(bot: RunningBot) -> AsyncIterator[Desk]:
         await runner.cleanup()
 
 
+def _fontconfig(scratch: Path) -> Path:
+    """The system's fonts and the Noto CJK font the package already depends on (for charts),
+    so that screenshots show Chinese where the machine has no CJK font of its own."""
+    import noto_cjk_sans_otc
+
+    conf = scratch / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{Path(noto_cjk_sans_otc.FONT_PATH).parent}</dir>\n"
+        f"  <cachedir>{scratch / 'cache'}</cachedir>\n"
+        "</fontconfig>\n",
+        encoding="utf-8",
+    )
+    return conf
+
+
 @contextlib.asynccontextmanager
 async def browser() -> AsyncIterator[Browser]:
     require_chromium()
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    with tempfile.TemporaryDirectory(prefix="hotline-chromium-") as scratch:
+        env: dict[str, str | float | bool] = {
+            **os.environ,
+            "FONTCONFIG_FILE": str(_fontconfig(Path(scratch))),
+        }
+        async with async_playwright() as playwright:
+            launched = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"], env=env
+            )
+            try:
+                yield launched
+            finally:
+                await launched.close()
 
 
 async def screenshot(page: Page, name: str) -> Path:

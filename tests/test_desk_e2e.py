@@ -7,12 +7,13 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from playwright.async_api import Browser, Page
+from sqlalchemy import update
 
 from handlers.config import HotlineConfig
 from handlers.model import TicketStatus
 from scheduler.clock import FixedClock
 from storage.admin import remove_staff
-from storage.models import TicketEventRow, TicketRow
+from storage.models import CitizenRow, TicketEventRow, TicketRow
 from tests.desk_browser import LINK, browser, screenshot, serving_desk
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
@@ -49,6 +50,10 @@ async def test_a_one_time_link_signs_in_once(
 
         page = await sign_in(chromium, link)
         assert "今日" in await page.inner_text("h1")
+        await page.click("a.lang")
+        assert await page.inner_text("h1") == "Today"
+        await page.click("a.lang")
+        assert await page.inner_text("h1") == "今日"
         cookies = {c["name"]: c for c in await page.context.cookies()}
         session = cookies["hotline_desk"]
         assert session["httpOnly"]
@@ -120,6 +125,21 @@ async def test_staff_cannot_open_another_units_ticket(
         assert response is not None
         assert response.status == 200
         assert "拖欠" in await labour.inner_text("#request-text")
+        # The phone is masked until "show" is pressed, and the look is logged.
+        with bot.database.transaction() as db_session:
+            db_session.execute(
+                update(CitizenRow)
+                .where(CitizenRow.id == ticket.citizen_id)
+                .values(phone="13812345678")
+            )
+        await labour.reload()
+        assert "13812345678" not in await labour.content()
+        assert await labour.inner_text("#masked-phone") == "138****5678"
+        await labour.click("#show-phone")
+        await labour.wait_for_selector("#phone")
+        assert await labour.inner_text("#phone") == "13812345678"
+        looks = bot.rows(TicketEventRow, TicketEventRow.action == "contact_viewed")
+        assert [(e.ticket_id, e.actor_id) for e in looks] == [(ticket.id, world.labour.id)]
         forged = await labour.request.post(desk.url(f"/desk/tickets/{ticket.id}/sign"), form={})
         assert forged.status == 403
         assert bot.rows(TicketRow, TicketRow.id == ticket.id)[0].status is TicketStatus.DISPATCHED
