@@ -17,7 +17,7 @@ from storage.models import CitizenRow, TicketEventRow, TicketRow
 from tests.desk_browser import LINK, browser, screenshot, serving_desk
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
-from tests.world import World, dispatch_to
+from tests.world import ROADS_CHAT, World, dispatch_to, number_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -230,3 +230,48 @@ async def test_search_finds_a_ticket_by_a_word_of_its_text(
         await page.goto(desk.url("/desk/tickets?q=%25"))
         assert await page.query_selector("#no-tickets") is not None
         assert len(bot.tickets()) == 2
+
+
+async def test_a_supervisor_dispatches_from_the_desk(
+    fake_telegram: FakeTelegramServer,
+    world: World,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    async with (
+        running_bot(fake_telegram, database_url, config, clock) as bot,
+        serving_desk(bot) as desk,
+        browser() as chromium,
+    ):
+        fake_telegram.push_text(world.citizen, "幸福路的路灯坏了一个星期了")
+        confirmation = await fake_telegram.wait_for_message(
+            world.citizen.chat_id, contains="工单编号"
+        )
+        number = number_in(confirmation)
+        (ticket,) = bot.tickets()
+        # Staff do not see a ticket no unit has yet, and have no dispatch form anywhere.
+        roads = await sign_in(chromium, desk.link_for(world.roads.id))
+        response = await roads.goto(desk.url(f"/desk/tickets/{ticket.id}"))
+        assert response is not None
+        assert response.status == 404
+
+        page = await sign_in(chromium, desk.link_for(world.supervisor.id))
+        await page.goto(desk.url(f"/desk/tickets/{ticket.id}"))
+        await page.select_option("#dispatch-form select", "roads")
+        await page.click("#dispatch-form button")
+        await page.wait_for_selector("#flash")
+        assert number in await page.inner_text("#flash")
+        card = await fake_telegram.wait_for_message(ROADS_CHAT, contains=f"工单 {number}")
+        assert "签收" in str(card.get("reply_markup"))
+        told = await fake_telegram.wait_for_message(world.citizen.chat_id, contains="村镇规划建设")
+        assert number in told["text"]
+        (dispatched,) = bot.tickets()
+        assert dispatched.department_code == "roads"
+        assert dispatched.status is TicketStatus.DISPATCHED
+        # Now the roads staff member sees it.
+        response = await roads.goto(desk.url(f"/desk/tickets/{ticket.id}"))
+        assert response is not None
+        assert response.status == 200
+        assert await roads.query_selector("#dispatch-form") is None
+        assert await roads.query_selector("#sign-form") is not None
