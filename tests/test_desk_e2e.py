@@ -10,9 +10,11 @@ from playwright.async_api import Browser, Page
 from sqlalchemy import update
 
 from handlers.config import HotlineConfig
+from handlers.knowledge import KnowledgeEntry
 from handlers.model import TicketStatus
 from scheduler.clock import FixedClock
 from storage.admin import remove_staff
+from storage.knowledge import save_entry
 from storage.models import CitizenRow, TicketEventRow, TicketRow
 from tests.desk_browser import LINK, browser, screenshot, serving_desk
 from tests.fake_telegram import FakeTelegramServer
@@ -230,6 +232,30 @@ async def test_search_finds_a_ticket_by_a_word_of_its_text(
         await page.goto(desk.url("/desk/tickets?q=%25"))
         assert await page.query_selector("#no-tickets") is not None
         assert len(bot.tickets()) == 2
+
+        # 知识库: its entries, searched by a word.
+        with bot.database.transaction() as db_session:
+            for key, question, answer in (
+                ("lamp", "路灯坏了找谁？", "路灯由村镇规划建设服务中心维修。"),
+                ("pension", "怎么领取养老金？", "携带身份证到社会事务办办理。"),
+            ):
+                save_entry(
+                    db_session,
+                    KnowledgeEntry(id=key, question=question, answer=answer),
+                    now=bot.clock.now(),
+                    via="test",
+                )
+        await page.click("nav >> text=知识库")
+        entries = await page.inner_text("#entries")
+        assert "路灯坏了找谁" in entries
+        assert "养老金" in entries
+        await page.fill("input[name=q]", "身份证")
+        await page.click(".filters button[type=submit]")
+        await page.wait_for_load_state()
+        entries = await page.inner_text("#entries")
+        assert "养老金" in entries
+        assert "路灯" not in entries
+        await screenshot(page, "kb")
 
 
 async def test_a_supervisor_dispatches_from_the_desk(

@@ -32,6 +32,7 @@ from handlers import staff as staff_actions
 from handlers.context import Hotline
 from handlers.desk import token_digest
 from handlers.display import mask_phone, mask_phones_in, show_datetime, show_deadline
+from handlers.knowledge import KnowledgeEntry
 from handlers.lifecycle import Move
 from handlers.model import Language, RequestType, StaffMember, Ticket, TicketEvent, TicketStatus
 from handlers.reports import Period, label
@@ -39,6 +40,7 @@ from scheduler.calendar import SHANGHAI
 from scheduler.clock import Clock
 from storage import desk as queries
 from storage.database import Database
+from storage.knowledge import load_entries
 from storage.repository import SqlStore
 from storage.statistics import compute_statistics
 
@@ -137,6 +139,7 @@ def desk_application(
     app.router.add_get("/tickets.csv", ticket_csv, name="tickets_csv")
     app.router.add_get("/tickets/{id:\\d+}", ticket_page, name="ticket")
     app.router.add_post("/tickets/{id:\\d+}/{action}", ticket_action, name="action")
+    app.router.add_get("/kb", knowledge_base, name="kb")
     app.router.add_static("/static/", HERE / "static", name="static")
     return app
 
@@ -680,3 +683,29 @@ def _back(request: web.Request, ticket: Ticket, message: str) -> web.Response:
         samesite="Strict",
     )
     raise response
+
+
+# -- 知识库 (the knowledge base) ------------------------------------------------------------
+
+
+async def knowledge_base(request: web.Request) -> web.Response:
+    """The knowledge base's entries, searched by every word (read-only: the running bot's
+    matcher is loaded from the database, and changes are made with ``hotline kb``)."""
+    state = request.app[STATE_KEY]
+    search = request.query.get("q", "").strip()[:100]
+    entries = await state.read(load_entries)
+    words = search.lower().split()
+
+    def matches(entry: KnowledgeEntry) -> bool:
+        haystack = " ".join(
+            (entry.id, entry.question, entry.answer, *entry.alternatives, *entry.keywords)
+        ).lower()
+        return all(w in haystack for w in words)
+
+    today_local = state.clock.now().astimezone(SHANGHAI).date()
+    found = [entry for entry in entries if matches(entry)]
+    return _render(
+        request,
+        "kb.html",
+        {"page": "kb", "entries": found, "search": search, "today": today_local},
+    )

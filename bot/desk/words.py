@@ -79,6 +79,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "system_role": ("系统", "System"),
     "citizen_role": ("群众", "Citizen"),
     "form_incomplete": ("请填写完整。", "Please fill in every field."),
+    "kb": ("知识库", "Knowledge base"),
+    "kb_hint": ("问题、答案或关键词", "Question, answer or keyword"),
+    "kb_none": ("没有符合条件的条目。", "No entries match."),
+    "kb_readonly": (
+        "条目的增改、停用与导入导出请使用 hotline kb 命令。",
+        "Add, edit, retire, import and export entries with the hotline kb command.",
+    ),
+    "in_force": ("生效中", "In force"),
+    "not_in_force": ("未生效", "Not in force"),
+    "valid": ("有效期", "Valid"),
 }
 
 ROLE_WORDS = {
