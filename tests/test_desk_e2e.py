@@ -166,6 +166,9 @@ async def test_a_ticket_resolved_in_the_desk_reaches_the_citizen(
         await login.click("#sign-in")
         await login.wait_for_selector("#open")
         page = login
+        assert await page.inner_text("#received-today") == "1"
+        assert await page.inner_text("#open") == "1"
+        assert await page.inner_text("#overdue") == "0"
         await screenshot(page, "today")
 
         await page.goto(desk.url("/desk/tickets"))
