@@ -359,12 +359,14 @@ async def today(request: web.Request) -> web.Response:
         counts = queries.today_counts(
             session, scope=scope, now=now, day_start=day_start, week_end=week_end
         )
+        if scope == "":
+            return counts, []  # staff of no unit: nothing of anyone's
         report = compute_statistics(
             session,
             period,
             now=now,
             targets=state.hotline.config.targets,
-            department=scope or None,
+            department=scope,
             department_names=names,
         )
         below = [
