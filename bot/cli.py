@@ -19,6 +19,7 @@ import typer
 from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
+from bot.desk_cli import desk_app
 from bot.knowledge_cli import kb_app
 from bot.logging_setup import Redactor, setup_logging
 from bot.privacy_cli import privacy_app
@@ -64,6 +65,7 @@ app.add_typer(office_app, name="office")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(kb_app, name="kb")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(desk_app, name="desk")
 app.command("route")(route)
 app.command("stats")(stats)
 app.command("export")(export)
@@ -124,8 +126,8 @@ def run(
         typer.Option(
             "--listen",
             metavar="HOST:PORT",
-            help="where the HTTP server listens (HOTLINE_LISTEN; webhook mode: 0.0.0.0:8080); "
-            "serves /healthz and /metrics, in long polling too when given",
+            help="where the HTTP server listens (HOTLINE_LISTEN; 0.0.0.0:8080 with a webhook or "
+            "HOTLINE_PUBLIC_URL): the webhook, /healthz, /metrics and the desk",
         ),
     ] = None,
 ) -> None:
@@ -138,7 +140,9 @@ def run(
     from bot.webhook import DEFAULT_LISTEN, Listen, check_webhook_url
 
     webhook = webhook or current.webhook_url or None
-    listen = listen or current.listen or (DEFAULT_LISTEN if webhook else None)
+    # The webhook and the web desk (HOTLINE_PUBLIC_URL) need the HTTP server.
+    serving = webhook or current.public_url
+    listen = listen or current.listen or (DEFAULT_LISTEN if serving else None)
     try:
         if webhook:
             check_webhook_url(webhook)
@@ -178,6 +182,7 @@ def run(
             webhook=webhook,
             listen=where,
             webhook_secret=secret,
+            public_url=current.public_url,
         )
 
     try:

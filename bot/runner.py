@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.app import BotIdentity, HotlineApp, build_hotline
 from bot.delivery import Sender
+from bot.desk import desk_application
 from bot.polling import FetchFailed, Poller, Unauthorized, UpdateFeed, webhook_host
 from bot.sent_journal import SentJournal
 from bot.webhook import (
@@ -135,6 +136,7 @@ async def serve(
     webhook: str | None = None,
     listen: Listen | None = None,
     webhook_secret: str | None = None,
+    public_url: str | None = None,
 ) -> None:
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM when run from the CLI).
 
@@ -144,7 +146,8 @@ async def serve(
 
     With ``webhook`` (a public https URL), Telegram delivers updates to an HTTP server on
     ``listen`` (``bot.webhook``) instead of long polling; ``/healthz`` and ``/metrics`` are
-    served there, and on ``listen`` in long polling too when it is given.
+    served there, and on ``listen`` in long polling too when it is given. With ``public_url``
+    (where people reach that server) the web desk is served there too, under ``/desk/``.
     """
     stop = stop or asyncio.Event()
     telegram = TRANSPORTS[transport](token, api_base)
@@ -178,6 +181,18 @@ async def serve(
                     path=webhook_path(webhook) if webhook else "/",
                     secret=secret,
                 )
+                if public_url:
+                    server.app.add_subapp(
+                        "/desk/",
+                        desk_application(
+                            run=app.worker.run,
+                            database=database,
+                            hotline=app.hotline,
+                            clock=app.clock,
+                            secret=token,
+                            public_url=public_url,
+                        ),
+                    )
                 await server.start()
                 app.http_port = server.port
             if webhook:

@@ -55,6 +55,22 @@ class Settings(BaseSettings):
         description="webhook secret token (default: one made and kept in the database)",
     )
 
+    public_url: str | None = Field(
+        default=None,
+        description="where people reach the bot's web server (the desk's sign-in links), "
+        "e.g. https://hotline.example.gov.cn",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("HOTLINE_PUBLIC_URL must be an http(s) URL")
+        return value
+
     @field_validator("telegram_api")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

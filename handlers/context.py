@@ -20,6 +20,9 @@ class Hotline:
     buttons: ButtonSigner
     router: DepartmentRouter
     bot_username: str | None = None  # for invite links; known once the bot has called getMe
+    # Where the web desk is served (HOTLINE_PUBLIC_URL), set once the desk is mounted: /desk
+    # answers with a sign-in link only then.
+    desk_url: str | None = None
 
     def deadline_for(
         self, request_type: RequestType, received: datetime, *, urgent: bool = False

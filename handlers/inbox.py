@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from handlers import citizen as citizen_actions
-from handlers import knowledge_staff, lists, quality, statistics, survey, texts
+from handlers import desk, knowledge_staff, lists, quality, statistics, survey, texts
 from handlers import staff as staff_actions
 from handlers import supervisor as supervisor_actions
 from handlers.buttons import BadButton, ButtonAction
@@ -224,6 +224,7 @@ STAFF_COMMANDS: dict[str, StaffCommand] = {
     "kb_stats": knowledge_staff.stats_command,
     "ranking": statistics.ranking_command,
     "briefing": statistics.briefing_command,
+    "desk": desk.desk_command,
 }
 SUPERVISOR_COMMANDS = frozenset(
     {

@@ -443,10 +443,11 @@ CHAT_ID = Phrase(
 )
 STAFF_HELP = Phrase(
     "工作人员命令：\n/queue — 本单位待办工单\n/reply 工单编号 内容 — 答复群众\n"
-    "回复工单卡片 — 答复群众；卡片按钮：签收、退回、申请延期、办结\n/chatid — 本群 chat id",
+    "回复工单卡片 — 答复群众；卡片按钮：签收、退回、申请延期、办结\n/chatid — 本群 chat id\n"
+    "/desk — 网页工作台登录链接",
     "Staff commands:\n/queue — your department's open tickets\n/reply NUMBER text — answer the "
     "citizen\nReply to a ticket card — answer the citizen; card buttons: sign for, return, more "
-    "time, resolve\n/chatid — this chat's id",
+    "time, resolve\n/chatid — this chat's id\n/desk — a sign-in link to the web desk",
 )
 SUPERVISOR_HELP = Phrase(
     "督办命令：\n/queue — 待派单工单\n/overdue — 超期工单\n"
@@ -881,3 +882,18 @@ KB_STATS_MOST_USED = Phrase(
 )
 KB_STATS_NEVER_USED = Phrase("未用过的条目 {count} 个：{entries}", "Never used: {count}: {entries}")
 KB_STATS_UPDATES = Phrase("知识库更新次数：{updates}", "Knowledge base updates: {updates}")
+
+# -- the web desk -------------------------------------------------------------------------------
+
+DESK_LINK = Phrase(
+    "🖥 工作台登录链接（{minutes} 分钟内有效，仅可使用一次，请勿转发）：\n{url}",
+    "🖥 Your desk sign-in link (valid {minutes} minutes, works once; do not forward it):\n{url}",
+)
+DESK_NOT_SET_UP = Phrase(
+    "网页工作台尚未开通（需要设置 HOTLINE_PUBLIC_URL），请联系管理员。",
+    "The web desk is not set up (HOTLINE_PUBLIC_URL is needed); please ask the operator.",
+)
+DESK_PRIVATE_ONLY = Phrase(
+    "登录链接只在私聊中发送：请私聊本机器人发送 /desk。",
+    "Sign-in links are sent in a private chat only: send /desk to the bot privately.",
+)

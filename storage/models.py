@@ -536,3 +536,16 @@ class KbOfferRow(Base):
     decided_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(16))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+
+
+class DeskLoginRow(Base):
+    """A one-time sign-in link to the web desk (``/desk``); only the token's SHA-256 is kept,
+    so the table alone signs nobody in."""
+
+    __tablename__ = "desk_logins"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

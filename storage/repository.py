@@ -78,6 +78,7 @@ from storage.models import (
     AssignmentRow,
     CitizenRow,
     DepartmentRow,
+    DeskLoginRow,
     ExtensionRow,
     HeldMessageRow,
     InviteRow,
@@ -1239,6 +1240,18 @@ class SqlStore:
             .returning(InviteRow.department_code)
         ).scalar()
         return department
+
+    def add_desk_login(
+        self, token_digest: str, telegram_user_id: int, *, now: datetime, expires_at: datetime
+    ) -> None:
+        self.conn.execute(
+            insert(DeskLoginRow).values(
+                token_digest=token_digest,
+                telegram_user_id=telegram_user_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
 
     def add_routing_example(
         self, text: str, department_code: str, *, ticket_id: int | None, source: str, now: datetime

@@ -81,6 +81,7 @@ async def running_bot(
     webhook: str | None = None,
     listen: Listen | None = None,
     webhook_secret: str | None = None,
+    public_url: str | None = None,
 ) -> AsyncIterator[RunningBot]:
     """The bot, as ``hotline run`` starts it, polling the fake server until the test ends.
 
@@ -113,6 +114,7 @@ async def running_bot(
             webhook=webhook,
             listen=listen,
             webhook_secret=webhook_secret,
+            public_url=public_url,
         )
     )
     try:

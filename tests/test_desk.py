@@ -1,0 +1,122 @@
+"""The desk's sign-in outside the browser: `hotline desk link`, the /desk command where no
+link may go, the session cookie's signature and its 12 hours."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from bot.desk.session import desk_key, new_session, read_session
+from bot.webhook import Listen
+from handlers.config import HotlineConfig
+from handlers.desk import token_digest
+from handlers.model import Role
+from scheduler.clock import FixedClock
+from storage.admin import add_staff
+from storage.database import Database
+from storage.departments import sync_departments
+from storage.desk import use_desk_login
+from tests.conftest import TEST_NOW
+from tests.fake_telegram import FakeTelegramServer
+from tests.harness import running_bot
+from tests.test_cli import assert_one_line_error, hotline
+from tests.world import ROADS_CHAT, World
+
+PUBLIC = "https://hotline.example.gov.cn"
+
+
+def test_desk_link_signs_in_once_within_ten_minutes(
+    database_url: str, hotline_config: HotlineConfig
+) -> None:
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            sync_departments(session, hotline_config.departments)
+            add_staff(
+                session, 777, role=Role.SUPERVISOR, department=None, name="督办", now=TEST_NOW
+            )
+        env = {"HOTLINE_DATABASE_URL": database_url, "HOTLINE_PUBLIC_URL": PUBLIC + "/"}
+        result = hotline("desk", "link", "--telegram-id", "777", env=env)
+        assert result.returncode == 0, result.stderr
+        link = result.stdout.strip()
+        assert link.startswith(f"{PUBLIC}/desk/login?token=")
+        digest = token_digest(link.split("token=")[1])
+        now = datetime.now(UTC)  # the CLI's clock is the system's
+        with db.transaction() as session:
+            assert use_desk_login(session, digest, now + timedelta(minutes=11)) is None
+            assert use_desk_login(session, digest, now) == 777
+            assert use_desk_login(session, digest, now) is None  # used up
+
+        not_staff = hotline("desk", "link", "--telegram-id", "778", env=env)
+        assert_one_line_error(not_staff, "778", "not staff")
+        no_url = hotline(
+            "desk", "link", "--telegram-id", "777", env={"HOTLINE_DATABASE_URL": database_url}
+        )
+        assert_one_line_error(no_url, "HOTLINE_PUBLIC_URL")
+    finally:
+        db.dispose()
+
+
+def test_the_session_cookie_is_signed_and_lasts_twelve_hours() -> None:
+    key = desk_key("123:secret")
+    session = new_session(key, 901, TEST_NOW)
+    assert read_session(key, session.cookie, TEST_NOW + timedelta(hours=11, minutes=59)) == session
+    assert read_session(key, session.cookie, TEST_NOW + timedelta(hours=12)) is None
+    user, issued, signature = session.cookie.split(".")
+    assert read_session(key, f"900.{issued}.{signature}", TEST_NOW) is None  # another user
+    later = int(issued) + 3600
+    assert read_session(key, f"{user}.{later}.{signature}", TEST_NOW) is None  # renewed by hand
+    assert read_session(desk_key("456:other"), session.cookie, TEST_NOW) is None
+    assert read_session(key, "garbage", TEST_NOW) is None
+
+
+async def test_desk_links_go_to_private_chats_of_a_mounted_desk_only(
+    fake_telegram: FakeTelegramServer,
+    world: World,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    async with running_bot(fake_telegram, database_url, config, clock) as bot:
+        fake_telegram.push_text(world.roads, "/desk")
+        answer = await fake_telegram.wait_for_message(world.roads.chat_id, contains="工作台")
+        assert "尚未开通" in answer["text"]
+        bot.app.hotline.desk_url = PUBLIC
+        fake_telegram.push_text(world.roads, "/desk", chat_id=ROADS_CHAT)
+        answer = await fake_telegram.wait_for_message(ROADS_CHAT, contains="/desk")
+        assert "私聊" in answer["text"]
+        assert "token=" not in answer["text"]
+        fake_telegram.push_text(world.roads, "/desk")
+        answer = await fake_telegram.wait_for_message(world.roads.chat_id, contains="token=")
+        assert f"{PUBLIC}/desk/login?token=" in answer["text"]
+
+
+async def test_hotline_run_serves_the_desk_on_its_own_server(
+    fake_telegram: FakeTelegramServer,
+    world: World,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    """With HOTLINE_PUBLIC_URL the bot's HTTP server (``--listen``) carries the desk: the link
+    /desk sends opens its sign-in page there, next to /healthz."""
+    async with running_bot(
+        fake_telegram,
+        database_url,
+        config,
+        clock,
+        listen=Listen("127.0.0.1", 0),
+        public_url=PUBLIC,
+    ) as bot:
+        fake_telegram.push_text(world.roads, "/desk")
+        answer = await fake_telegram.wait_for_message(world.roads.chat_id, contains="token=")
+        link = re.search(r"https?://\S+", answer["text"])
+        assert link is not None
+        assert link.group(0).startswith(f"{PUBLIC}/desk/login?token=")
+        async with aiohttp.ClientSession() as http:
+            page = await http.get(bot.url(link.group(0).removeprefix(PUBLIC)))
+            assert page.status == 200
+            assert "<form" in await page.text()  # the one button that uses the link up
+            assert (await http.get(bot.url("/healthz"))).status == 200
