@@ -232,6 +232,9 @@ def contents(database: Database, hotline: Hotline) -> dict[str, list[tuple[Any, 
             return _payload(value, place["outbox"], hotline)
         if table.name == "outbox" and column.name == "dedupe_key":
             return "dedupe"
+        if table.name == "ticket_events" and column.name == "data" and "data" in value:
+            # A refused press keeps its button data, ids and all: compared by its action.
+            return sorted((value | {"data": _action(hotline, value["data"])}).items())
         if table.name == "reminders" and column.name == "step" and row.kind == "sign_overdue":
             # The step of a sign-for reminder is the assignment it is for, by id.
             return ("assignment", place["assignments"].get(int(value), ("missing", value)))
