@@ -8,7 +8,7 @@ both databases must hold the same rows, compared by content: ids the batched sto
 itself may leave gaps, so a row's id counts only as its ticket's number or its place in its
 table.
 
-Twenty examples of ten steps per database by default (under a minute each); more with
+Twenty examples of fifteen steps per database by default (under a minute each); more with
 ``HOTLINE_MODEL_EXAMPLES=N`` (N per database, drawn afresh each run).
 """
 
@@ -64,6 +64,9 @@ REPLIES = [
     "九 天 太多",
     "",
 ]
+# The buttons of a ticket's life, pressed by name (a random press lands mostly on the newest
+# confirmation's type buttons).
+ACTIONS = ["pick", "sign", "return", "extend", "resolve", "rate", "approve", "reject", "held"]
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # a Friday, 10:00 in Shangri-La
 
 
@@ -85,9 +88,11 @@ class Photo:
 
 @dataclass(frozen=True)
 class Press:
-    """The ``pick``-th button the bot sent, pressed by the staff of its chat or its citizen."""
+    """The ``pick``-th button shown (the latest first), pressed by the staff of its chat or its
+    citizen."""
 
     pick: int
+    action: str | None = None  # among the buttons of this action only (None: any)
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,13 @@ Spec = Say | Photo | Press | Reply | Command | Failing
 _spec = st.one_of(
     st.builds(Say, st.integers(0, len(CITIZENS) - 1), st.integers(0, len(REQUESTS) - 1)),
     st.builds(Photo, st.integers(0, len(CITIZENS) - 1)),
+    # Presses drive the ticket's life: most often on a button just sent, sometimes any.
+    st.builds(Press, st.integers(0, 3), st.sampled_from(ACTIONS)),
+    st.builds(Press, st.integers(0, 3), st.sampled_from(ACTIONS)),
+    st.builds(Press, st.integers(0, 3), st.sampled_from(ACTIONS)),
     st.builds(Press, st.integers(0, 10_000)),
-    st.builds(Press, st.integers(0, 10_000)),  # presses drive the ticket's life: twice as often
+    st.builds(Reply, st.integers(0, 1), st.integers(0, len(REPLIES) - 1)),
+    st.builds(Reply, st.integers(0, 1), st.integers(0, len(REPLIES) - 1)),
     st.builds(Reply, st.integers(0, 10_000), st.integers(0, len(REPLIES) - 1)),
     st.builds(Command, st.sampled_from(["urgent", "nudge", "dispatch"]), st.integers(0, 10_000)),
     st.builds(
@@ -340,6 +350,12 @@ class StoreModel(RuleBasedStateMachine):
         assert batched == plain, "the updates' answers differ"
         self._deliver_and_compare()
 
+    @rule(specs=st.lists(_spec, min_size=1, max_size=4))
+    def more_updates(self, specs: list[Spec]) -> None:
+        """As ``a_batch_of_updates``: two rules of updates to one of time passing, so that
+        examples go further into the tickets' lives."""
+        self.a_batch_of_updates(specs)
+
     @rule(hours=st.sampled_from([1, 4, 20, 49, 75, 170]))
     def time_passes_and_the_sweep_runs(self, hours: int) -> None:
         self.now += timedelta(hours=hours)
@@ -402,7 +418,7 @@ class StoreModel(RuleBasedStateMachine):
                 )
             return _message_work(hotline, msg, now), UpdateAhead(update_id, person.user_id, now)
         if isinstance(spec, Press):
-            found = _pick(_buttons(side), spec.pick)
+            found = _pick(_buttons(side, spec.action), spec.pick)
             if found is None:
                 return _nothing(update_id, now), UpdateAhead(update_id, 0, now)
             chat_id, message_id, data = found
@@ -462,8 +478,11 @@ class StoreModel(RuleBasedStateMachine):
         plain = contents(self.plain.database, self.plain.hotline)
         # What the examples reach (pytest --hypothesis-show-statistics).
         status = [c.name for c in TicketRow.__table__.columns].index("status")
+        reopened = [c.name for c in TicketRow.__table__.columns].index("reopen_count")
         for row in batched["tickets"]:
             event(f"a ticket {row[status]}")
+            if row[reopened]:
+                event("a ticket reopened")
         # The tickets, their history and the outbox first: a difference there says the most.
         for table in sorted(batched, key=lambda t: t not in ("tickets", "ticket_events", "outbox")):
             assert batched[table] == plain[table], f"{table} differs"
@@ -520,26 +539,28 @@ def _sent_rows(side: Side) -> list[Any]:
 
 
 def _shown(rows: list[Any]) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """Each message as the chat shows it now: its last edit's text and buttons."""
+    """Each message as the chat shows it now (its last edit's text and buttons), the one sent
+    or edited last first: what a person acts on next is most often what just arrived."""
     latest: dict[tuple[int, int], dict[str, Any]] = {}
     for chat_id, message_id, method, payload in rows:
-        if method == Method.EDIT_TEXT.value:
-            target = payload.get("edit_message_id")
-            if target is not None:
-                latest[(chat_id, target)] = payload
-        elif message_id is not None:
-            latest[(chat_id, message_id)] = payload
-    for (chat_id, message_id), payload in latest.items():
+        key = (
+            chat_id,
+            payload.get("edit_message_id") if method == Method.EDIT_TEXT.value else message_id,
+        )
+        if key[1] is not None:
+            latest.pop(key, None)
+            latest[key] = payload
+    for (chat_id, message_id), payload in reversed(latest.items()):
         yield chat_id, message_id, payload
 
 
-def _buttons(side: Side) -> list[tuple[int, int, str]]:
+def _buttons(side: Side, action: str | None) -> list[tuple[int, int, str]]:
     return [
         (chat_id, message_id, b["data"])
         for chat_id, message_id, payload in _shown(_sent_rows(side))
         for row in payload.get("buttons", ())
         for b in row
-        if b.get("data")
+        if b.get("data") and action in (None, _action(side.hotline, b["data"]))
     ]
 
 
@@ -685,7 +706,7 @@ def test_the_batched_store_holds_what_one_plain_transaction_per_update_holds(
         machine,
         settings=settings(
             max_examples=EXAMPLES,
-            stateful_step_count=10,
+            stateful_step_count=15,
             deadline=None,
             derandomize="HOTLINE_MODEL_EXAMPLES" not in os.environ,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
