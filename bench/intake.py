@@ -25,6 +25,11 @@ loads, each ``--requests`` long:
 * ``pool``: ``--pool`` citizens in flight (closed loop: each confirmation lets the next citizen
   write), the issue's "200 simulated citizens".
 
+``--rate R --seconds S`` runs a steady load instead: R requests a second from distinct citizens
+for S seconds, on a fixed schedule whatever the answers (open loop: a busy day's stream, where
+what a citizen feels is latency), for the echo bot and the hotline alike; the target is a p95
+from update to confirmation under 150 ms at 50 requests a second.
+
 Per bot and load it prints: requests per second end to end (from the moment the update is
 available in the fake server to the server's record of the ``sendMessage`` to that citizen —
 the ticket confirmation for the hotline, the echo for the baseline), p50/p95/p99 of that
@@ -163,7 +168,8 @@ class Citizens:
 
 
 class Driver:
-    """Pushes requests (all at once, or ``concurrency`` in flight) and times each answer."""
+    """Pushes requests (all at once, ``concurrency`` in flight, or ``rate`` a second whatever
+    the answers) and times each answer."""
 
     def __init__(
         self,
@@ -172,10 +178,12 @@ class Driver:
         concurrency: int,
         *,
         hotline: bool,
+        rate: float | None = None,
     ) -> None:
         self.server = server
         self.requests = requests
         self.concurrency = concurrency
+        self.rate = rate
         self.hotline = hotline
         self.pending: dict[int, float] = {}
         self.next = 0
@@ -203,17 +211,30 @@ class Driver:
         self.last_answer = max(self.last_answer, call.at)
         if self.hotline and not NUMBER.search(sent_text(call)):
             self.errors.append(f"citizen {chat} got no ticket number: {sent_text(call)[:80]!r}")
-        if self.next < len(self.requests):
+        if self.next < len(self.requests) and self.rate is None:
             self._push()
-        elif not self.pending:
+        elif self.next >= len(self.requests) and not self.pending:
             self.done.set()
+
+    async def _steady(self) -> None:
+        """One request every 1/rate seconds, on a fixed schedule (late pushes catch up)."""
+        assert self.rate is not None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i in range(len(self.requests)):
+            await asyncio.sleep(max(0.0, start + i / self.rate - loop.time()))
+            self._push()
 
     async def run(self, timeout: float) -> float:
         """Seconds from the first update available to the last answer."""
         self.server.on_call = self.on_call
+        pacing = None
         try:
-            for _ in range(min(self.concurrency, len(self.requests))):
-                self._push()
+            if self.rate is not None:
+                pacing = asyncio.ensure_future(self._steady())
+            else:
+                for _ in range(min(self.concurrency, len(self.requests))):
+                    self._push()
             try:
                 await asyncio.wait_for(self.done.wait(), timeout)
             except TimeoutError:
@@ -223,6 +244,8 @@ class Driver:
                 ) from None
         finally:
             self.server.on_call = None
+            if pacing is not None:
+                pacing.cancel()
         return self.last_answer - self.first_push
 
 
@@ -430,7 +453,13 @@ async def run_bot(
                 backend_cpu.mark()
                 before = await bot.command("CPU")
                 server_before = time.process_time()
-                driver = Driver(server, requests, concurrency, hotline=spec.kind == "hotline")
+                driver = Driver(
+                    server,
+                    requests,
+                    concurrency,
+                    hotline=spec.kind == "hotline",
+                    rate=args.rate if load.startswith("steady") else None,
+                )
                 calls_before = len(server._calls)
                 seconds = await driver.run(args.timeout)
                 await quiet(server)
@@ -788,6 +817,32 @@ def print_summary(results: Sequence[LoadResult]) -> None:
     )
 
 
+def print_steady(results: Sequence[LoadResult], rate: float) -> None:
+    """Latency at a steady rate: medians over the repetitions, and the target."""
+    groups: dict[str, list[LoadResult]] = defaultdict(list)
+    for r in results:
+        groups[r.bot].append(r)
+    rows = []
+    for bot, rs in groups.items():
+        p95 = statistics.median(percentile(x.latencies, 95) for x in rs) * 1000
+        verdict = "—" if not bot.startswith("hotline") else ("met" if p95 < 150 else "MISSED")
+        rows.append(
+            (
+                bot,
+                len(rs),
+                fmt(statistics.median(percentile(x.latencies, 50) for x in rs) * 1000, 0),
+                fmt(p95, 0),
+                fmt(statistics.median(percentile(x.latencies, 99) for x in rs) * 1000, 0),
+                verdict,
+            )
+        )
+    print_table(
+        ["bot", "runs", "p50 ms", "p95 ms", "p99 ms", "target p95 < 150 ms"],
+        rows,
+        f"Steady load: {rate:g} requests a second from distinct citizens",
+    )
+
+
 # -- main --------------------------------------------------------------------------------------
 
 
@@ -800,6 +855,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--loads", default="burst,pool", help="comma-separated: burst, pool (default both)"
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="steady load instead: this many requests a second from distinct citizens, "
+        "for --seconds; reports latency against the target p95 < 150 ms",
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the steady load")
     parser.add_argument("--warmup", type=int, default=100, help="requests before measuring")
     parser.add_argument(
         "--backends", default="sqlite,postgres", help="hotline databases: sqlite, postgres"
@@ -840,6 +902,10 @@ async def amain(args: argparse.Namespace) -> int:
     config = load_config(None)
     note(f"{len(texts)} request texts from the unlabeled set")
     loads: list[tuple[str, int]] = []
+    if args.rate:
+        args.requests = round(args.rate * args.seconds)
+        args.loads = ""
+        loads.append((f"steady {args.rate:g}/s", 0))
     for load in args.loads.split(","):
         load = load.strip()
         if load == "burst":
@@ -878,7 +944,10 @@ async def amain(args: argparse.Namespace) -> int:
                 f"in the benchmark process; PG CPU = the bot's PostgreSQL backends"
             )
             print_results(results, "Intake, end to end (update available → confirmation sent)")
-            print_summary(results)
+            if args.rate:
+                print_steady(results, args.rate)
+            else:
+                print_summary(results)
         if args.profile or args.profile_only:
             pool = [(f"pool {args.pool}", args.pool)]
             with tempfile.TemporaryDirectory(prefix="hotline-spy-") as scratch:
