@@ -1279,54 +1279,61 @@ class SqlStore:
         self, now: datetime, limit: int, *, urgent_only: bool
     ) -> list[tuple[Ticket, str]]:
         """Dispatched tickets whose latest assignment is past its sign-for limit, unreminded."""
-        later = aliased(AssignmentRow)
-        step = cast(AssignmentRow.id, String)
-        stmt = (
-            select(*_TICKET_COLUMNS, AssignmentRow.id.label("assignment_id"))
-            .join(AssignmentRow, AssignmentRow.ticket_id == TicketRow.id)
-            .where(
-                TicketRow.status == TicketStatus.DISPATCHED,
-                ~exists().where(
-                    later.ticket_id == AssignmentRow.ticket_id, later.id > AssignmentRow.id
-                ),
-                AssignmentRow.signed_at.is_(None),
-                AssignmentRow.returned_at.is_(None),
-                AssignmentRow.sign_due_at < now,
-                self._not_reminded("sign_overdue", step),
-            )
-            .order_by(AssignmentRow.sign_due_at, TicketRow.id)
-            .limit(limit)
+        return self._overdue_dispatches(
+            "sign_overdue",
+            (TicketStatus.DISPATCHED,),
+            AssignmentRow.signed_at,
+            AssignmentRow.sign_due_at,
+            now,
+            limit,
+            urgent_only=urgent_only,
         )
-        if urgent_only:
-            stmt = stmt.where(TicketRow.urgent.is_(True))
-        found = []
-        for row in self.conn.execute(stmt):
-            values = dict(row._mapping)
-            assignment_id = values.pop("assignment_id")
-            found.append((Ticket(**values), str(assignment_id)))
-        return found
 
     def contact_overdue_tickets(
         self, now: datetime, limit: int, *, urgent_only: bool
     ) -> list[tuple[Ticket, str]]:
         """Open tickets whose current dispatch is past its first-contact limit (先行联系) with
         no contact yet, unreminded for that dispatch."""
+        return self._overdue_dispatches(
+            "contact_overdue",
+            (TicketStatus.DISPATCHED, TicketStatus.IN_PROGRESS),
+            AssignmentRow.contacted_at,
+            AssignmentRow.contact_due_at,
+            now,
+            limit,
+            urgent_only=urgent_only,
+        )
+
+    def _overdue_dispatches(
+        self,
+        kind: str,
+        statuses: tuple[TicketStatus, ...],
+        done_at: Any,
+        due_at: Any,
+        now: datetime,
+        limit: int,
+        *,
+        urgent_only: bool,
+    ) -> list[tuple[Ticket, str]]:
+        """Tickets in ``statuses`` whose latest, unreturned assignment is past ``due_at`` with
+        ``done_at`` still empty and no ``kind`` reminder for it; each with its assignment id
+        (the reminder's step)."""
         later = aliased(AssignmentRow)
         step = cast(AssignmentRow.id, String)
         stmt = (
             select(*_TICKET_COLUMNS, AssignmentRow.id.label("assignment_id"))
             .join(AssignmentRow, AssignmentRow.ticket_id == TicketRow.id)
             .where(
-                TicketRow.status.in_([TicketStatus.DISPATCHED, TicketStatus.IN_PROGRESS]),
+                TicketRow.status.in_(statuses),
                 ~exists().where(
                     later.ticket_id == AssignmentRow.ticket_id, later.id > AssignmentRow.id
                 ),
-                AssignmentRow.contacted_at.is_(None),
+                done_at.is_(None),
                 AssignmentRow.returned_at.is_(None),
-                AssignmentRow.contact_due_at < now,
-                self._not_reminded("contact_overdue", step),
+                due_at < now,
+                self._not_reminded(kind, step),
             )
-            .order_by(AssignmentRow.contact_due_at, TicketRow.id)
+            .order_by(due_at, TicketRow.id)
             .limit(limit)
         )
         if urgent_only:

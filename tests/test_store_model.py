@@ -49,6 +49,8 @@ from tests.conftest import BACKENDS, postgres_url
 from tests.world import LABOUR_CHAT, OFFICE, ROADS_CHAT, world_config
 
 EXAMPLES = int(os.environ.get("HOTLINE_MODEL_EXAMPLES", "20"))
+# Reminders chasing one dispatch: their step is the assignment's id.
+PER_DISPATCH = frozenset({"sign_overdue", "contact_overdue"})
 INSTANCE = "model"
 SUPERVISOR, ROADS_STAFF, LABOUR_STAFF = 900, 901, 902
 STAFF_OF_CHAT = {OFFICE: SUPERVISOR, ROADS_CHAT: ROADS_STAFF, LABOUR_CHAT: LABOUR_STAFF}
@@ -245,8 +247,8 @@ def contents(database: Database, hotline: Hotline) -> dict[str, list[tuple[Any, 
         if table.name == "ticket_events" and column.name == "data" and "data" in value:
             # A refused press keeps its button data, ids and all: compared by its action.
             return sorted((value | {"data": _action(hotline, value["data"])}).items())
-        if table.name == "reminders" and column.name == "step" and row.kind == "sign_overdue":
-            # The step of a sign-for reminder is the assignment it is for, by id.
+        if table.name == "reminders" and column.name == "step" and row.kind in PER_DISPATCH:
+            # The step of a sign-for or first-contact reminder is its assignment, by id.
             return ("assignment", place["assignments"].get(int(value), ("missing", value)))
         return value
 
