@@ -14,15 +14,7 @@ from scheduler.clock import FixedClock
 from storage.models import CitizenRow, TicketItemRow
 from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
-from tests.world import OFFICE, World, button, buttons, number_in
-
-
-async def _toast(server: FakeTelegramServer, pressed: Any) -> str:
-    query_id = pressed.update["callback_query"]["id"]
-    call = await server.wait_for_call(
-        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id
-    )
-    return str(call.params.get("text", ""))
+from tests.world import OFFICE, World, button, buttons, number_in, toast_of
 
 
 async def test_the_add_or_new_question_names_the_ticket_and_says_what_was_done(
@@ -45,7 +37,7 @@ async def test_the_add_or_new_question_names_the_ticket_and_says_what_was_done(
         assert "幸福村三组的路灯坏了" in question["text"]
         assert "是否" not in question["text"]
         pressed = server.press_button(citizen, question, button(question, "是"))
-        assert f"已补充到工单 {first}" in await _toast(server, pressed)
+        assert f"已补充到工单 {first}" in await toast_of(server, pressed)
         edited = await server.wait_for_message(
             citizen.chat_id,
             predicate=lambda m: m["message_id"] == question["message_id"] and "✓" in m["text"],
@@ -57,7 +49,7 @@ async def test_the_add_or_new_question_names_the_ticket_and_says_what_was_done(
         server.push_text(citizen, "另外，我想咨询一下养老保险怎么补缴")
         question = await server.wait_for_message(citizen.chat_id, contains="这条消息是")
         pressed = server.press_button(citizen, question, button(question, "新的诉求"))
-        toast = await _toast(server, pressed)
+        toast = await toast_of(server, pressed)
         await bot.until(lambda: bot.ticket_count() == 2)
         second = bot.tickets()[-1].number
         assert toast == f"已作为新诉求受理，工单 {second}。"

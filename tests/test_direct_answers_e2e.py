@@ -28,6 +28,7 @@ from tests.world import (
     buttons,
     number_in,
     pick_department,
+    toast_of,
 )
 
 MEDICAL = KnowledgeEntry(
@@ -80,14 +81,6 @@ async def _edited(server: FakeTelegramServer, message: dict[str, Any], note: str
     )
 
 
-async def _toast(server: FakeTelegramServer, pressed: Any) -> str:
-    query_id = pressed.update["callback_query"]["id"]
-    call = await server.wait_for_call(
-        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id
-    )
-    return str(call.params.get("text", ""))
-
-
 @pytest.mark.usefixtures("knowledge")
 async def test_a_consultation_answered_directly_and_solved_is_a_closed_consultation(
     fake_telegram: FakeTelegramServer,
@@ -105,7 +98,7 @@ async def test_a_consultation_answered_directly_and_solved_is_a_closed_consultat
         assert bot.ticket_count() == 0  # an answer, not a work order
 
         pressed = server.press_button(world.citizen, answer, button(answer, "已解决"))
-        toast = await _toast(server, pressed)
+        toast = await toast_of(server, pressed)
         settled = await _edited(server, answer, "已解决")
         assert buttons(settled) == []
         [ticket] = bot.tickets()
@@ -124,7 +117,7 @@ async def test_a_consultation_answered_directly_and_solved_is_a_closed_consultat
         server.push_text(world.citizen, f"/status {ticket.number}")
         await server.wait_for_message(world.citizen.chat_id, contains="已归档")
         again = server.press_button(world.citizen, answer, button(answer, "已解决"), strict=False)
-        assert "已经处理过" in await _toast(server, again)
+        assert "已经处理过" in await toast_of(server, again)
         assert bot.ticket_count() == 1
         # Nothing reached the office or a department.
         assert not [m for m in server.sent_messages(OFFICE) if QUESTION in (m.get("text") or "")]
@@ -216,7 +209,7 @@ async def test_a_direct_answer_left_unanswered_for_30_minutes_counts_as_answered
         late = server.press_button(
             world.citizen, answer, button(answer, "仍需人工办理"), strict=False
         )
-        assert "已经处理过" in await _toast(server, late)
+        assert "已经处理过" in await toast_of(server, late)
         assert bot.ticket_count() == 1
 
 

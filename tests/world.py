@@ -115,6 +115,15 @@ def button(message: dict[str, Any], label: str) -> str:
     raise AssertionError(f"no button {label!r} in {[b['text'] for b in buttons(message)]}")
 
 
+async def toast_of(server: FakeTelegramServer, pressed: Any) -> str:
+    """The text of the answer to a button press (its toast), once the bot has given it."""
+    query_id = pressed.update["callback_query"]["id"]
+    call = await server.wait_for_call(
+        "answerCallbackQuery", lambda c: c.params.get("callback_query_id") == query_id
+    )
+    return str(call.params.get("text", ""))
+
+
 def number_in(message: dict[str, Any]) -> str:
     found = NUMBER.search(message.get("text") or message.get("caption") or "")
     assert found, message
