@@ -24,6 +24,7 @@ from bot.webhook import Listen
 from scheduler.clock import FixedClock
 from tests.conftest import TEST_NOW
 from tests.desk_browser import ARTIFACTS, LAPTOP, PHONE, browser
+from tests.test_cli import assert_one_line_error, hotline
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST = "幸福路的路灯坏了一个星期了，晚上很黑"
@@ -132,6 +133,12 @@ async def test_hotline_demo_prints_a_url_that_serves_the_demo(tmp_path: Path) ->
     assert "Traceback" not in stderr
     # The database and the journal went with it.
     assert not scratch_dirs(tmp_path)
+
+
+def test_hotline_demo_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
+    assert "demo" in hotline("--help").stdout
+    assert_one_line_error(hotline("demo", "--listen", "nowhere", cwd=tmp_path), "HOST:PORT")
+    assert_one_line_error(hotline("demo", "--transport", "carrier-pigeon", cwd=tmp_path), "ptb")
 
 
 async def test_a_visitor_plays_citizen_staff_and_supervisor(tmp_path: Path) -> None:
