@@ -11,7 +11,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -67,20 +67,28 @@ async def running_demo(workdir: Path) -> AsyncIterator[str]:
         await asyncio.wait_for(task, 15)
 
 
-async def pane_text(session: aiohttp.ClientSession, url: str, pane: str, contains: str) -> str:
-    """The pane's text once it contains ``contains``, following the page's own long poll."""
+async def live_until(
+    session: aiohttp.ClientSession, url: str, pane: str, condition: Callable[[str], bool]
+) -> str:
+    """The pane's HTML once ``condition`` holds, following the page's own long poll."""
     version = ""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 20
+    deadline = loop.time() + 30
     while True:
         async with session.get(f"{url}live", params={"after": version}) as response:
             assert response.status == 200
             body = await response.json()
-        text = TAG.sub(" ", body["panes"][pane])
-        if contains in text:
-            return text
-        assert loop.time() < deadline, f"{contains!r} not in the {pane} pane:\n{text}"
+        html = str(body["panes"][pane])
+        if condition(html):
+            return html
+        assert loop.time() < deadline, f"the {pane} pane did not change as expected:\n{html}"
         version = body["version"]
+
+
+async def pane_text(session: aiohttp.ClientSession, url: str, pane: str, contains: str) -> str:
+    """The pane's text once it contains ``contains``."""
+    html = await live_until(session, url, pane, lambda h: contains in TAG.sub(" ", h))
+    return TAG.sub(" ", html)
 
 
 def scratch_dirs(where: Path) -> list[str]:
@@ -210,15 +218,9 @@ async def test_forged_or_foreign_input_is_refused(tmp_path: Path) -> None:
             headers=by_script,
         ) as response:
             assert response.status == 204
-        version = ""
-        while True:
-            async with session.get(f"{url}live", params={"after": version}) as response:
-                body = await response.json()
-            if "工单编号" in body["panes"]["citizen"]:
-                break
-            version = body["version"]
-        assert "<script>" not in body["panes"]["citizen"]
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body["panes"]["citizen"]
+        citizen = await live_until(session, url, "citizen", lambda h: "工单编号" in h)
+        assert "<script>" not in citizen
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in citizen
 
 
 def test_the_bots_formatting_is_shown_and_the_text_escaped() -> None:
@@ -255,3 +257,18 @@ async def test_the_page_speaks_the_visitors_language(tmp_path: Path, lang: str) 
         assert bool(re.search(r"[A-Za-z]{4,} [A-Za-z]{4,}", text.split("/start", 1)[1])) == (
             lang == "en"
         )
+
+
+async def test_a_chart_the_bot_sends_opens_from_the_pane(tmp_path: Path) -> None:
+    async with running_demo(tmp_path) as url, aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{url}say", data={"pane": "office", "text": "/stats month"}, allow_redirects=False
+        ) as response:
+            assert response.status == 303
+        office = await live_until(session, url, "office", lambda h: "<img " in h)
+        found = re.search(r'<img src="([^"]+)"', office)
+        assert found, office
+        async with session.get(url.removesuffix("/demo/") + found.group(1)) as response:
+            assert response.status == 200
+            assert response.content_type.startswith("image/")
+            assert (await response.read()).startswith(b"\x89PNG")

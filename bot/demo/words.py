@@ -26,6 +26,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "role_office": ("热线办督办", "supervisor, hotline office"),
     "placeholder": ("输入消息……", "Write a message…"),
     "placeholder_citizen": ("描述您的诉求，例如哪里、什么问题……", "Describe your request…"),
+    # In a group the bot reads only commands and replies to its messages (privacy mode).
+    "placeholder_department": (
+        "命令（如 /queue）或回复机器人的消息……",
+        "A command (e.g. /queue) or a reply to the bot…",
+    ),
+    "placeholder_office": (
+        "命令（如 /stats、/overdue）或回复机器人的消息……",
+        "A command (e.g. /stats, /overdue) or a reply to the bot…",
+    ),
     "send": ("发送", "Send"),
     "reply": ("回复", "Reply"),
     "replying": ("回复：", "Replying to:"),
