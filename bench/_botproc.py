@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 STARTED = time.perf_counter()
-TOKEN = "123456789:AAHfake-telegram-token_for_tests"  # tests.fake_telegram.DEFAULT_TOKEN
+TOKEN = "123456789:AAHfake-telegram-token_for_tests"  # bot.fake_bot_api.DEFAULT_TOKEN
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _SAVEPOINT = re.compile(r"sa_savepoint_\d+")
 

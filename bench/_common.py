@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from bot.fake_bot_api import Call, FakeTelegramServer
 from storage.database import Database, normalize_url
-from tests.fake_telegram import Call, FakeTelegramServer
 
 DATA = Path(os.environ.get("HOTLINE_DATA", "/work/shared/data"))
 POSTGRES_URL = os.environ.get(

@@ -1,6 +1,6 @@
 """Intake throughput: ``python -m bench.intake`` from the project root.
 
-One run starts the test fake Bot API server (``tests.fake_telegram``) in this process, then, one
+One run starts the fake Bot API server (``bot.fake_bot_api``) in this process, then, one
 after the other and each in its own process (``bench._botproc``):
 
 1. ``echo``: a bare aiogram bot (a Dispatcher whose one handler answers ``message.answer(text)``,
@@ -99,12 +99,12 @@ from bench._common import (
     sqlite_url,
     wait_polling,
 )
+from bot.fake_bot_api import Call, FakeUser
 from handlers.config import HotlineConfig, load_config
 from storage.admin import set_department_chat, set_office_chat
 from storage.database import Database
 from storage.departments import sync_departments
 from storage.models import RoutingExampleRow, TicketRow
-from tests.fake_telegram import Call, FakeUser
 
 OFFICE_CHAT = -1000
 WEBHOOK_PATH = "/telegram/hook"

@@ -19,6 +19,7 @@ import typer
 from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
+from bot.demo_cli import demo
 from bot.desk_cli import desk_app
 from bot.knowledge_cli import kb_app
 from bot.logging_setup import Redactor, setup_logging
@@ -71,6 +72,7 @@ app.command("stats")(stats)
 app.command("export")(export)
 app.command("ranking")(ranking)
 app.command("briefing")(briefing)
+app.command("demo")(demo)
 
 EXIT_USAGE = 2
 

@@ -11,11 +11,13 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from aiohttp import web
 
 from bot.app import BotIdentity, HotlineApp, build_hotline
 from bot.delivery import Sender
@@ -137,6 +139,7 @@ async def serve(
     listen: Listen | None = None,
     webhook_secret: str | None = None,
     public_url: str | None = None,
+    mount: Mapping[str, web.Application] | None = None,
 ) -> None:
     """Run the bot until ``stop`` is set (or SIGINT/SIGTERM when run from the CLI).
 
@@ -147,7 +150,8 @@ async def serve(
     With ``webhook`` (a public https URL), Telegram delivers updates to an HTTP server on
     ``listen`` (``bot.webhook``) instead of long polling; ``/healthz`` and ``/metrics`` are
     served there, and on ``listen`` in long polling too when it is given. With ``public_url``
-    (where people reach that server) the web desk is served there too, under ``/desk/``.
+    (where people reach that server) the web desk is served there too, under ``/desk/``;
+    ``mount`` adds more sub-applications there by prefix (``hotline demo``'s ``/demo/``).
     """
     stop = stop or asyncio.Event()
     telegram = TRANSPORTS[transport](token, api_base)
@@ -193,6 +197,8 @@ async def serve(
                             public_url=public_url,
                         ),
                     )
+                for prefix, subapp in (mount or {}).items():
+                    server.app.add_subapp(prefix, subapp)
                 await server.start()
                 app.http_port = server.port
             if webhook:

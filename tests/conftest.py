@@ -24,7 +24,7 @@ from storage.database import Database, normalize_url
 from storage.departments import sync_departments
 from storage.models import Base
 
-pytest_plugins = ["tests.network_guard", "tests.fake_telegram.plugin", "tests.world"]
+pytest_plugins = ["tests.network_guard", "tests.fake_bot_api_fixture", "tests.world"]
 
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"]

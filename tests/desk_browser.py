@@ -17,9 +17,9 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from bot.desk import desk_application
+from bot.fake_bot_api import DEFAULT_TOKEN
 from handlers.desk import new_login_link
 from storage.repository import SqlStore
-from tests.fake_telegram import DEFAULT_TOKEN
 from tests.harness import RunningBot
 
 CHROMIUM = Path(os.environ.get("HOTLINE_TEST_CHROMIUM", "/usr/bin/chromium"))

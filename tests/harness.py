@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import HotlineApp
+from bot.fake_bot_api import DEFAULT_TOKEN, FakeTelegramServer
 from bot.runner import TransportName, serve
 from bot.webhook import Listen
 from handlers.config import HotlineConfig
@@ -22,7 +23,6 @@ from handlers.reminders import SweepReport
 from scheduler.clock import FixedClock
 from storage.database import Database
 from storage.models import TicketRow
-from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 
 
 @dataclass

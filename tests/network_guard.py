@@ -118,7 +118,7 @@ class NetworkGuard:
         message = (
             f"Network access disallowed in this test: {test_id} tried to {what}. "
             "Tests may only reach loopback (127.0.0.0/8, ::1, localhost) and Unix sockets; "
-            "talk to tests.fake_telegram.FakeTelegramServer instead of api.telegram.org."
+            "talk to bot.fake_bot_api.FakeTelegramServer instead of api.telegram.org."
         )
         if self._scopes:
             self._scopes[-1].append(message)

@@ -10,12 +10,12 @@ from aiogram.methods.base import Response
 
 from bot.aiogram_transport import _METHODS, AiogramFeed, AiogramSender, build_bot
 from bot.app import BotIdentity, HotlineApp
+from bot.fake_bot_api import DEFAULT_TOKEN, FakeTelegramServer
 from bot.polling import Unreadable
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.outgoing import Button, Method, Outgoing, Reaction
 from storage.outbox import QueuedMessage
 from storage.repository import outgoing_payload
-from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 
 
 def test_the_classes_answers_are_read_with_outlive_a_garbage_collection() -> None:

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.delivery import LIST_WHEN_BUSY
+from bot.fake_bot_api import FakeTelegramServer, FakeUser
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import OutboxRow, TicketEventRow
-from tests.fake_telegram import FakeTelegramServer, FakeUser
 from tests.harness import RunningBot, running_bot
 from tests.world import (
     OFFICE,

@@ -21,11 +21,11 @@ from rich.table import Column, Table
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.fake_bot_api import DEFAULT_TOKEN, FakeTelegramServer
 from bot.tables import print_table
 from handlers.config import load_config
 from storage.admin import office_chat
 from storage.database import Database
-from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

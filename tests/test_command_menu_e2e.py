@@ -7,13 +7,13 @@ import json
 
 import pytest
 
+from bot.fake_bot_api import FakeTelegramServer
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from handlers.inbox import STAFF_COMMANDS, SUPERVISOR_COMMANDS
 from scheduler.clock import FixedClock
 from storage.admin import set_office_chat
 from storage.database import Database
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 
 OFFICE = -100_777

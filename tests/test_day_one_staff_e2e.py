@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.fake_bot_api import FakeTelegramServer
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import AssignmentRow, ExtensionRow
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import (
     LABOUR_CHAT,

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.delivery import LIST_WHEN_BUSY, MAX_ATTEMPTS, Delivery
+from bot.fake_bot_api import FakeTelegramServer
 from bot.runner import TransportName
 from bot.sent_journal import SentJournal
 from handlers.config import HotlineConfig
@@ -21,7 +22,6 @@ from storage.models import CitizenRow, OutboxRow
 from storage.outbox import QueuedMessage
 from storage.repository import SqlStore
 from storage.worker import DatabaseWorker
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, ROADS_CHAT, World, button, number_in, pick_department
 

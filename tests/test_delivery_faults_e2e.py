@@ -19,6 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from bot.delivery import IN_FLIGHT_SENDS, UNEXPECTED_ATTEMPTS, Delivery
+from bot.fake_bot_api import DEFAULT_TOKEN, FakeTelegramServer
 from bot.runner import TransportName
 from bot.sent_journal import SentJournal
 from handlers.config import HotlineConfig
@@ -30,7 +31,6 @@ from storage.models import OutboxRow, TicketRow
 from storage.outbox import QueuedMessage
 from storage.repository import DELIVERY_LEASE, SqlStore
 from storage.worker import DatabaseWorker
-from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 from tests.harness import RunningBot, running_bot
 from tests.world import OFFICE, ROADS_CHAT, World, number_in, pick_department
 

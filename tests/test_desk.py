@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from bot.desk.session import desk_key, new_session, read_session
+from bot.fake_bot_api import FakeTelegramServer
 from bot.webhook import Listen
 from handlers.config import HotlineConfig
 from handlers.desk import token_digest
@@ -19,7 +20,6 @@ from storage.database import Database
 from storage.departments import sync_departments
 from storage.desk import use_desk_login
 from tests.conftest import TEST_NOW
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_cli import assert_one_line_error, hotline
 from tests.world import ROADS_CHAT, World

@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import Browser, Page
 from sqlalchemy import update
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from handlers.knowledge import KnowledgeEntry
 from handlers.model import TicketStatus
@@ -17,7 +18,6 @@ from storage.admin import remove_staff
 from storage.knowledge import save_entry
 from storage.models import CitizenRow, TicketEventRow, TicketRow
 from tests.desk_browser import LINK, browser, screenshot, serving_desk
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import ROADS_CHAT, World, dispatch_to, number_in
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from handlers.knowledge import KnowledgeBase, KnowledgeEntry
 from handlers.model import RequestType, TicketStatus
@@ -17,7 +18,6 @@ from storage.database import Database
 from storage.knowledge import save_entry
 from storage.models import KbOfferRow, TicketEventRow, TicketRow
 from tests.conftest import TEST_NOW
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import (
     LABOUR_CHAT,

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import FixedClock
 from storage.models import ExtensionRow, SurveyRow, TicketEventRow
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, ROADS_CHAT, World, button, dispatch_to, sign_and_answer
 

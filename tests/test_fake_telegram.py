@@ -37,7 +37,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from tests.fake_telegram import (
+from bot.fake_bot_api import (
     DEFAULT_TOKEN,
     FakeTelegramServer,
     UploadedFile,

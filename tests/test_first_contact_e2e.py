@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from handlers.reports import Period
 from scheduler.calendar import SHANGHAI
@@ -14,7 +15,6 @@ from scheduler.clock import FixedClock
 from storage.database import Database
 from storage.models import AssignmentRow, StaffRow
 from storage.statistics import compute_statistics
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, ROADS_CHAT, World, button, dispatch_to
 

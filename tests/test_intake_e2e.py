@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import TicketEventRow, TicketItemRow
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 
 NUMBER = re.compile(r"\d{8}-\d{4,}")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.database import Database
 from storage.knowledge import history
 from storage.models import KbOfferRow, KnowledgeEntryRow, StaffRow
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import LABOUR_CHAT, OFFICE, ROADS_CHAT, World, button, dispatch_to, sign_and_answer
 

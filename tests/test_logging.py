@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from bot.fake_bot_api import DEFAULT_TOKEN, FakeTelegramServer
 from bot.logging_setup import setup_logging
 from handlers.model import Language
 from storage.database import Database
 from storage.models import CitizenRow
-from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = DEFAULT_TOKEN.partition(":")[2]

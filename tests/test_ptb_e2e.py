@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.fake_bot_api import FakeTelegramServer
 from bot.runner import TransportName
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import OutboxRow
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import ROADS_CHAT, World, button, buttons, dispatch_to, number_in
 

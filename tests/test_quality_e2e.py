@@ -6,12 +6,12 @@ from datetime import datetime
 
 import pytest
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from handlers.quality import sample_size
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import FixedClock
 from storage.models import QualityCheckRow, TicketEventRow
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, World, button, dispatch_to, sign_and_answer
 

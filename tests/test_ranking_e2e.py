@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.fake_bot_api import FakeTelegramServer
 from scheduler.clock import FixedClock
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, build_world, button, dispatch_to, sign_and_answer, world_config
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.app import build_hotline
+from bot.fake_bot_api import DEFAULT_TOKEN, FakeTelegramServer
 from handlers.config import HotlineConfig
 from handlers.reminders import sweep
 from scheduler.calendar import SHANGHAI
@@ -16,7 +17,6 @@ from scheduler.clock import FixedClock
 from storage.database import Database
 from storage.models import OutboxRow, ReminderRow
 from storage.repository import SqlStore
-from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, ROADS_CHAT, World, button, dispatch_to
 

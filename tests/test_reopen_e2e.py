@@ -10,10 +10,10 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import FixedClock
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import OFFICE, ROADS_CHAT, World, button, buttons, dispatch_to
 

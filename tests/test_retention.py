@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig, RetentionConfig
 from handlers.model import ItemKind, Language, Role, TicketStatus
 from scheduler.clock import FixedClock
@@ -21,7 +22,6 @@ from storage.models import (
     TicketRow,
 )
 from storage.retention import ANONYMISED, apply_retention
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_cli import hotline
 from tests.test_statistics import NOW, PHONE, at, build_november, statistics

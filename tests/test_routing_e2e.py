@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import AssignmentRow, RoutingExampleRow, TicketItemRow
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import (
     LABOUR_CHAT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import (
@@ -16,7 +17,6 @@ from storage.models import (
     TicketEventRow,
     TicketItemRow,
 )
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import (
     LABOUR_CHAT,

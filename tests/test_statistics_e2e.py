@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from handlers.reports import StatisticsReport
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import FixedClock
 from storage.statistics import compute_statistics
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_quality_e2e import resolve
 from tests.world import OFFICE, ROADS_CHAT, World

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import SurveyRow
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import (
     OFFICE,

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import FixedClock
 from scheduler.service import BAD_ROW_PAUSE
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import RunningBot, running_bot
 from tests.test_quality_e2e import resolve
 from tests.world import OFFICE, World, dispatch_to

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.fake_bot_api import DEFAULT_TOKEN
 from bot.settings import get_settings
 from handlers.model import RequestType, TicketStatus
 from storage.database import Database
 from storage.models import CitizenRow, OutboxRow, ReminderRow, TicketRow
-from tests.fake_telegram import DEFAULT_TOKEN
 
 
 @pytest.fixture(autouse=True)

@@ -13,13 +13,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from bot.fake_bot_api import DEFAULT_TOKEN, FakeTelegramServer
 from bot.polling import ALLOWED_UPDATES
 from bot.runner import TransportName
 from bot.webhook import MAX_CONNECTIONS, SECRET_HEADER, Listen
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.models import ProcessedUpdateRow
-from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 from tests.harness import RunningBot, running_bot
 from tests.test_cli import assert_one_line_error, hotline
 from tests.test_delivery_faults_e2e import database_down

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from bot.fake_bot_api import FakeTelegramServer, FakeUser
 from handlers.config import HotlineConfig, config_from_mapping
 from handlers.model import Role
 from storage.admin import add_staff, set_department_chat, set_office_chat
 from storage.database import Database
 from storage.departments import sync_departments
 from tests.conftest import TEST_NOW
-from tests.fake_telegram import FakeTelegramServer, FakeUser
 
 NUMBER = re.compile(r"\d{8}-\d{4,}")
 

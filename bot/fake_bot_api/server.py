@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API server for end-to-end tests, served over HTTP on 127.0.0.1.
+"""A fake Telegram Bot API server for end-to-end tests and the demo, over HTTP on 127.0.0.1.
 
 Bots talk to it exactly as to api.telegram.org::
 

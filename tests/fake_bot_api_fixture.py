@@ -1,5 +1,5 @@
-"""Optional pytest plugin: ``pytest_plugins = ["tests.fake_telegram.plugin"]`` in a conftest
-gives every test that asks for it a started :class:`FakeTelegramServer` as ``fake_telegram``."""
+"""The pytest plugin (``pytest_plugins`` in conftest) that gives every test asking for it a
+started fake Bot API server (:mod:`bot.fake_bot_api`) as ``fake_telegram``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .server import FakeTelegramServer
+from bot.fake_bot_api import FakeTelegramServer
 
 __all__ = ["fake_telegram"]
 

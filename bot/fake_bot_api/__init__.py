@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API server for end-to-end tests (see :mod:`.server`)."""
+"""A fake Telegram Bot API server for the end-to-end tests and `hotline demo` (:mod:`.server`)."""
 
 from .formatting import FormattingError, parse_formatted, utf16_len
 from .models import (
