@@ -31,6 +31,8 @@ _RUN = re.compile(rf"[{_CJK}]+")
 MIN_ANSWER_CHARS = 4
 MAX_REQUIRED_CHARS = 30
 REQUEST_SHARE = 0.1
+# Up to this many characters a request is "short": sharing one character with it counts.
+SHORT_REQUEST_CHARS = 20
 # What is left of an answer once its template phrases are gone, below which it said nothing.
 TEMPLATE_RESIDUE_CHARS = 4
 
@@ -135,6 +137,18 @@ def key_terms(text: str) -> set[str]:
     return terms
 
 
+def _substantive_chars(text: str) -> set[str]:
+    return {c for run in _RUN.findall(_ROUTINE.sub(" ", text)) for c in run if c not in _FILLER}
+
+
+def _shares_a_word_of_short(request: str, answer: str) -> bool:
+    """A request of a line has few pairs, and a good answer may share one character of it
+    ("自来水管破裂" → "恢复供水"); in a longer one a shared character proves nothing."""
+    if content_chars(request) > SHORT_REQUEST_CHARS:
+        return False
+    return bool(_substantive_chars(request) & _substantive_chars(answer))
+
+
 def without_templates(answer: str) -> str:
     """The answer with its template phrases taken out."""
     return _TEMPLATES.sub("", answer)
@@ -224,9 +238,11 @@ def check_answer(
     if length < needed:
         flags.append(Flag.TOO_SHORT)
     terms = key_terms(request)
-    if terms and not terms & key_terms(answer):
+    if terms and not terms & key_terms(answer) and not _shares_a_word_of_short(request, answer):
         flags.append(Flag.NO_SHARED_TERM)
-    if content_chars(without_templates(answer)) < TEMPLATE_RESIDUE_CHARS:
+    residue = without_templates(answer)
+    # Only when set phrases were there to take out: a short answer of its own is "too short".
+    if residue != answer and content_chars(residue) < TEMPLATE_RESIDUE_CHARS:
         flags.append(Flag.TEMPLATE_ONLY)
     numbers = foreign_numbers(answer, department_numbers)
     if numbers:

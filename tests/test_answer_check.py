@@ -47,6 +47,13 @@ def test_no_shared_key_term() -> None:
     assert check.flags == (Flag.NO_SHARED_TERM,)
 
 
+def test_a_short_request_may_share_one_character() -> None:
+    assert check_answer("自来水管破裂，水漫到路上", "已关阀抢修，恢复供水。").passed
+    assert Flag.NO_SHARED_TERM in check_answer("路灯坏了", "已修复完毕").flags
+    # In a long request one character in common proves nothing.
+    assert Flag.NO_SHARED_TERM in check_answer(LONG_REQUEST, "已安排人员上门检修燃气管道。").flags
+
+
 def test_routine_words_are_not_key_terms() -> None:
     # 反映, 问题, 处理 are in every request and answer: sharing them shares nothing.
     assert key_terms("我反映的问题请尽快处理") == set()
