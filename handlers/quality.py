@@ -1,6 +1,7 @@
 """质检: each working day the office inspects a random sample of the previous working day's
 answers, marking each 合格 or 不合格 (with a reason). The pass rate is one of the three numbers
-the hotline is judged on (95% in 建塘镇's report)."""
+the hotline is judged on (95% in 建塘镇's report). The sample comes with the day's 答复预检
+figures (handlers.answer_review): warnings, answers sent anyway, corrected answers."""
 
 from __future__ import annotations
 
