@@ -199,6 +199,45 @@ def submit_answer(
     )
 
 
+def resolve_checked(
+    store: Store,
+    hotline: Hotline,
+    ticket: Ticket,
+    staff: StaffMember,
+    answer: str,
+    now: datetime,
+    *,
+    anyway: bool = False,
+    corrects: list[str] | None = None,
+) -> str | AnswerCheck:
+    """The pre-check for a form (the web desk), where the warning and the choice come with the
+    next submission: resolve when the answer passes, or when it is sent ``anyway`` after a
+    warning; else record the flags and return the check to show. ``corrects``: the flags of
+    the answer shown with the warning, when this one replaces it."""
+    if not lifecycle.allowed(Move.RESOLVE, ticket.status):
+        refuse(store, ticket.id, staff.telegram_user_id, f"resolve refused: {ticket.status}", now)
+        return move_refused(ticket, Move.RESOLVE, staff.language)
+    check = check_answer(ticket.text, answer, department_numbers(hotline, ticket))
+    flags = [flag.value for flag in check.flags]
+    if check.passed:
+        if corrects:
+            store.record(event(ticket, staff, "answer_edited", now, data={"flags": corrects}))
+    elif anyway and check.may_send_anyway:
+        store.record(event(ticket, staff, "answer_sent_anyway", now, data={"flags": flags}))
+    else:
+        store.record(
+            event(
+                ticket,
+                staff,
+                "answer_flagged",
+                now,
+                data={"flags": flags, "chars": check.answer_chars, "again": bool(corrects)},
+            )
+        )
+        return check
+    return resolve(store, hotline, ticket, staff, answer, now)
+
+
 def on_precheck_button(
     store: Store, hotline: Hotline, press: ButtonPress, action: ButtonAction, now: datetime
 ) -> Reaction:
