@@ -12,6 +12,7 @@ from handlers.answer_check import (
     required_chars,
     without_templates,
 )
+from handlers.answer_review import with_draft
 
 LONG_REQUEST = (
     "我是建塘镇向阳村村民，今年三月申请的耕地地力保护补贴到现在还没有发到社保卡上，"
@@ -117,3 +118,11 @@ def test_id_and_bank_card_numbers_are_always_flagged() -> None:
 )
 def test_dates_amounts_ticket_and_service_numbers_are_not_personal_numbers(text: str) -> None:
     assert foreign_numbers(text) == ()
+
+
+def test_a_reply_to_a_draft_adds_to_it_or_replaces_it() -> None:
+    draft = "路灯已更换，恢复照明。"
+    assert with_draft(draft, "+") == draft
+    assert with_draft(draft, "＋ 路口那盏也已检修。") == f"{draft}\n路口那盏也已检修。"
+    assert with_draft(draft, "另写的答复") == "另写的答复"
+    assert with_draft(None, "+ 只有这句") == "+ 只有这句"  # no draft: the reply as written
