@@ -7,7 +7,7 @@ from datetime import datetime
 from handlers import texts
 from handlers.context import Hotline
 from handlers.display import mask_phone, shorten, show_datetime, show_deadline
-from handlers.knowledge import shanghai_day
+from handlers.knowledge import KnowledgeMatch, shanghai_day
 from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
 from handlers.outgoing import SUPERSEDED_CARD, Button, Keyboard, Method, Outgoing
 from handlers.ports import Store
@@ -90,17 +90,34 @@ def card_text(
     )
 
 
-def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language) -> str:
-    """The knowledge base entries closest to the request (it was not answered directly: none
-    was confident), so staff can reuse their answers; "" when none comes near."""
+def _entry_matches(store: Store, ticket: Ticket, now: datetime) -> list[KnowledgeMatch]:
     knowledge = store.knowledge_base()
     if not len(knowledge):
-        return ""
-    matches = [
+        return []
+    return [
         m
         for m in knowledge.search(ticket.text, shanghai_day(now), SIMILAR_ENTRIES)
         if m.score >= SIMILAR_ENTRY_FLOOR
     ]
+
+
+def _answer_matches(store: Store, ticket: Ticket) -> list[KnowledgeMatch]:
+    # Any day: a past answer has no validity dates (the matcher's day only filters entries).
+    day = ticket.received_at.date()
+    answers = store.past_answers()
+    if not len(answers):
+        return []
+    return [
+        m
+        for m in answers.search(ticket.text, day, SIMILAR_ENTRIES + 1)
+        if m.score >= SIMILAR_ENTRY_FLOOR and m.entry.id != ticket.number
+    ][:SIMILAR_ENTRIES]
+
+
+def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language) -> str:
+    """The knowledge base entries closest to the request (it was not answered directly: none
+    was confident), so staff can reuse their answers; "" when none comes near."""
+    matches = _entry_matches(store, ticket, now)
     if not matches:
         return ""
     lines = "\n".join(
@@ -115,16 +132,7 @@ def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language)
 def similar_answers(store: Store, ticket: Ticket, lang: Language) -> str:
     """The answers given to the most similar resolved requests (not this ticket's own), so
     staff reuse what was answered before; "" when none comes near."""
-    # Any day: a past answer has no validity dates (the matcher's day only filters entries).
-    day = ticket.received_at.date()
-    answers = store.past_answers()
-    if not len(answers):
-        return ""
-    matches = [
-        m
-        for m in answers.search(ticket.text, day, SIMILAR_ENTRIES + 1)
-        if m.score >= SIMILAR_ENTRY_FLOOR and m.entry.id != ticket.number
-    ][:SIMILAR_ENTRIES]
+    matches = _answer_matches(store, ticket)
     if not matches:
         return ""
     lines = "\n".join(
@@ -134,6 +142,31 @@ def similar_answers(store: Store, ticket: Ticket, lang: Language) -> str:
         for m in matches
     )
     return texts.CARD_SIMILAR_ANSWERS(lang, lines=lines)
+
+
+def reuse_buttons(
+    store: Store, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
+) -> Keyboard:
+    """For a ticket that can be resolved now, a 📋 button per entry and past answer the card
+    lists: a tap starts the answer with it (handlers.answer_review). A key too long for a
+    button's data is left out."""
+    if ticket.status is not TicketStatus.IN_PROGRESS or store.answer_given(ticket.id):
+        return ()
+    rows: list[tuple[Button, ...]] = []
+    for kind, matches in (
+        ("k", _entry_matches(store, ticket, now)),
+        ("a", _answer_matches(store, ticket)),
+    ):
+        row: list[Button] = []
+        for match in matches:
+            try:
+                data = hotline.buttons.sign("reuse", ticket.id, kind, match.entry.id)
+            except ValueError:
+                continue
+            row.append(Button(texts.BUTTON_REUSE(lang, key=shorten(match.entry.id, 16)), data))
+        if row:
+            rows.append(tuple(row))
+    return tuple(rows)
 
 
 def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> str:
@@ -149,9 +182,11 @@ def list_line(ticket: Ticket, lang: Language, *, to_dispatch: bool = False) -> s
     return texts.LIST_WAITING_DISPATCH(lang) + line if to_dispatch else line
 
 
-def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone: bool) -> Keyboard:
-    """The moves the department can make now; an answered ticket's card offers its answer to
-    the knowledge base."""
+def card_buttons(
+    hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone: bool, reuse: Keyboard = ()
+) -> Keyboard:
+    """The moves the department can make now (and ``reuse``: the answers to start from); an
+    answered ticket's card offers its answer to the knowledge base."""
     sign = hotline.buttons.sign
     rows: list[tuple[Button, ...]] = []
     if ticket.status is TicketStatus.DISPATCHED:
@@ -169,6 +204,7 @@ def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone:
             )
         )
         rows.append((Button(texts.BUTTON_RETURN(lang), sign("return", ticket.id)),))
+        rows.extend(reuse)
     elif ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         # The answer given may serve the next citizen: 加入知识库 (handlers.knowledge_staff).
         rows.append((Button(texts.BUTTON_ADD_TO_KB(lang), sign("kbadd", ticket.id)),))
@@ -216,6 +252,7 @@ def send_card(
     has_phone = bool(citizen and citizen.phone)
     attachments = store.attachments(ticket.id)
     text = card_text(store, hotline, ticket, now, lang, attachments=len(attachments))
+    reuse = reuse_buttons(store, hotline, ticket, now, lang)
     if replaces_cards:
         _supersede_cards(store, ticket, text, lang, now, only_in=to)
     long_text = len(ticket.text) > CARD_TEXT_LIMIT
@@ -228,7 +265,7 @@ def send_card(
         card = Outgoing(
             chat_id=chat_id,
             text=text,
-            buttons=card_buttons(hotline, ticket, lang, has_phone=has_phone),
+            buttons=card_buttons(hotline, ticket, lang, has_phone=has_phone, reuse=reuse),
             reply_to_message_id=reply_to,
             ticket_id=ticket.id,
             purpose="card",
@@ -326,6 +363,13 @@ def refresh_cards(store: Store, hotline: Hotline, ticket: Ticket, now: datetime)
     citizen = store.citizen(ticket.citizen_id)
     has_phone = bool(citizen and citizen.phone)
     text = card_text(store, hotline, ticket, now, lang)
+    buttons = card_buttons(
+        hotline,
+        ticket,
+        lang,
+        has_phone=has_phone,
+        reuse=reuse_buttons(store, hotline, ticket, now, lang),
+    )
     for card in store.ticket_cards(ticket.id):
         current = card.tag == ticket.department_code
         store.queue(
@@ -334,7 +378,7 @@ def refresh_cards(store: Store, hotline: Hotline, ticket: Ticket, now: datetime)
                 method=Method.EDIT_TEXT,
                 edit_outbox_id=card.outbox_id,
                 text=text if current else text + texts.CARD_MOVED_AWAY(lang),
-                buttons=card_buttons(hotline, ticket, lang, has_phone=has_phone) if current else (),
+                buttons=buttons if current else (),
                 ticket_id=ticket.id,
                 purpose="card",
                 tag=card.tag,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 CODE_PATTERN = re.compile(r"[a-z0-9_-]+")
-_DEPARTMENT_KEYS = frozenset({"code", "name_zh", "name_en", "aliases", "keywords"})
+_DEPARTMENT_KEYS = frozenset({"code", "name_zh", "name_en", "aliases", "keywords", "phones"})
 
 
 class CatalogError(ValueError):
@@ -42,6 +42,8 @@ class Department:
     name_en: str
     aliases: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    # Numbers the department gives citizens to call: an answer quoting another is flagged.
+    phones: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def _department(raw: Any, index: int) -> Department:
         name_en=_text(raw.get("name_en"), f"{where}: name_en", required=True),
         aliases=_words(raw.get("aliases"), f"{where}: aliases"),
         keywords=_words(raw.get("keywords"), f"{where}: keywords"),
+        phones=_words(raw.get("phones"), f"{where}: phones"),
     )
 
 

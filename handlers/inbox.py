@@ -12,8 +12,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from handlers import (
+    answer_review,
+    desk,
+    knowledge_staff,
+    lists,
+    quality,
+    statistics,
+    survey,
+    texts,
+)
 from handlers import citizen as citizen_actions
-from handlers import desk, knowledge_staff, lists, quality, statistics, survey, texts
 from handlers import staff as staff_actions
 from handlers import supervisor as supervisor_actions
 from handlers.buttons import BadButton, ButtonAction
@@ -80,6 +89,9 @@ def _on_reply(
             )
             lang = Language.from_telegram(msg.sender.language_code)
             _say(store, msg, texts.STAFF_ONLY(lang), now)
+            return True
+        if sent.purpose in answer_review.PROMPTS:
+            answer_review.on_answer_reply(store, hotline, msg, sent, staff, now)
             return True
         if sent.purpose in staff_actions.PROMPTS:
             staff_actions.on_prompt_reply(store, hotline, msg, sent, staff, now)
@@ -334,6 +346,8 @@ BUTTONS: dict[str, ButtonHandler] = {
     "reject": supervisor_actions.on_extension_button,
     "qa": quality.on_qa_button,
     "kbadd": knowledge_staff.on_add_button,
+    "precheck": answer_review.on_precheck_button,
+    "reuse": answer_review.on_reuse_button,
 }
 
 

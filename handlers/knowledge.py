@@ -37,7 +37,7 @@ import heapq
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from operator import add, itemgetter
@@ -104,7 +104,14 @@ _ACT_CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                 "还(没|未)有?(人|到|发|收|办|下来|拿到|回复|处理|解决|来|修|安装|通)",
             ),
         ),
-        ("why not", "为(什么|啥|何)(还|都|也|就)?(没|不|未|让|收|扣|被)"),
+        (
+            "why not",
+            _any(
+                "为(什么|啥|何)(还|都|也|就)?(没|不|未|让|收|扣|被)",
+                # "怎么还没审核" is "why not yet", not "how": the case of the citizen's own.
+                "(怎么|咋)(还|都|也)?(没|未)|(怎么|咋)(还|都)不",
+            ),
+        ),
         (
             "asks someone to act",
             "(请|麻烦|希望|要求|恳请|求|拜托)?(帮忙|帮我|帮助我|给我|替我)"
@@ -249,6 +256,7 @@ class Reason(StrEnum):
     AMBIGUOUS = "ambiguous"  # two entries fit about equally
     REQUEST_TO_ACT = "request_to_act"  # the citizen wants something done
     NOT_A_QUESTION = "not_a_question"  # no question form and no near-exact match
+    NOT_ANSWERED = "not_answered"  # asks when / how much / how long; the entry does not say
 
 
 _REASON_TEXTS: dict[Reason, str] = {
@@ -263,6 +271,10 @@ _REASON_TEXTS: dict[Reason, str] = {
     Reason.NOT_A_QUESTION: (
         "工单: no question form, and the score {score:.2f} is below {threshold:.2f} "
         "needed for a statement"
+    ),
+    Reason.NOT_ANSWERED: (
+        "工单: the message asks {cues}, and the entry (score {score:.2f}) does not say: "
+        "it answers another aspect of the matter"
     ),
 }
 
@@ -290,6 +302,7 @@ class KnowledgeDecision:
     act_cues: tuple[str, ...] = ()
     ask_cues: tuple[str, ...] = ()
     details: dict[str, float] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # what is asked that the entry does not say (NOT_ANSWERED)
 
     @property
     def best(self) -> KnowledgeMatch | None:
@@ -304,8 +317,34 @@ class KnowledgeDecision:
             threshold=values.get("threshold", 0.0),
             gap=values.get("gap", 0.0),
             margin=values.get("margin", 0.0),
-            cues=", ".join(self.act_cues),
+            cues=", ".join(self.act_cues or self.missing),
         )
+
+
+# What an answer must hold to answer "when", "how much" and "how long": a question on one of
+# these is about another aspect of the matter when neither the entry's phrasings ask it nor
+# its answer says it ("垃圾分类宣传活动什么时候搞" is not answered by how to sort rubbish).
+_SAYS: dict[str, tuple[str, re.Pattern[str]]] = {
+    "qwhen": (
+        "when",
+        re.compile(
+            f"{_NUMBER}(月|日|号|点|时)|(周|星期|礼拜)[一二三四五六日天末]|上午|下午|晚上|工作日"
+            "|每(年|月|周|天|季度)|(年|月)(初|底|末|前|后|中)|截止|期间|随时|全天|即日"
+        ),
+    ),
+    "qcost": (
+        "how much",
+        re.compile(f"{_NUMBER}(元|块|角|分钱)|免费|不收|收费|费用|工本费|标准"),
+    ),
+    "qlong": (
+        "how long",
+        re.compile(f"{_NUMBER}个?(工作日|天|日|小时|周|星期|月|年)|当场|当天|即时|立即|马上"),
+    ),
+}
+
+
+def _asked(key: str) -> set[str]:
+    return {token for token in _RUN.findall(key) if token in _SAYS}
 
 
 def shanghai_day(now: datetime) -> date:
@@ -434,6 +473,14 @@ class KnowledgeBase:
             tuple({normalise(k) for k in entry.keywords if len(normalise(k)) >= 2})
             for entry in self.entries
         ]
+        # The aspects each entry answers: asked in its phrasings, or said in its answer.
+        self._says: dict[str, frozenset[str]] = {
+            entry.id: frozenset(
+                {t for phrasing in entry.phrasings for t in _asked(_key(phrasing))}
+                | {t for t, (_, says) in _SAYS.items() if says.search(normalise(entry.answer))}
+            )
+            for entry in self.entries
+        }
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -531,6 +578,12 @@ class KnowledgeBase:
         if kind is Intent.STATE and score < tuning.confident_statement:
             return decision(
                 Reason.NOT_A_QUESTION, score=score, threshold=tuning.confident_statement
+            )
+        missing = _asked(_key(text)) - self._says.get(matches[0].entry.id, frozenset())
+        if missing:
+            return replace(
+                decision(Reason.NOT_ANSWERED, score=score),
+                missing=tuple(_SAYS[t][0] for t in sorted(missing)),
             )
         threshold = tuning.confident if kind is Intent.ASK else tuning.confident_statement
         return decision(Reason.DIRECT, score=score, gap=gap, threshold=threshold)

@@ -3,7 +3,7 @@ SQLAlchemy; the core never imports the database layer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from typing import Protocol
 
@@ -227,6 +227,9 @@ class Store(Protocol):
     # -- hotline-wide jobs and 质检 -----------------------------------------------------------
     def claim_job(self, kind: str, step: str, now: datetime) -> bool: ...
     def resolutions_between(self, start: datetime, end: datetime) -> list[ResolvedTicket]: ...
+    def answer_check_events(
+        self, start: datetime, end: datetime, actions: Collection[str]
+    ) -> list[TicketEvent]: ...
     def add_quality_check(
         self, resolved: ResolvedTicket, *, sampled_for: date, now: datetime
     ) -> int | None: ...

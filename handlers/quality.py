@@ -1,11 +1,13 @@
 """质检: each working day the office inspects a random sample of the previous working day's
 answers, marking each 合格 or 不合格 (with a reason). The pass rate is one of the three numbers
-the hotline is judged on (95% in 建塘镇's report)."""
+the hotline is judged on (95% in 建塘镇's report). The sample comes with the day's 答复预检
+figures (handlers.answer_review): warnings, answers sent anyway, corrected answers."""
 
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from handlers import texts
@@ -14,12 +16,15 @@ from handlers.context import Hotline
 from handlers.dispatching import office_chats, office_language
 from handlers.display import shorten
 from handlers.events import ButtonPress, IncomingMessage
-from handlers.model import Role, SentMessage, StaffMember, TicketEvent
+from handlers.model import Language, Role, SentMessage, StaffMember, TicketEvent
 from handlers.outgoing import Button, Method, Outgoing, Reaction
 from handlers.ports import Store
 from handlers.staff import prompted, refuse
 from scheduler.calendar import SHANGHAI
 from scheduler.deadlines import local_date
+
+# The answer pre-check's events (handlers.answer_review), counted with the day's sample.
+PRECHECK_ACTIONS = ("answer_flagged", "answer_sent_anyway", "answer_edited")
 
 
 def previous_working_day(hotline: Hotline, today: date) -> date:
@@ -34,6 +39,40 @@ def sample_size(total: int, share: float, minimum: int) -> int:
     if total == 0:
         return 0
     return min(total, max(minimum, math.ceil(total * share)))
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerCheckFigures:
+    """答复预检 of a day's answers: warnings given, answers sent anyway (ticket → the flags
+    they were sent with) and corrected answers."""
+
+    flagged: int = 0
+    sent_anyway: dict[int, list[str]] = field(default_factory=dict)
+    edited: int = 0
+
+
+def answer_checks(store: Store, start: datetime, end: datetime) -> AnswerCheckFigures:
+    events = store.answer_check_events(start, end, PRECHECK_ACTIONS)
+    anyway: dict[int, list[str]] = {}
+    for e in events:
+        if e.action == "answer_sent_anyway" and e.ticket_id is not None:
+            flags = (e.data or {}).get("flags")
+            anyway[e.ticket_id] = [str(f) for f in flags] if isinstance(flags, list) else []
+    return AnswerCheckFigures(
+        flagged=sum(e.action == "answer_flagged" for e in events),
+        sent_anyway=anyway,
+        edited=sum(e.action == "answer_edited" for e in events),
+    )
+
+
+def _sent_anyway_note(checks: AnswerCheckFigures, ticket_id: int, lang: Language) -> str:
+    """Inspectors see that the answer went out over the pre-check's warning, and why."""
+    if ticket_id not in checks.sent_anyway:
+        return ""
+    names = "、".join(
+        texts.FLAG_NAMES[f](lang) for f in checks.sent_anyway[ticket_id] if f in texts.FLAG_NAMES
+    )
+    return texts.QA_ITEM_SENT_ANYWAY(lang, reasons=names)
 
 
 def sample_previous_day(store: Store, hotline: Hotline, now: datetime) -> int:
@@ -54,15 +93,18 @@ def sample_previous_day(store: Store, hotline: Hotline, now: datetime) -> int:
     sample = random.Random(f"qa-{day.isoformat()}").sample(resolved, count)
     lang = office_language(hotline)
     chats = office_chats(store)
-    for chat_id in chats:
-        store.queue(
-            Outgoing(
-                chat_id=chat_id,
-                text=texts.QA_HEADER(lang, day=day.isoformat(), total=len(resolved), count=count),
-                purpose="qa",
-            ),
-            now,
+    header = texts.QA_HEADER(lang, day=day.isoformat(), total=len(resolved), count=count)
+    checks = answer_checks(store, start, start + timedelta(days=1))
+    if checks.flagged:
+        header += "\n" + texts.QA_PRECHECK(
+            lang,
+            day=day.isoformat(),
+            flagged=checks.flagged,
+            anyway=len(checks.sent_anyway),
+            edited=checks.edited,
         )
+    for chat_id in chats:
+        store.queue(Outgoing(chat_id=chat_id, text=header, purpose="qa"), now)
     for item in sorted(sample, key=lambda r: r.resolution_id):
         check_id = store.add_quality_check(item, sampled_for=day, now=now)
         if check_id is None:
@@ -78,7 +120,8 @@ def sample_previous_day(store: Store, hotline: Hotline, now: datetime) -> int:
                         department=hotline.department_name(item.department_code, lang) or "",
                         text=shorten(item.text, 600),
                         answer=shorten(item.answer, 1500),
-                    ),
+                    )
+                    + _sent_anyway_note(checks, item.ticket_id, lang),
                     buttons=(
                         (
                             Button(texts.BUTTON_QA_PASS(lang), sign("qa", check_id, "pass")),

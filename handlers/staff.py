@@ -42,7 +42,8 @@ from handlers.survey import send_answer_and_survey
 from scheduler.deadlines import due_after_working_days, extend_deadline, local_date
 
 QUEUE_SHOWN = 30
-PROMPTS = {"ask_return", "ask_extend", "ask_answer"}
+# "ask_answer" and "answer_flagged" are answered in handlers.answer_review (the pre-check).
+PROMPTS = {"ask_return", "ask_extend", "ask_answer", "answer_flagged"}
 # Bot messages in a department's chat that a staff reply turns into a message to the citizen.
 RELAY_SOURCES = {"card", "card_text", "attachment", "citizen_followup", "relayed"}
 _EXTENSION = re.compile(
@@ -324,7 +325,7 @@ def on_prompt_reply(
     staff: StaffMember,
     now: datetime,
 ) -> None:
-    """A reply to "give the reason" / "how many days" / "the answer"."""
+    """A reply to "give the reason" / "how many days"."""
     assert prompt.ticket_id is not None
     ticket = store.ticket(prompt.ticket_id, lock=True)
     lang = office_language(hotline) if msg.chat_id != staff.telegram_user_id else staff.language
@@ -362,11 +363,6 @@ def on_prompt_reply(
             tell(texts.EXTENSION_USAGE(lang, max=maximum), again=True)
             return
         tell(request_extension(store, hotline, ticket, staff, days, match.group(2).strip(), now))
-    elif prompt.purpose == "ask_answer":
-        if not text:
-            tell(texts.ANSWER_NEEDED(lang), again=True)
-            return
-        tell(resolve(store, hotline, ticket, staff, text, now))
 
 
 def return_ticket(

@@ -897,3 +897,79 @@ DESK_PRIVATE_ONLY = Phrase(
     "登录链接只在私聊中发送：请私聊本机器人发送 /desk。",
     "Sign-in links are sent in a private chat only: send /desk to the bot privately.",
 )
+
+# -- 答复预检 (handlers.answer_review) and reusing an answer given before ---------------------
+
+ANSWER_FLAGGED = Phrase(
+    "⚠️ 答复预检（工单 {number}）：这条答复可能答非所问——\n{reasons}\n\n您的答复：\n{answer}\n\n"
+    "按「仍然发送」照原样发给群众；或回复本消息，写下修改后的答复。",
+    "⚠️ Answer check (ticket {number}): this answer may not answer the request —\n{reasons}\n\n"
+    "Your answer:\n{answer}\n\n"
+    "Press “Send anyway” to send it as it is, or reply to this message with a corrected answer.",
+)
+ANSWER_EMPTY = Phrase(
+    "⚠️ 答复预检（工单 {number}）：答复没有文字内容，不能发给群众。请回复本消息，写下答复。",
+    "⚠️ Answer check (ticket {number}): the answer has no words and cannot be sent. "
+    "Reply to this message with the answer.",
+)
+ANSWER_FLAG_REASONS = {
+    "too_short": Phrase(
+        "· 过短：{chars} 字，这条诉求的答复至少应有 {needed} 字",
+        "· Too short: {chars} characters; this request needs at least {needed}",
+    ),
+    "no_shared_term": Phrase(
+        "· 与诉求没有共同的关键词：诉求说的事在答复里没有出现",
+        "· No key term of the request appears in the answer",
+    ),
+    "template_only": Phrase(
+        "· 只有套话（已收悉、感谢关注、尽快处理……），没有说明办理结果",
+        "· Only set phrases (received, thank you, will handle it …): no result is given",
+    ),
+    "foreign_number": Phrase(
+        "· 含有不是本单位的电话、身份证或银行卡号：{numbers}",
+        "· Contains a number that is not the department's (phone, ID or card): {numbers}",
+    ),
+    "empty": Phrase("· 没有文字内容", "· No words"),
+}
+BUTTON_SEND_ANYWAY = Phrase("仍然发送", "Send anyway")
+BUTTON_EDIT_ANSWER = Phrase("修改答复", "Edit the answer")
+ASK_EDITED_ANSWER = Phrase(
+    "✏️ 工单 {number}：请回复本消息，写下修改后的答复。原答复：\n{answer}",
+    "✏️ Ticket {number}: reply to this message with the corrected answer. It was:\n{answer}",
+)
+ANSWER_SENT_ANYWAY = Phrase(
+    "⚠️ 答复预检（工单 {number}）：\n{reasons}\n—— {name} 选择仍然发送。",
+    "⚠️ Answer check (ticket {number}):\n{reasons}\n— {name} chose to send it anyway.",
+)
+ANSWER_CHECK_SETTLED = Phrase(
+    "这条答复已处理过（已发送或已修改）。", "This answer was already sent or corrected."
+)
+BUTTON_REUSE = Phrase("📋 {key}", "📋 {key}")
+ASK_ANSWER_DRAFT = Phrase(
+    "📝 办结工单 {number}：以下答复（引自 {source}）作为开头——\n{draft}\n\n"
+    "回复本消息：以 + 开头的内容接在它后面发送（只回 + 即原样发送）；不以 + 开头则整条替换它。",
+    "📝 Resolving ticket {number}: this answer (from {source}) is the start —\n{draft}\n\n"
+    "Reply to this message: text starting with + is added after it (+ alone sends it as it "
+    "is); anything else replaces it.",
+)
+REUSE_GONE = Phrase(
+    "这条参考答复已不可用（条目已停用或过期）。",
+    "That answer is no longer available (the entry was switched off or expired).",
+)
+REUSE_NOT_NOW = Phrase(
+    "工单 {number} 签收后才能办结。", "Ticket {number} must be signed for before it is resolved."
+)
+QA_PRECHECK = Phrase(
+    "答复预检（{day}）：提示 {flagged} 次，仍然发送 {anyway} 件，修改后发送 {edited} 件。",
+    "Answer check ({day}): {flagged} warnings, {anyway} sent anyway, {edited} corrected.",
+)
+QA_ITEM_SENT_ANYWAY = Phrase(
+    "\n⚠️ 答复预检提示后仍然发送：{reasons}", "\n⚠️ Sent anyway after the answer check: {reasons}"
+)
+FLAG_NAMES = {
+    "empty": Phrase("无内容", "no words"),
+    "too_short": Phrase("过短", "too short"),
+    "no_shared_term": Phrase("无共同关键词", "no shared key term"),
+    "template_only": Phrase("只有套话", "only set phrases"),
+    "foreign_number": Phrase("非本单位号码", "a number not the department's"),
+}

@@ -304,3 +304,57 @@ async def test_a_supervisor_dispatches_from_the_desk(
         assert response.status == 200
         assert await roads.query_selector("#dispatch-form") is None
         assert await roads.query_selector("#sign-form") is not None
+
+
+async def test_the_desk_pre_checks_an_answer_and_sends_it_anyway_on_request(
+    fake_telegram: FakeTelegramServer,
+    world: World,
+    database_url: str,
+    config: HotlineConfig,
+    clock: FixedClock,
+) -> None:
+    """答复预检 in the desk: a template answer comes back to the form with why; a corrected one
+    could be submitted, or it is sent anyway with the box ticked (recorded)."""
+    template = "您好，您反映的问题已收悉，我们会尽快处理，感谢您的关注！"
+    async with (
+        running_bot(fake_telegram, database_url, config, clock) as bot,
+        serving_desk(bot) as desk,
+        browser() as chromium,
+    ):
+        number, _ = await dispatch_to(world, "幸福路的路灯坏了一个星期了", "村镇规划建设")
+        page = await sign_in(chromium, desk.link_for(world.roads.id))
+        await page.goto(desk.url("/desk/tickets"))
+        await page.click(f"text={number}")
+        await page.wait_for_selector("#sign-form")
+        await page.click("#sign-form button")
+        await page.wait_for_selector("#resolve-form")
+        assert not await page.query_selector("#send-anyway")  # only after a warning
+
+        await page.fill("#resolve-form textarea", template)
+        await page.click("#resolve-form button")
+        await page.wait_for_selector("#precheck")
+        warning = await page.inner_text("#precheck")
+        assert "只有套话" in warning
+        assert "没有共同的关键词" in warning
+        assert await page.input_value("#resolve-form textarea") == template
+        ticket = next(t for t in bot.tickets() if t.number == number)
+        assert ticket.status is TicketStatus.IN_PROGRESS
+        await screenshot(page, "precheck")
+
+        await page.check("#send-anyway")
+        await page.click("#resolve-form button")
+        await page.wait_for_selector("#flash")
+        reached = await fake_telegram.wait_for_message(world.citizen.chat_id, contains="已收悉")
+        assert number in reached["text"]
+        events = {
+            e.action: e.data
+            for e in bot.rows(TicketEventRow, TicketEventRow.ticket_id == ticket.id)
+        }
+        assert events["answer_flagged"] == {
+            "flags": ["no_shared_term", "template_only"],
+            "chars": 24,
+            "again": False,
+        }
+        assert events["answer_sent_anyway"] == {"flags": ["no_shared_term", "template_only"]}
+        assert "resolved" in events
+        assert "预检提示后仍然发送" in await page.inner_text("#timeline")

@@ -79,6 +79,8 @@ def test_a_request_to_act_sharing_the_words_is_not_answered(base: KnowledgeBase)
         "护照办了一个月还没寄到，麻烦催一下",
         "我的护照办好了吗",  # where one's own case stands: someone must look it up
         "补贴什么时候能到账",
+        "我的营业执照申请怎么还没审核",  # "怎么还没" asks why not yet, not how
+        "社保卡怎么还不能用",
     ],
 )
 def test_requests_to_act_are_recognised(text: str) -> None:
@@ -205,3 +207,26 @@ def test_a_statement_needs_a_near_exact_match() -> None:
     decision = base.decide("护照 办理 材料 照片", NOW)
     assert decision.intent is Intent.STATE
     assert not decision.answer_directly
+
+
+DOG = KnowledgeEntry(
+    id="dog-registration",
+    question="犬只登记怎么办理",
+    alternatives=("养狗要办狗证吗",),
+    answer="带户主身份证和犬只免疫证明到派出所办理犬只登记。",
+)
+
+
+def test_a_question_on_an_aspect_the_entry_does_not_say_gets_a_ticket() -> None:
+    """Asked when or how much, an entry whose answer says neither answers another aspect."""
+    base = KnowledgeBase([DOG, PASSPORT, MEDICAL])
+    assert base.decide("犬只登记怎么办理？", NOW).answer_directly
+    for question, asked in (("犬只登记什么时候办？", "when"), ("犬只登记要多少钱？", "how much")):
+        decision = base.decide(question, NOW)
+        assert decision.best is not None
+        assert decision.best.entry.id == DOG.id
+        assert decision.reason is Reason.NOT_ANSWERED
+        assert not decision.answer_directly
+        assert asked in decision.explain()
+    # The entry that says when answers "when".
+    assert base.decide("城乡居民医保什么时候缴费？", NOW).answer_directly

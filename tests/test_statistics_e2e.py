@@ -32,7 +32,7 @@ async def test_stats_and_export_for_supervisors_only(
 ) -> None:
     server = fake_telegram
     async with running_bot(server, database_url, config, clock):
-        await resolve(world, "路灯坏了", "已修复", 71)
+        await resolve(world, "路灯坏了", "路灯已修复", 71)
         phone_owner = server.user(72)
         server.push_contact(phone_owner, "13912345678", "钱", user_id=phone_owner.id)
         await server.wait_for_message(phone_owner.chat_id, contains="139****5678")
@@ -81,7 +81,7 @@ async def test_the_daily_digest_comes_once_at_opening(
 ) -> None:
     server = fake_telegram
     async with running_bot(server, database_url, config, clock) as bot:
-        await resolve(world, "井盖丢了", "已补装", 81)
+        await resolve(world, "井盖丢了", "井盖已补装", 81)
         server.push_text(server.user(82), "垃圾没人收")
         await server.wait_for_message(server.user(82).chat_id, contains="工单编号")
         clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=SHANGHAI))  # Monday, before 08:30

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from bot.desk import session as desk_session
 from bot.desk.words import ROLE_WORDS, event_word, word
-from handlers import dispatching, lifecycle, texts
+from handlers import answer_review, dispatching, lifecycle, texts
 from handlers import staff as staff_actions
+from handlers.answer_check import AnswerCheck
 from handlers.context import Hotline
 from handlers.desk import token_digest
 from handlers.display import mask_phone, mask_phones_in, show_datetime, show_deadline
@@ -529,7 +530,13 @@ def _moves(staff: StaffMember, ticket: Ticket) -> list[str]:
     return moves
 
 
-async def ticket_page(request: web.Request, *, phone: str | None = None) -> web.Response:
+async def ticket_page(
+    request: web.Request,
+    *,
+    phone: str | None = None,
+    held: tuple[str, AnswerCheck] | None = None,
+) -> web.Response:
+    """The ticket; ``held``: an answer the pre-check stopped, back in the form with why."""
     state = request.app[STATE_KEY]
     ticket = await _visible_ticket(request)
     staff = _staff(request)
@@ -553,6 +560,10 @@ async def ticket_page(request: web.Request, *, phone: str | None = None) -> web.
             "units": state.hotline.config.departments.departments,
             "flash": flash,
             "max_days": state.hotline.config.sla.max_extension_working_days,
+            "draft": held[0] if held else "",
+            "precheck": answer_review.reasons(held[1], Language(_lang(request))) if held else "",
+            "may_send_anyway": held[1].may_send_anyway if held else False,
+            "flagged": ",".join(f.value for f in held[1].flags) if held else "",
         },
     )
     if flash:
@@ -624,11 +635,28 @@ async def ticket_action(request: web.Request) -> web.Response:
                     store, hotline, current, member, days, reason, now
                 )
             case "resolve":
-                return staff_actions.resolve(store, hotline, current, member, answer, now)
+                # 答复预检 as in Telegram: a flagged answer comes back to the form with why.
+                done = answer_review.resolve_checked(
+                    store,
+                    hotline,
+                    current,
+                    member,
+                    answer,
+                    now,
+                    anyway=_field(request, "anyway") == "1",
+                    corrects=[f for f in _field(request, "flagged").split(",") if f] or None,
+                )
+                if isinstance(done, AnswerCheck):
+                    held.append(done)
+                    return ""
+                return done
             case _:
                 return _dispatch(store, hotline, current, member, unit, lang, now)
 
+    held: list[AnswerCheck] = []
     message = await state.run(work)
+    if held:
+        return await ticket_page(request, held=(answer, held[0]))
     return _back(request, ticket, message)
 
 

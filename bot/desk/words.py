@@ -72,6 +72,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "reason": ("原因", "Reason"),
     "days": ("工作日数", "Working days"),
     "answer": ("答复内容", "Answer"),
+    "precheck": (
+        "答复预检：这条答复可能答非所问——",
+        "Answer check: this answer may not answer the request —",
+    ),
+    "precheck_choice": (
+        "修改后再提交，或勾选「仍然发送」照原样发给群众。",
+        "Correct it and submit again, or tick “Send anyway” to send it as it is.",
+    ),
+    "send_anyway": ("仍然发送", "Send anyway"),
     "submit": ("提交", "Submit"),
     "no_actions": ("当前状态下没有可用操作。", "Nothing to do in this state."),
     "staff_role": ("承办人员", "Staff"),
@@ -110,6 +119,10 @@ EVENT_WORDS: dict[str, tuple[str, str]] = {
     "contact_viewed": ("查看电话", "phone shown"),
     "staff_message": ("答复群众", "message to the citizen"),
     "refused": ("操作被拒绝", "refused"),
+    "answer_flagged": ("答复预检提示", "answer check warned"),
+    "answer_sent_anyway": ("预检提示后仍然发送", "sent anyway after the answer check"),
+    "answer_edited": ("预检提示后修改答复", "answer corrected after the check"),
+    "answer_draft": ("引用以往答复", "answer started from a past one"),
 }
 
 
