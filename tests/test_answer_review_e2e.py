@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.fake_bot_api import FakeTelegramServer
 from handlers.config import HotlineConfig
 from handlers.knowledge import KnowledgeEntry
 from handlers.model import TicketStatus
@@ -18,7 +19,6 @@ from storage.database import Database
 from storage.knowledge import save_entry
 from storage.models import ResolutionRow, TicketEventRow, TicketRow
 from tests.conftest import TEST_NOW
-from tests.fake_telegram import FakeTelegramServer
 from tests.harness import running_bot
 from tests.world import (
     OFFICE,
