@@ -182,7 +182,8 @@ def card_buttons(hotline: Hotline, ticket: Ticket, lang: Language, *, has_phone:
 def _card_chats(store: Store, hotline: Hotline, ticket: Ticket) -> tuple[list[int], bool]:
     """Where a department's cards go: its group chat, else each of its staff privately, else
     the office (the second value says the office stands in)."""
-    assert ticket.department_code is not None
+    if ticket.department_code is None:
+        raise ValueError(f"ticket {ticket.number} is in no department: no card to send")
     chat = store.department_chat(ticket.department_code)
     if chat is not None:
         return [chat], False

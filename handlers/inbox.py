@@ -84,6 +84,7 @@ def _on_reply(
         if sent.purpose in staff_actions.PROMPTS:
             staff_actions.on_prompt_reply(store, hotline, msg, sent, staff, now)
             return True
+        # Narrowing only: a relayed message reaches here with a ticket (the test above).
         assert sent.ticket_id is not None
         ticket = store.ticket(sent.ticket_id)
         if ticket is not None:
@@ -160,7 +161,8 @@ def _group_message(
 def _staff_command(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
-    assert msg.command is not None
+    if msg.command is None:
+        raise ValueError("not a command")
     if msg.command in SUPERVISOR_COMMANDS and not staff.is_supervisor:
         staff_actions.refuse(store, None, staff.telegram_user_id, f"/{msg.command} by staff", now)
         _say(store, msg, texts.SUPERVISOR_ONLY(staff.language), now)

@@ -94,7 +94,7 @@ def export_command(
     book = _counted(
         msg, Method.SEND_DOCUMENT, caption, lang, request, "export_xlsx", purpose="export"
     )
-    assert book.render is not None
+    assert book.render is not None  # narrowing only: _counted always sets what to render
     book.render["assessment"] = AssessmentSettings.of(hotline.config.assessment).to_dict()
     store.queue(book, now)
 
@@ -247,7 +247,7 @@ def check_alerts(store: Store, hotline: Hotline, now: datetime) -> int:
     result = report(store, hotline, Period(start, end, period_label(start, end)), now, lang)
     messages = []
     for row in result.departments:
-        assert row.department is not None
+        assert row.department is not None  # narrowing only: the overall row is not among these
         for metric in ALERT_METRICS:
             rate = row.on_time_rate if metric == "on_time" else row.satisfaction_rate
             if rate.value is None or rate.target is None:
