@@ -10,7 +10,7 @@ from handlers.display import mask_phone, shorten, show_datetime, show_deadline
 from handlers.knowledge import shanghai_day
 from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
 from handlers.outgoing import SUPERSEDED_CARD, Button, Keyboard, Method, Outgoing
-from handlers.ports import Store
+from handlers.ports import KnowledgeStore, Outbox, Store
 from scheduler.deadlines import working_days_left
 
 CARD_TEXT_LIMIT = 3000  # leaves room for the header within Telegram's 4096
@@ -90,7 +90,7 @@ def card_text(
     )
 
 
-def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language) -> str:
+def similar_entries(store: KnowledgeStore, ticket: Ticket, now: datetime, lang: Language) -> str:
     """The knowledge base entries closest to the request (it was not answered directly: none
     was confident), so staff can reuse their answers; "" when none comes near."""
     knowledge = store.knowledge_base()
@@ -112,7 +112,7 @@ def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language)
     return texts.CARD_SIMILAR_ENTRIES(lang, lines=lines)
 
 
-def similar_answers(store: Store, ticket: Ticket, lang: Language) -> str:
+def similar_answers(store: KnowledgeStore, ticket: Ticket, lang: Language) -> str:
     """The answers given to the most similar resolved requests (not this ticket's own), so
     staff reuse what was answered before; "" when none comes near."""
     # Any day: a past answer has no validity dates (the matcher's day only filters entries).
@@ -258,7 +258,7 @@ def send_card(
 
 
 def _supersede_cards(
-    store: Store, ticket: Ticket, text: str, lang: Language, now: datetime, *, only_in: int | None
+    store: Outbox, ticket: Ticket, text: str, lang: Language, now: datetime, *, only_in: int | None
 ) -> None:
     """One ticket, one live card: the department's earlier cards of the ticket (all of them, or
     those in chat ``only_in``) say that a new card replaces them, and lose their buttons; they

@@ -36,7 +36,7 @@ from handlers.model import (
 )
 from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import Button, Keyboard, Method, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Store, Tickets
 from handlers.request_types import guess_request_type
 from handlers.rows import one_row
 from scheduler.deadlines import local_date, reopened_deadline
@@ -145,7 +145,7 @@ def _chosen_language(args: str, current: Language) -> Language:
     return Language.ZH if current is Language.EN else Language.EN
 
 
-def _my_tickets(store: Store, citizen: Citizen) -> str:
+def _my_tickets(store: Tickets, citizen: Citizen) -> str:
     lang = citizen.language
     tickets = store.citizen_tickets(citizen.id, MY_TICKETS_SHOWN)
     if not tickets:
@@ -164,7 +164,7 @@ def _my_tickets(store: Store, citizen: Citizen) -> str:
     return "\n".join(lines)
 
 
-def _status(store: Store, hotline: Hotline, citizen: Citizen, msg: IncomingMessage) -> str:
+def _status(store: Tickets, hotline: Hotline, citizen: Citizen, msg: IncomingMessage) -> str:
     lang = citizen.language
     if not msg.command_args.strip():
         return texts.STATUS_USAGE(lang)

@@ -33,7 +33,7 @@ from handlers.model import (
     TicketStatus,
 )
 from handlers.outgoing import Button, Method, Outgoing
-from handlers.ports import Store
+from handlers.ports import Outbox, Store
 from handlers.rows import one_row
 from scheduler.deadlines import local_date
 
@@ -101,7 +101,7 @@ def offer_text(hotline: Hotline, offer: KbOffer, lang: Language) -> str:
 
 
 def settle_offer_message(
-    store: Store, hotline: Hotline, citizen: Citizen, offer: KbOffer, note: str, now: datetime
+    store: Outbox, hotline: Hotline, citizen: Citizen, offer: KbOffer, note: str, now: datetime
 ) -> None:
     """The answer loses its buttons and says what became of it (edited in place)."""
     if offer.outbox_id is None:

@@ -19,7 +19,7 @@ from handlers.context import Hotline
 from handlers.display import shorten, show_datetime, show_deadline
 from handlers.model import KbOffer, Language, StaffMember, Ticket
 from handlers.outgoing import Button, Keyboard, Method, Outgoing
-from handlers.ports import Store
+from handlers.ports import Outbox, Store
 from handlers.routing import RoutingDecision
 from scheduler.deadlines import due_after_working_days, local_date
 
@@ -369,7 +369,7 @@ def learn(
 
 
 def mark_dispatched_in_office(
-    store: Store,
+    store: Outbox,
     hotline: Hotline,
     ticket: Ticket,
     chat_id: int,

@@ -23,7 +23,7 @@ from handlers.events import ButtonPress, ChatKind, Content, IncomingMessage
 from handlers.model import Language, Role, SentMessage, StaffMember, TicketEvent
 from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import SUPERSEDED_CARD, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import History, Outbox, Store
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def _on_reply(
     return False
 
 
-def _say(store: Store, msg: IncomingMessage, text: str, now: datetime) -> None:
+def _say(store: Outbox, msg: IncomingMessage, text: str, now: datetime) -> None:
     store.queue(Outgoing(chat_id=msg.chat_id, text=text, reply_to_message_id=msg.message_id), now)
 
 
@@ -356,7 +356,7 @@ def handle_button(store: Store, hotline: Hotline, press: ButtonPress, now: datet
     return Reaction(texts.BUTTON_INVALID(lang), callback_alert=True)
 
 
-def _refused(store: Store, press: ButtonPress, now: datetime, why: str) -> None:
+def _refused(store: History, press: ButtonPress, now: datetime, why: str) -> None:
     """Refused presses go to the event log: forged data is worth a supervisor's look."""
     log.warning("refused a button press by user %s: %s", press.sender.user_id, why)
     store.record(

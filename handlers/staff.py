@@ -36,7 +36,7 @@ from handlers.model import (
     TicketEvent,
 )
 from handlers.outgoing import Button, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Assignments, Extensions, History, Store
 from handlers.survey import send_answer_and_survey
 from scheduler.deadlines import due_after_working_days, extend_deadline, local_date
 
@@ -58,7 +58,7 @@ _MEDIA = {
 }
 
 
-def refuse(store: Store, ticket_id: int | None, actor_id: int, why: str, now: datetime) -> None:
+def refuse(store: History, ticket_id: int | None, actor_id: int, why: str, now: datetime) -> None:
     """A refused action is logged: foreign or forged presses are a supervisor's business."""
     store.record(
         TicketEvent(
@@ -261,7 +261,7 @@ def prompted(staff: StaffMember, chat_id: int) -> tuple[int, str] | None:
 
 
 def _return_refusal(
-    store: Store, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
+    store: Assignments, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
 ) -> str | None:
     """退单 only within the return limit after dispatch (domain.md: 2 working days)."""
     assignment = store.current_assignment(ticket.id)
@@ -275,7 +275,7 @@ def _return_refusal(
 
 
 def _extension_refusal(
-    store: Store, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
+    store: Extensions, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
 ) -> str | None:
     if now > ticket.deadline_at:
         return texts.EXTENSION_TOO_LATE(lang, number=ticket.number)

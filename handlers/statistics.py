@@ -12,7 +12,7 @@ from handlers.dispatching import office_chats, office_language
 from handlers.events import IncomingMessage
 from handlers.model import Language, StaffMember
 from handlers.outgoing import Method, Outgoing
-from handlers.ports import Store
+from handlers.ports import Outbox, Statistics, Store
 from handlers.quality import previous_working_day
 from handlers.reports import (
     Period,
@@ -40,7 +40,7 @@ def department_names(hotline: Hotline, lang: Language) -> dict[str, str]:
 
 
 def report(
-    store: Store, hotline: Hotline, period: Period, now: datetime, lang: Language
+    store: Statistics, hotline: Hotline, period: Period, now: datetime, lang: Language
 ) -> StatisticsReport:
     return store.statistics(
         period,
@@ -51,7 +51,7 @@ def report(
 
 
 def _period_from(
-    store: Store, msg: IncomingMessage, staff: StaffMember, now: datetime, default: str
+    store: Outbox, msg: IncomingMessage, staff: StaffMember, now: datetime, default: str
 ) -> Period | None:
     try:
         return parse_period(msg.command_args.strip() or default, local_date(now))

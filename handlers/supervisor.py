@@ -25,7 +25,7 @@ from handlers.lifecycle import Move
 from handlers.model import Language, StaffMember, Ticket
 from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import Method, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Outbox, Store, Tickets
 from handlers.staff import move_refused, refuse
 from scheduler.deadlines import due_after_hours, extend_deadline
 
@@ -216,7 +216,7 @@ def _ticket_from_args(
     return ticket, rest.strip()
 
 
-def _say(store: Store, msg: IncomingMessage, text: str, now: datetime) -> None:
+def _say(store: Outbox, msg: IncomingMessage, text: str, now: datetime) -> None:
     store.queue(
         Outgoing(chat_id=msg.chat_id, text=shorten(text, 4096), reply_to_message_id=msg.message_id),
         now,
@@ -339,7 +339,7 @@ def nudge_command(
 
 
 def overdue_lines(
-    store: Store, hotline: Hotline, now: datetime, lang: Language, *, limit: int = 3900
+    store: Tickets, hotline: Hotline, now: datetime, lang: Language, *, limit: int = 3900
 ) -> list[str]:
     """Every late ticket, most overdue first, in as many lines as ``limit`` characters hold."""
     tickets = store.overdue_tickets(now, OVERDUE_LISTED)

@@ -29,7 +29,7 @@ from handlers.model import (
     Ticket,
 )
 from handlers.outgoing import Button, Method, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Resolutions, Store
 from handlers.rows import one_row
 from scheduler.deadlines import due_after_working_days, reopened_deadline
 
@@ -213,7 +213,7 @@ def on_rate_button(
 
 
 def _answered_text(
-    store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, survey: Survey
+    store: Resolutions, hotline: Hotline, ticket: Ticket, citizen: Citizen, survey: Survey
 ) -> str:
     """The answer message as it was sent, with the answers given marked ✓."""
     lang = citizen.language
