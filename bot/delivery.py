@@ -285,7 +285,7 @@ class Delivery:
         return rows
 
     def _list_of(self, rows: list[QueuedMessage]) -> QueuedMessage:
-        assert self.lister is not None
+        assert self.lister is not None  # narrowing only: rows are listed only with a lister
         first = rows[0]
         entries = [(row.ticket_id, row.payload["summary"]) for row in rows]
         payload = self.lister(first.chat_id, entries)

@@ -271,7 +271,7 @@ def kb_ask(
         for line in _explanation(decision):
             typer.echo(line)
         return
-    assert input_path is not None
+    assert input_path is not None  # narrowing only: one of TEXT and --input, checked above
     if output_path is None:
         _fail("--input needs --output")
     source = _read(input_path)

@@ -152,7 +152,7 @@ def route(
             typer.echo(f"{candidate.code}\t{name}\t{candidate.score:.3f}")
         typer.echo(f"automatic: {'yes' if decision.automatic else 'no'}")
         return
-    assert input_path is not None
+    assert input_path is not None  # narrowing only: one of TEXT and --input, checked above
     if output is None:
         fail("--input needs --output")
         return

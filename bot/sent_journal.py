@@ -70,7 +70,8 @@ class SentJournal:
         self.clear()
 
     def write(self, sent: list[Sent]) -> None:
-        assert self._own is not None, "open() the journal first"
+        if self._own is None:
+            raise RuntimeError("open() the journal first")
         lines = "".join(
             f"{outbox_id} {'-' if message_id is None else message_id} {at.isoformat()}\n"
             for outbox_id, message_id, at in sent

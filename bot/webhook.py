@@ -89,7 +89,8 @@ def shared_secret(database: Database, configured: str | None) -> str:
         pass  # another instance made it at the same moment: theirs is the one
     with database.read() as session:
         row = session.get(SettingRow, WEBHOOK_SECRET_KEY)
-        assert row is not None
+        if row is None:
+            raise LookupError("the webhook secret was removed as it was made")
         return row.value
 
 
@@ -144,7 +145,7 @@ class HotlineServer:
             await runner.cleanup()
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        assert self.feed is not None
+        assert self.feed is not None  # narrowing only: set by start(), before requests come
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             log.warning("a webhook request without the right secret token was refused")

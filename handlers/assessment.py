@@ -336,7 +336,7 @@ def ranking_rows(result: Ranking, lang: str = "zh") -> list[dict[str, Any]]:
     """One flat row per unit (figures as values in [0, 1] or None), in ranking order."""
     rows = []
     for unit in result.units:
-        assert unit.department is not None
+        assert unit.department is not None  # narrowing only: ranked units are departments
         score_change, rank_change = result.changes.get(unit.department, (None, None))
         row: dict[str, Any] = {
             "rank": unit.rank,
@@ -393,7 +393,7 @@ def format_ranking_text(result: Ranking, lang: str = "zh") -> str:
     lines.append("")
     lines.append("All ranked units:" if en else "全部排名：")
     for unit in ranked:
-        assert unit.department is not None
+        assert unit.department is not None  # narrowing only: ranked units are departments
         score_change, rank_change = result.changes.get(unit.department, (None, None))
         lines.append(
             f"{unit.rank}. {unit_name(unit, lang)} {format_score(unit.score)}"

@@ -180,7 +180,8 @@ def totals_sentence(report: StatisticsReport, lang: str = "zh") -> str:
     """ "本期受理 N 件，办结 M 件，按时办结率 X%，… 超期未办结 K 件。" (figures without data
     are left out)."""
     overall = report.overall
-    assert overall is not None
+    if overall is None:
+        raise ValueError("the totals need the hotline-wide report, not one department's")
     en = lang == "en"
     parts = [
         f"{report.period.label}: received {overall.received}, resolved {overall.resolved}"

@@ -10,7 +10,7 @@ from handlers.display import mask_phone, shorten, show_datetime, show_deadline
 from handlers.knowledge import KnowledgeMatch, shanghai_day
 from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
 from handlers.outgoing import SUPERSEDED_CARD, Button, Keyboard, Method, Outgoing
-from handlers.ports import Store
+from handlers.ports import KnowledgeStore, Outbox, Store
 from scheduler.deadlines import working_days_left
 
 CARD_TEXT_LIMIT = 3000  # leaves room for the header within Telegram's 4096
@@ -90,7 +90,7 @@ def card_text(
     )
 
 
-def _entry_matches(store: Store, ticket: Ticket, now: datetime) -> list[KnowledgeMatch]:
+def _entry_matches(store: KnowledgeStore, ticket: Ticket, now: datetime) -> list[KnowledgeMatch]:
     knowledge = store.knowledge_base()
     if not len(knowledge):
         return []
@@ -101,7 +101,7 @@ def _entry_matches(store: Store, ticket: Ticket, now: datetime) -> list[Knowledg
     ]
 
 
-def _answer_matches(store: Store, ticket: Ticket) -> list[KnowledgeMatch]:
+def _answer_matches(store: KnowledgeStore, ticket: Ticket) -> list[KnowledgeMatch]:
     # Any day: a past answer has no validity dates (the matcher's day only filters entries).
     day = ticket.received_at.date()
     answers = store.past_answers()
@@ -114,7 +114,7 @@ def _answer_matches(store: Store, ticket: Ticket) -> list[KnowledgeMatch]:
     ][:SIMILAR_ENTRIES]
 
 
-def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language) -> str:
+def similar_entries(store: KnowledgeStore, ticket: Ticket, now: datetime, lang: Language) -> str:
     """The knowledge base entries closest to the request (it was not answered directly: none
     was confident), so staff can reuse their answers; "" when none comes near."""
     matches = _entry_matches(store, ticket, now)
@@ -129,7 +129,7 @@ def similar_entries(store: Store, ticket: Ticket, now: datetime, lang: Language)
     return texts.CARD_SIMILAR_ENTRIES(lang, lines=lines)
 
 
-def similar_answers(store: Store, ticket: Ticket, lang: Language) -> str:
+def similar_answers(store: KnowledgeStore, ticket: Ticket, lang: Language) -> str:
     """The answers given to the most similar resolved requests (not this ticket's own), so
     staff reuse what was answered before; "" when none comes near."""
     matches = _answer_matches(store, ticket)
@@ -218,7 +218,8 @@ def card_buttons(
 def _card_chats(store: Store, hotline: Hotline, ticket: Ticket) -> tuple[list[int], bool]:
     """Where a department's cards go: its group chat, else each of its staff privately, else
     the office (the second value says the office stands in)."""
-    assert ticket.department_code is not None
+    if ticket.department_code is None:
+        raise ValueError(f"ticket {ticket.number} is in no department: no card to send")
     chat = store.department_chat(ticket.department_code)
     if chat is not None:
         return [chat], False
@@ -294,7 +295,7 @@ def send_card(
 
 
 def _supersede_cards(
-    store: Store, ticket: Ticket, text: str, lang: Language, now: datetime, *, only_in: int | None
+    store: Outbox, ticket: Ticket, text: str, lang: Language, now: datetime, *, only_in: int | None
 ) -> None:
     """One ticket, one live card: the department's earlier cards of the ticket (all of them, or
     those in chat ``only_in``) say that a new card replaces them, and lose their buttons; they

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from handlers import texts
+from handlers import lifecycle, texts
 from handlers.cards import attachment_message, refresh_cards
 from handlers.context import Hotline
 from handlers.direct_answers import close_as_answered, offer_direct_answer, settle_offer_message
@@ -36,7 +36,7 @@ from handlers.model import (
 )
 from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import Button, Keyboard, Method, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Store, Tickets
 from handlers.request_types import guess_request_type
 from handlers.rows import one_row
 from scheduler.deadlines import local_date, reopened_deadline
@@ -145,7 +145,7 @@ def _chosen_language(args: str, current: Language) -> Language:
     return Language.ZH if current is Language.EN else Language.EN
 
 
-def _my_tickets(store: Store, citizen: Citizen) -> str:
+def _my_tickets(store: Tickets, citizen: Citizen) -> str:
     lang = citizen.language
     tickets = store.citizen_tickets(citizen.id, MY_TICKETS_SHOWN)
     if not tickets:
@@ -164,7 +164,7 @@ def _my_tickets(store: Store, citizen: Citizen) -> str:
     return "\n".join(lines)
 
 
-def _status(store: Store, hotline: Hotline, citizen: Citizen, msg: IncomingMessage) -> str:
+def _status(store: Tickets, hotline: Hotline, citizen: Citizen, msg: IncomingMessage) -> str:
     lang = citizen.language
     if not msg.command_args.strip():
         return texts.STATUS_USAGE(lang)
@@ -272,17 +272,7 @@ def open_ticket(
     if first_item is not None:
         store.add_item(replace(first_item, ticket_id=ticket.id))
     store.adopt_pending_items(citizen.id, ticket.id)
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.CITIZEN,
-            actor_id=citizen.telegram_user_id,
-            action="received",
-            to_status=TicketStatus.RECEIVED,
-            data={"request_type": request_type.value, "deadline_estimated": deadline.estimated},
-        )
-    )
+    store.record(lifecycle.received(ticket, citizen, now))
     if answered is not None:
         offer, outcome = answered
         store.decide_kb_offer(offer.id, outcome.value, ticket.id, now)
@@ -499,7 +489,7 @@ def _location(
     if ticket is None:
         _hold_for_next_request(store, citizen, msg, ItemKind.LOCATION, now)
         return
-    store.update_ticket(ticket.id, now, latitude=msg.latitude, longitude=msg.longitude)
+    store.update_ticket(ticket.id, now, lifecycle.locate(msg.latitude, msg.longitude))
     item = _item_from(msg, citizen, ItemKind.LOCATION, now)
     add_follow_up(store, hotline, citizen, ticket, item, msg.message_id, now)
 
@@ -573,24 +563,16 @@ def change_request_type(
         return Reaction(texts.TYPE_LOCKED(lang, number=ticket.number, status=status))
     if kind is ticket.request_type:
         return Reaction(texts.TYPE_UNCHANGED(lang, kind=texts.request_type_name(kind, lang)))
-    changes: dict[str, object] = {"request_type": kind}
+    new_deadline: tuple[datetime, bool] | None = None
     if not ticket.urgent:
         deadline = hotline.deadline_for(kind, ticket.received_at)
         if ticket.reopen_count:
             # 重办 counted a fresh period from the re-opening: a new type never brings the
             # deadline back before it.
             deadline = reopened_deadline(deadline, ticket.deadline_at, ticket.deadline_estimated)
-        changes |= {"deadline_at": deadline.due, "deadline_estimated": deadline.estimated}
-    updated = store.update_ticket(ticket.id, now, **changes)
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.CITIZEN,
-            actor_id=citizen.telegram_user_id,
-            action="type_changed",
-            data={"from": ticket.request_type.value, "to": kind.value},
-        )
+        new_deadline = (deadline.due, deadline.estimated)
+    updated = lifecycle.save(
+        store, lifecycle.change_type(ticket, citizen, kind, now, deadline=new_deadline)
     )
     refresh_cards(store, hotline, updated, now)  # the department's card shows type and deadline
     if message_id is not None:

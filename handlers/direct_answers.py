@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from handlers import texts
+from handlers import lifecycle, texts
 from handlers.context import Hotline
 from handlers.model import (
     Citizen,
@@ -29,13 +29,11 @@ from handlers.model import (
     NewTicket,
     OfferOutcome,
     RequestType,
-    Role,
     Ticket,
-    TicketEvent,
     TicketStatus,
 )
 from handlers.outgoing import Button, Method, Outgoing
-from handlers.ports import Store
+from handlers.ports import Outbox, Store
 from handlers.rows import one_row
 from scheduler.deadlines import local_date
 
@@ -103,7 +101,7 @@ def offer_text(hotline: Hotline, offer: KbOffer, lang: Language) -> str:
 
 
 def settle_offer_message(
-    store: Store, hotline: Hotline, citizen: Citizen, offer: KbOffer, note: str, now: datetime
+    store: Outbox, hotline: Hotline, citizen: Citizen, offer: KbOffer, note: str, now: datetime
 ) -> None:
     """The answer loses its buttons and says what became of it (edited in place)."""
     if offer.outbox_id is None:
@@ -144,19 +142,10 @@ def close_as_answered(
             deadline_estimated=deadline.estimated,
         )
     )
-    ticket = store.update_ticket(ticket.id, now, resolved_at=received)
+    moved = lifecycle.answered_directly(ticket, citizen, offer, outcome, now)
+    ticket = store.update_ticket(ticket.id, now, moved.change)
     store.decide_kb_offer(offer.id, outcome.value, ticket.id, now)
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.CITIZEN if outcome is OfferOutcome.RESOLVED else Role.SYSTEM,
-            actor_id=citizen.telegram_user_id if outcome is OfferOutcome.RESOLVED else None,
-            action="direct_answer",
-            to_status=TicketStatus.CLOSED,
-            data={"entry": offer.entry_key, "outcome": outcome.value, "score": offer.score},
-        )
-    )
+    store.record(moved.event)
     return ticket
 
 

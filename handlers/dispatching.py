@@ -17,10 +17,9 @@ from handlers import lifecycle, texts
 from handlers.cards import list_line, refresh_cards, send_card
 from handlers.context import Hotline
 from handlers.display import shorten, show_datetime, show_deadline
-from handlers.lifecycle import Move
-from handlers.model import KbOffer, Language, Role, StaffMember, Ticket, TicketEvent
+from handlers.model import KbOffer, Language, StaffMember, Ticket
 from handlers.outgoing import Button, Keyboard, Method, Outgoing
-from handlers.ports import Store
+from handlers.ports import Outbox, Store
 from handlers.routing import RoutingDecision
 from scheduler.deadlines import due_after_working_days, local_date
 
@@ -137,7 +136,7 @@ def route_new_ticket(store: Store, hotline: Hotline, ticket: Ticket, now: dateti
     decision = hotline.router.route(ticket.text)
     active = set(store.active_departments())
     if decision.automatic and decision.department in active:
-        assert decision.department is not None
+        assert decision.department is not None  # narrowing only: it is among the active ones
         return dispatch(
             store,
             hotline,
@@ -315,7 +314,7 @@ def dispatch(
 
     ``by`` is the dispatcher; None for automatic routing. A dispatcher's choice is learnt.
     """
-    target = lifecycle.after(Move.DISPATCH, ticket.status)
+    moved = lifecycle.dispatch(ticket, department_code, now, by=by, confidence=confidence)
     sign_due = due_after_working_days(
         now, hotline.config.sla.sign_for_working_days, hotline.calendar
     )
@@ -329,26 +328,7 @@ def dispatch(
         confidence=confidence,
         contact_due_at=first_contact_due(hotline, now, urgent=ticket.urgent),
     )
-    updated = store.update_ticket(
-        ticket.id, now, status=target, department_code=department_code, signed_by=None
-    )
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.SUPERVISOR if by else Role.SYSTEM,
-            actor_id=by.telegram_user_id if by else None,
-            action="dispatched",
-            from_status=ticket.status,
-            to_status=target,
-            data={
-                "department": department_code,
-                "from_department": ticket.department_code,
-                "automatic": by is None,
-                "confidence": confidence,
-            },
-        )
-    )
+    updated = lifecycle.save(store, moved)
     if ticket.department_code is not None:
         refresh_cards(
             store, hotline, updated, now
@@ -389,7 +369,7 @@ def learn(
 
 
 def mark_dispatched_in_office(
-    store: Store,
+    store: Outbox,
     hotline: Hotline,
     ticket: Ticket,
     chat_id: int,

@@ -32,7 +32,7 @@ from handlers.events import ButtonPress, ChatKind, Content, IncomingMessage
 from handlers.model import Language, Role, SentMessage, StaffMember, TicketEvent
 from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import SUPERSEDED_CARD, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import History, Outbox, Store
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ def _on_reply(
         if sent.purpose in staff_actions.PROMPTS:
             staff_actions.on_prompt_reply(store, hotline, msg, sent, staff, now)
             return True
+        # Narrowing only: a relayed message reaches here with a ticket (the test above).
         assert sent.ticket_id is not None
         ticket = store.ticket(sent.ticket_id)
         if ticket is not None:
@@ -133,7 +134,7 @@ def _on_reply(
     return False
 
 
-def _say(store: Store, msg: IncomingMessage, text: str, now: datetime) -> None:
+def _say(store: Outbox, msg: IncomingMessage, text: str, now: datetime) -> None:
     store.queue(Outgoing(chat_id=msg.chat_id, text=text, reply_to_message_id=msg.message_id), now)
 
 
@@ -172,7 +173,8 @@ def _group_message(
 def _staff_command(
     store: Store, hotline: Hotline, msg: IncomingMessage, staff: StaffMember, now: datetime
 ) -> None:
-    assert msg.command is not None
+    if msg.command is None:
+        raise ValueError("not a command")
     if msg.command in SUPERVISOR_COMMANDS and not staff.is_supervisor:
         staff_actions.refuse(store, None, staff.telegram_user_id, f"/{msg.command} by staff", now)
         _say(store, msg, texts.SUPERVISOR_ONLY(staff.language), now)
@@ -368,7 +370,7 @@ def handle_button(store: Store, hotline: Hotline, press: ButtonPress, now: datet
     return Reaction(texts.BUTTON_INVALID(lang), callback_alert=True)
 
 
-def _refused(store: Store, press: ButtonPress, now: datetime, why: str) -> None:
+def _refused(store: History, press: ButtonPress, now: datetime, why: str) -> None:
     """Refused presses go to the event log: forged data is worth a supervisor's look."""
     log.warning("refused a button press by user %s: %s", press.sender.user_id, why)
     store.record(

@@ -376,7 +376,7 @@ _ASK_TOKENS = frozenset(token for token, _ in _ASK_FORMS if token)
 
 def _ask_token(match: re.Match[str]) -> str:
     group = match.lastgroup
-    assert group is not None
+    assert group is not None  # narrowing only: every alternative of _ASK_FORM is a named group
     return f" {_ASK_FORMS[int(group[1:])][0]} "
 
 

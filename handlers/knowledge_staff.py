@@ -22,7 +22,7 @@ from handlers.knowledge import KnowledgeEntry, shanghai_day
 from handlers.knowledge_stats import figures_text
 from handlers.model import Language, SentMessage, StaffMember, Ticket, TicketStatus
 from handlers.outgoing import Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Outbox, Store
 from handlers.reports import PeriodError, parse_period
 from scheduler.deadlines import local_date
 
@@ -121,7 +121,7 @@ def on_question_reply(
     _say(store, msg, text, now)
 
 
-def _say(store: Store, msg: IncomingMessage, text: str, now: datetime) -> None:
+def _say(store: Outbox, msg: IncomingMessage, text: str, now: datetime) -> None:
     store.queue(Outgoing(chat_id=msg.chat_id, text=text, reply_to_message_id=msg.message_id), now)
 
 

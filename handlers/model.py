@@ -6,9 +6,10 @@ stays free of SQLAlchemy and can be tested with plain values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import Any, Final
 
 
 class RequestType(StrEnum):
@@ -112,6 +113,46 @@ class Ticket:
     resolved_at: datetime | None = None
     reopen_count: int = 0
     merged_into_id: int | None = None
+
+
+class Keep(Enum):
+    """A ticket field a change leaves as it is (None is a value: "no department")."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class TicketChange:
+    """What a move (or the citizen's edit) writes on a ticket: the named fields, typed, and
+    ``updated_at``; every other field is kept. Built by handlers.lifecycle."""
+
+    status: TicketStatus | Keep = KEEP
+    request_type: RequestType | Keep = KEEP
+    department_code: str | Keep | None = KEEP
+    urgent: bool | Keep = KEEP
+    deadline_at: datetime | Keep = KEEP
+    deadline_estimated: bool | Keep = KEEP
+    latitude: float | Keep | None = KEEP
+    longitude: float | Keep | None = KEEP
+    signed_by: int | Keep | None = KEEP
+    resolved_at: datetime | Keep | None = KEEP
+    reopen_count: int | Keep = KEEP
+    merged_into_id: int | Keep | None = KEEP
+    # Not on the snapshot: when the ticket was archived (归档).
+    closed_at: datetime | Keep | None = KEEP
+
+    def columns(self) -> dict[str, object]:
+        """The changed fields by column name (the ticket table's columns have these names)."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not KEEP}
+
+    def applied_to(self, ticket: Ticket) -> Ticket:
+        """The ticket as the change leaves it."""
+        values: dict[str, Any] = {f.name: getattr(ticket, f.name) for f in fields(ticket)}
+        values.update((name, v) for name, v in self.columns().items() if name in values)
+        return Ticket(**values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""What the core needs from storage, as a Protocol: storage.repository implements it with
-SQLAlchemy; the core never imports the database layer."""
+"""What the core needs from storage, as Protocols: one per role (people, tickets, the outbox …)
+and ``Store``, all of them in one unit of work. storage.repository implements them with
+SQLAlchemy, tests/fake_store.py with dicts; the core never imports the database layer."""
 
 from __future__ import annotations
 
@@ -28,14 +29,15 @@ from handlers.model import (
     StaffMember,
     Survey,
     Ticket,
+    TicketChange,
     TicketEvent,
 )
 from handlers.outgoing import Outgoing
 from handlers.reports import Period, StatisticsReport, TargetsLike
 
 
-class Store(Protocol):
-    """One unit of work: everything done through it commits together or not at all."""
+class UnitOfWork(Protocol):
+    """The transaction a handler runs in: redelivered updates, work after the commit."""
 
     # Telegram redelivers updates until acknowledged; each is handled once.
     def claim_update(self, update_id: int, now: datetime) -> bool: ...
@@ -43,7 +45,10 @@ class Store(Protocol):
     # Run after this unit of work commits (never if it rolls back): in-memory caches.
     def after_commit(self, action: Callable[[], None]) -> None: ...
 
-    # -- people --------------------------------------------------------------------------------
+
+class People(Protocol):
+    """Citizens (群众) and staff (承办人员, 督办): who they are, their language and phone."""
+
     def citizen_for(self, person: Person, chat_id: int, now: datetime) -> Citizen: ...
     def citizen(self, citizen_id: int) -> Citizen | None: ...
     def set_citizen_language(self, citizen_id: int, language: Language) -> None: ...
@@ -64,12 +69,18 @@ class Store(Protocol):
     ) -> StaffMember: ...
     def set_staff_language(self, staff_id: int, language: Language) -> None: ...
 
-    # -- chats -----------------------------------------------------------------------------------
+
+class Departments(Protocol):
+    """The office's and the departments' (承办单位) chats, and which departments take work."""
+
     def department_chat(self, department_code: str) -> int | None: ...
     def office_chat(self) -> int | None: ...
     def active_departments(self) -> list[str]: ...
 
-    # -- tickets ---------------------------------------------------------------------------------
+
+class Tickets(Protocol):
+    """工单: numbered, read, listed; changed only through handlers.lifecycle's moves."""
+
     def next_ticket_number(self, day: date) -> str: ...
     def add_ticket(self, ticket: NewTicket) -> Ticket: ...
     def ticket(self, ticket_id: int, *, lock: bool = False) -> Ticket | None: ...
@@ -77,14 +88,17 @@ class Store(Protocol):
     def citizen_tickets(self, citizen_id: int, limit: int) -> list[Ticket]: ...
     def open_tickets_of(self, citizen_id: int, since: datetime | None = None) -> list[Ticket]: ...
     def latest_open_ticket(self, citizen_id: int) -> Ticket | None: ...
-    def update_ticket(self, ticket_id: int, now: datetime, **changes: object) -> Ticket: ...
+    def update_ticket(self, ticket_id: int, now: datetime, change: TicketChange) -> Ticket: ...
     def department_queue(self, department_code: str, limit: int) -> list[Ticket]: ...
     def dispatch_queue(self, limit: int) -> list[Ticket]: ...
     def overdue_tickets(self, now: datetime, limit: int) -> list[Ticket]: ...
     def recent_open_tickets(self, limit: int) -> list[Ticket]: ...
     def attachments(self, ticket_id: int) -> list[NewItem]: ...
 
-    # -- the ticket's life -------------------------------------------------------------------------
+
+class Assignments(Protocol):
+    """派单 to a department: its sign-for limit, 签收 or 退单, the first contact (先行联系)."""
+
     def add_assignment(
         self,
         ticket_id: int,
@@ -112,6 +126,11 @@ class Store(Protocol):
     def return_assignment(
         self, assignment_id: int, staff_id: int, reason: str, now: datetime
     ) -> None: ...
+
+
+class Extensions(Protocol):
+    """延期: requested by the department, decided by the office."""
+
     def add_extension(
         self, ticket: Ticket, staff: StaffMember, working_days: int, reason: str, now: datetime
     ) -> Extension: ...
@@ -127,6 +146,11 @@ class Store(Protocol):
         now: datetime,
         new_deadline_at: datetime | None,
     ) -> None: ...
+
+
+class Resolutions(Protocol):
+    """办结: the department's answer, on time or not."""
+
     def add_resolution(
         self,
         ticket: Ticket,
@@ -140,7 +164,10 @@ class Store(Protocol):
 
     def resolution_answer(self, resolution_id: int) -> str | None: ...
 
-    # -- 回访 ---------------------------------------------------------------------------------
+
+class Surveys(Protocol):
+    """回访: the citizen's rating of an answer."""
+
     def add_survey(
         self, ticket: Ticket, resolution_id: int, *, now: datetime, due_at: datetime
     ) -> Survey: ...
@@ -151,7 +178,10 @@ class Store(Protocol):
     def comment_survey(self, survey_id: int, comment: str) -> None: ...
     def due_surveys(self, now: datetime, limit: int) -> list[Survey]: ...
 
-    # -- conversation ----------------------------------------------------------------------------
+
+class Conversation(Protocol):
+    """What citizens and staff send about a ticket, and messages held for the citizen's choice."""
+
     def add_item(self, item: NewItem) -> None: ...
     def adopt_pending_items(self, citizen_id: int, ticket_id: int) -> int: ...
     def hold_message(
@@ -166,7 +196,10 @@ class Store(Protocol):
     def decide_held(self, held_id: int, now: datetime) -> None: ...
     def undecided_held(self, before: datetime, limit: int) -> list[HeldMessage]: ...
 
-    # -- the knowledge base (知识库) and its direct answers --------------------------------------
+
+class KnowledgeStore(Protocol):
+    """The knowledge base (知识库) and its direct answers (直接答复)."""
+
     # The entries indexed for matching (all of them: the matcher leaves out those not in force).
     def knowledge_base(self) -> KnowledgeBase: ...
     # The latest answers of resolved tickets, indexed like entries (id: the ticket's number);
@@ -197,7 +230,10 @@ class Store(Protocol):
     # The direct answer a ticket began with (shown on its card), if it began with one.
     def answer_given(self, ticket_id: int) -> KbOffer | None: ...
 
-    # -- invites and routing history -------------------------------------------------------------
+
+class Enrolment(Protocol):
+    """Invites that make staff, the desk's logins, and the routing examples learnt."""
+
     def add_invite(
         self, token: str, department_code: str, *, by: int, now: datetime, expires_at: datetime
     ) -> None: ...
@@ -209,7 +245,10 @@ class Store(Protocol):
         self, text: str, department_code: str, *, ticket_id: int | None, source: str, now: datetime
     ) -> None: ...
 
-    # -- reminders ---------------------------------------------------------------------------------
+
+class Reminders(Protocol):
+    """The tickets a reminder is due for, and the reminders sent (each once)."""
+
     def sign_overdue_tickets(
         self, now: datetime, limit: int, *, urgent_only: bool
     ) -> list[tuple[Ticket, str]]: ...
@@ -224,7 +263,10 @@ class Store(Protocol):
     ) -> list[tuple[Ticket, str]]: ...
     def add_reminders(self, keys: list[tuple[int, str, str]], now: datetime) -> set[int]: ...
 
-    # -- hotline-wide jobs and 质检 -----------------------------------------------------------
+
+class Quality(Protocol):
+    """Hotline-wide jobs (each once) and 质检 sampling."""
+
     def claim_job(self, kind: str, step: str, now: datetime) -> bool: ...
     def resolutions_between(self, start: datetime, end: datetime) -> list[ResolvedTicket]: ...
     def answer_check_events(
@@ -238,7 +280,10 @@ class Store(Protocol):
         self, check_id: int, *, passed: bool, reason: str | None, inspector: int, now: datetime
     ) -> None: ...
 
-    # -- statistics -----------------------------------------------------------------------------
+
+class Statistics(Protocol):
+    """The figures of a period, and the alerts' states."""
+
     def statistics(
         self,
         period: Period,
@@ -253,11 +298,42 @@ class Store(Protocol):
         self, department_code: str, metric: str, *, below: bool, now: datetime
     ) -> None: ...
 
-    # -- the log and the outbox ------------------------------------------------------------------
+
+class History(Protocol):
+    """The tickets' append-only event log."""
+
     def record(self, event: TicketEvent) -> None: ...
+
+
+class Outbox(Protocol):
+    """Messages to send (in order), and what the bot knows about those it sent."""
+
     def queue(self, message: Outgoing, now: datetime) -> None: ...
     def queue_with_id(self, message: Outgoing, now: datetime) -> int: ...
     def sent_message(self, chat_id: int, message_id: int) -> SentMessage | None: ...
     def ticket_cards(self, ticket_id: int) -> list[SentMessage]: ...
     # A card replaced by a newer one of the same ticket: no longer among ``ticket_cards``.
     def supersede_card(self, outbox_id: int) -> None: ...
+
+
+class Store(
+    UnitOfWork,
+    People,
+    Departments,
+    Tickets,
+    Assignments,
+    Extensions,
+    Resolutions,
+    Surveys,
+    Conversation,
+    KnowledgeStore,
+    Enrolment,
+    Reminders,
+    Quality,
+    Statistics,
+    History,
+    Outbox,
+    Protocol,
+):
+    """One unit of work: everything done through it commits together or not at all. The roles
+    above are what a function needs of it; a handler that needs a few takes just those."""

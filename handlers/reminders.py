@@ -29,7 +29,7 @@ from handlers.dispatching import office_chats, office_language
 from handlers.display import shorten
 from handlers.model import Ticket
 from handlers.outgoing import Outgoing
-from handlers.ports import Store
+from handlers.ports import Outbox, Store
 from handlers.quality import sample_previous_day
 from handlers.rows import one_row
 from handlers.statistics import check_alerts, send_digest, send_weekly_briefing
@@ -285,7 +285,7 @@ def _department_chats(store: Store, ticket: Ticket) -> list[int]:
 
 
 def _send_list(
-    store: Store,
+    store: Outbox,
     now: datetime,
     chat_id: int,
     header: str,

@@ -375,7 +375,7 @@ class _HistoryIndex:
         self._order.append(ticket)
         dot = 0.0
         for record, weight in zip(records, weights, strict=True):
-            assert record is not None  # add() created it
+            assert record is not None  # narrowing only: add() created it
             record.tickets.append(ticket)
             record.weights.append(weight)
             old = record.centroid[column]

@@ -34,10 +34,9 @@ from handlers.model import (
     StaffMember,
     Ticket,
     TicketEvent,
-    TicketStatus,
 )
 from handlers.outgoing import Button, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Assignments, Extensions, History, Store
 from handlers.survey import send_answer_and_survey
 from scheduler.deadlines import due_after_working_days, extend_deadline, local_date
 
@@ -60,7 +59,7 @@ _MEDIA = {
 }
 
 
-def refuse(store: Store, ticket_id: int | None, actor_id: int, why: str, now: datetime) -> None:
+def refuse(store: History, ticket_id: int | None, actor_id: int, why: str, now: datetime) -> None:
     """A refused action is logged: foreign or forged presses are a supervisor's business."""
     store.record(
         TicketEvent(
@@ -107,19 +106,16 @@ def event(
     action: str,
     now: datetime,
     *,
-    to: TicketStatus | None = None,
-    reason: str | None = None,
     data: dict[str, object] | None = None,
 ) -> TicketEvent:
+    """A line of the log that moves nothing (a look, a message, a contact); moves are
+    handlers.lifecycle's."""
     return TicketEvent(
         ticket_id=ticket.id,
         at=now,
         actor_role=staff.role,
         actor_id=staff.telegram_user_id,
         action=action,
-        from_status=ticket.status if to else None,
-        to_status=to,
-        reason=reason,
         data=data,
     )
 
@@ -181,11 +177,11 @@ def sign_for(
         refuse(store, ticket.id, staff.telegram_user_id, f"sign refused: {ticket.status}", now)
         return Reaction(move_refused(ticket, Move.SIGN, lang), callback_alert=True)
     assignment = store.current_assignment(ticket.id)
-    assert assignment is not None
-    target = lifecycle.after(Move.SIGN, ticket.status)
+    if assignment is None:
+        raise LookupError(f"dispatched ticket {ticket.number} has no assignment")
+    moved = lifecycle.sign(ticket, staff, now)
     store.sign_assignment(assignment.id, staff.id, now)
-    updated = store.update_ticket(ticket.id, now, status=target, signed_by=staff.id)
-    store.record(event(ticket, staff, "signed", now, to=target))
+    updated = lifecycle.save(store, moved)
     refresh_cards(store, hotline, updated, now)
     citizen = store.citizen(ticket.citizen_id)
     if citizen is not None:
@@ -266,7 +262,7 @@ def prompted(staff: StaffMember, chat_id: int) -> tuple[int, str] | None:
 
 
 def _return_refusal(
-    store: Store, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
+    store: Assignments, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
 ) -> str | None:
     """退单 only within the return limit after dispatch (domain.md: 2 working days)."""
     assignment = store.current_assignment(ticket.id)
@@ -280,7 +276,7 @@ def _return_refusal(
 
 
 def _extension_refusal(
-    store: Store, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
+    store: Extensions, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
 ) -> str | None:
     if now > ticket.deadline_at:
         return texts.EXTENSION_TOO_LATE(lang, number=ticket.number)
@@ -326,7 +322,8 @@ def on_prompt_reply(
     now: datetime,
 ) -> None:
     """A reply to "give the reason" / "how many days"."""
-    assert prompt.ticket_id is not None
+    if prompt.ticket_id is None:
+        raise ValueError(f"prompt {prompt.outbox_id} is about no ticket")
     ticket = store.ticket(prompt.ticket_id, lock=True)
     lang = office_language(hotline) if msg.chat_id != staff.telegram_user_id else staff.language
 
@@ -377,23 +374,11 @@ def return_ticket(
     if refusal:
         return refusal
     assignment = store.current_assignment(ticket.id)
-    assert assignment is not None
-    target = lifecycle.after(Move.RETURN, ticket.status)
+    if assignment is None:
+        raise LookupError(f"ticket {ticket.number} at a department has no assignment")
+    moved = lifecycle.send_back(ticket, staff, reason, now)
     store.return_assignment(assignment.id, staff.id, reason, now)
-    updated = store.update_ticket(
-        ticket.id, now, status=target, department_code=None, signed_by=None
-    )
-    store.record(
-        event(
-            ticket,
-            staff,
-            "returned",
-            now,
-            to=target,
-            reason=reason,
-            data={"department": ticket.department_code},
-        )
-    )
+    updated = lifecycle.save(store, moved)
     refresh_cards(store, hotline, updated, now)
     office_lang = office_language(hotline)
     department = hotline.department_name(ticket.department_code, office_lang) or ""
@@ -444,10 +429,9 @@ def request_extension(
     used = store.approved_extension_days(ticket.id)
     if used + days > maximum:
         return texts.EXTENSION_OVER_LIMIT(lang, max=maximum, used=used)
+    moved = lifecycle.request_extension(ticket, staff, days, reason, now)
     extension = store.add_extension(ticket, staff, days, reason, now)
-    store.record(
-        event(ticket, staff, "extension_requested", now, reason=reason, data={"days": days})
-    )
+    lifecycle.save(store, moved)
     office_lang = office_language(hotline)
     new_deadline = extend_deadline(ticket.deadline_at, days, hotline.calendar)
     for chat_id in office_chats(store):
@@ -492,8 +476,8 @@ def resolve(
     if not lifecycle.allowed(Move.RESOLVE, ticket.status):
         refuse(store, ticket.id, staff.telegram_user_id, f"resolve refused: {ticket.status}", now)
         return move_refused(ticket, Move.RESOLVE, lang)
-    target = lifecycle.after(Move.RESOLVE, ticket.status)
     on_time = now <= ticket.deadline_at
+    moved = lifecycle.resolve(ticket, staff, now, on_time=on_time)
     days = hotline.calendar.working_days_between(local_date(ticket.received_at), local_date(now))
     resolution_id = store.add_resolution(
         ticket,
@@ -503,8 +487,7 @@ def resolve(
         on_time=on_time,
         working_days=max(days, 0),
     )
-    updated = store.update_ticket(ticket.id, now, status=target, resolved_at=now)
-    store.record(event(ticket, staff, "resolved", now, to=target, data={"on_time": on_time}))
+    updated = lifecycle.save(store, moved)
     refresh_cards(store, hotline, updated, now)
     send_answer_and_survey(store, hotline, updated, resolution_id, answer, now)
     return texts.RESOLVED(lang, number=ticket.number)
@@ -595,8 +578,9 @@ def queue_command(
     lang = staff.language
     if staff.is_supervisor and staff.department_code is None:
         tickets = store.dispatch_queue(QUEUE_SHOWN)
+    elif staff.department_code is None:
+        raise ValueError(f"staff {staff.id} is in no department")
     else:
-        assert staff.department_code is not None
         tickets = store.department_queue(staff.department_code, QUEUE_SHOWN)
     if not tickets:
         text = texts.QUEUE_EMPTY(lang)

@@ -12,7 +12,7 @@ from handlers.dispatching import office_chats, office_language
 from handlers.events import IncomingMessage
 from handlers.model import Language, StaffMember
 from handlers.outgoing import Method, Outgoing
-from handlers.ports import Store
+from handlers.ports import Outbox, Statistics, Store
 from handlers.quality import previous_working_day
 from handlers.reports import (
     Period,
@@ -40,7 +40,7 @@ def department_names(hotline: Hotline, lang: Language) -> dict[str, str]:
 
 
 def report(
-    store: Store, hotline: Hotline, period: Period, now: datetime, lang: Language
+    store: Statistics, hotline: Hotline, period: Period, now: datetime, lang: Language
 ) -> StatisticsReport:
     return store.statistics(
         period,
@@ -51,7 +51,7 @@ def report(
 
 
 def _period_from(
-    store: Store, msg: IncomingMessage, staff: StaffMember, now: datetime, default: str
+    store: Outbox, msg: IncomingMessage, staff: StaffMember, now: datetime, default: str
 ) -> Period | None:
     try:
         return parse_period(msg.command_args.strip() or default, local_date(now))
@@ -94,7 +94,7 @@ def export_command(
     book = _counted(
         msg, Method.SEND_DOCUMENT, caption, lang, request, "export_xlsx", purpose="export"
     )
-    assert book.render is not None
+    assert book.render is not None  # narrowing only: _counted always sets what to render
     book.render["assessment"] = AssessmentSettings.of(hotline.config.assessment).to_dict()
     store.queue(book, now)
 
@@ -247,7 +247,7 @@ def check_alerts(store: Store, hotline: Hotline, now: datetime) -> int:
     result = report(store, hotline, Period(start, end, period_label(start, end)), now, lang)
     messages = []
     for row in result.departments:
-        assert row.department is not None
+        assert row.department is not None  # narrowing only: the overall row is not among these
         for metric in ALERT_METRICS:
             rate = row.on_time_rate if metric == "on_time" else row.satisfaction_rate
             if rate.value is None or rate.target is None:

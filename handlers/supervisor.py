@@ -22,10 +22,10 @@ from handlers.dispatching import (
 from handlers.display import shorten, show_datetime, show_deadline
 from handlers.events import ButtonPress, IncomingMessage
 from handlers.lifecycle import Move
-from handlers.model import Language, Role, StaffMember, Ticket, TicketEvent
+from handlers.model import Language, StaffMember, Ticket
 from handlers.numbering import normalize_ticket_number
 from handlers.outgoing import Method, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Outbox, Store, Tickets
 from handlers.staff import move_refused, refuse
 from scheduler.deadlines import due_after_hours, extend_deadline
 
@@ -99,7 +99,8 @@ def on_extension_button(
         return who
     lang = who.language
     ticket = store.ticket(extension.ticket_id, lock=True)
-    assert ticket is not None
+    if ticket is None:
+        raise BadButton("the extension's ticket is gone")
     if extension.status != "pending":
         return Reaction(texts.EXTENSION_DECIDED(lang), callback_alert=True)
     approved = action.action == "approve"
@@ -124,16 +125,16 @@ def on_extension_button(
         now=now,
         new_deadline_at=new_deadline.due if new_deadline else None,
     )
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.SUPERVISOR,
-            actor_id=who.telegram_user_id,
-            action="extension_approved" if approved else "extension_rejected",
-            reason=extension.reason,
-            data={"days": extension.working_days},
-        )
+    ticket = lifecycle.save(
+        store,
+        lifecycle.decide_extension(
+            ticket,
+            who,
+            extension.working_days,
+            extension.reason,
+            now,
+            new_deadline=(new_deadline.due, new_deadline.estimated) if new_deadline else None,
+        ),
     )
     department_chat = store.department_chat(extension.department_code)
     requester = store.staff_by_id(extension.requested_by)
@@ -143,9 +144,6 @@ def on_extension_button(
         else (requester.telegram_user_id if requester else None)
     )
     if new_deadline is not None:
-        ticket = store.update_ticket(
-            ticket.id, now, deadline_at=new_deadline.due, deadline_estimated=new_deadline.estimated
-        )
         refresh_cards(store, hotline, ticket, now)
         verdict = texts.EXTENSION_APPROVED(
             office_lang,
@@ -218,7 +216,7 @@ def _ticket_from_args(
     return ticket, rest.strip()
 
 
-def _say(store: Store, msg: IncomingMessage, text: str, now: datetime) -> None:
+def _say(store: Outbox, msg: IncomingMessage, text: str, now: datetime) -> None:
     store.queue(
         Outgoing(chat_id=msg.chat_id, text=shorten(text, 4096), reply_to_message_id=msg.message_id),
         now,
@@ -268,20 +266,9 @@ def urgent_command(
     if due.due <= now:
         due = due_after_hours(now, hours)
     due_at = min(due.due, ticket.deadline_at)
-    updated = store.update_ticket(
-        ticket.id, now, urgent=True, deadline_at=due_at, deadline_estimated=False
-    )
+    updated = lifecycle.save(store, lifecycle.mark_urgent(ticket, staff, now, deadline_at=due_at))
     # An urgent ticket's citizen is contacted within hours (先行联系), counted from now.
     store.hasten_contact(ticket.id, first_contact_due(hotline, now, urgent=True))
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.SUPERVISOR,
-            actor_id=staff.telegram_user_id,
-            action="marked_urgent",
-        )
-    )
     refresh_cards(store, hotline, updated, now)
     office_lang = office_language(hotline)
     _say(
@@ -347,21 +334,12 @@ def nudge_command(
         store.queue(
             Outgoing(chat_id=chat_id, text=text.strip(), ticket_id=ticket.id, purpose="nudge"), now
         )
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.SUPERVISOR,
-            actor_id=staff.telegram_user_id,
-            action="nudged",
-            reason=note or None,
-        )
-    )
+    lifecycle.save(store, lifecycle.nudge(ticket, staff, note, now))
     _say(store, msg, texts.NUDGED(staff.language), now)
 
 
 def overdue_lines(
-    store: Store, hotline: Hotline, now: datetime, lang: Language, *, limit: int = 3900
+    store: Tickets, hotline: Hotline, now: datetime, lang: Language, *, limit: int = 3900
 ) -> list[str]:
     """Every late ticket, most overdue first, in as many lines as ``limit`` characters hold."""
     tickets = store.overdue_tickets(now, OVERDUE_LISTED)

@@ -24,14 +24,12 @@ from handlers.model import (
     Citizen,
     Language,
     Rating,
-    Role,
     SentMessage,
     Survey,
     Ticket,
-    TicketEvent,
 )
 from handlers.outgoing import Button, Method, Outgoing, Reaction
-from handlers.ports import Store
+from handlers.ports import Resolutions, Store
 from handlers.rows import one_row
 from scheduler.deadlines import due_after_working_days, reopened_deadline
 
@@ -81,7 +79,8 @@ def _survey_for_press(
     store: Store, press: ButtonPress, survey_id: int, now: datetime
 ) -> tuple[Survey, Ticket, Citizen]:
     survey = store.survey(survey_id, lock=True)
-    assert press.chat_id is not None
+    if press.chat_id is None:
+        raise BadButton("a survey answer outside the citizen's chat")
     citizen = store.citizen_for(press.sender, press.chat_id, now)
     ticket = store.ticket(survey.ticket_id, lock=True) if survey else None
     if survey is None or ticket is None or ticket.citizen_id != citizen.id:
@@ -214,7 +213,7 @@ def on_rate_button(
 
 
 def _answered_text(
-    store: Store, hotline: Hotline, ticket: Ticket, citizen: Citizen, survey: Survey
+    store: Resolutions, hotline: Hotline, ticket: Ticket, citizen: Citizen, survey: Survey
 ) -> str:
     """The answer message as it was sent, with the answers given marked ✓."""
     lang = citizen.language
@@ -227,8 +226,7 @@ def _answered_text(
     marks = []
     if survey.solved is not None:
         marks.append(texts.SOLVED_NAMES["1" if survey.solved else "0"](lang))
-    if survey.rating in _RATINGS:
-        assert survey.rating is not None
+    if survey.rating is not None and survey.rating in _RATINGS:
         marks.append(texts.RATING_NAMES[survey.rating.value](lang))
     return f"{answer} {' '.join(marks)} ✓"
 
@@ -243,20 +241,7 @@ def close(
     actor: Citizen | None,
 ) -> Ticket:
     """归档 after a rating, or as 未评价 when the survey times out."""
-    target = lifecycle.after(Move.CLOSE, ticket.status)
-    updated = store.update_ticket(ticket.id, now, status=target, closed_at=now)
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.CITIZEN if actor else Role.SYSTEM,
-            actor_id=actor.telegram_user_id if actor else None,
-            action="closed",
-            from_status=ticket.status,
-            to_status=target,
-            data={"rating": rating.value},
-        )
-    )
+    updated = lifecycle.save(store, lifecycle.close(ticket, now, rating, actor=actor))
     refresh_cards(store, hotline, updated, now)
     return updated
 
@@ -268,18 +253,7 @@ def _to_office(
     citizen's answer for it."""
     lang = office_language(hotline)
     what = texts.OFFICE_UNSOLVED_WHAT(lang) if unsolved else texts.OFFICE_UNSATISFIED_WHAT(lang)
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.CITIZEN,
-            actor_id=None,
-            action="reopen_limit",
-            from_status=ticket.status,
-            to_status=ticket.status,
-            data={"reopen_count": ticket.reopen_count, "unsolved": unsolved},
-        )
-    )
+    lifecycle.save(store, lifecycle.reopen_refused(ticket, now, unsolved=unsolved))
     for chat_id in office_chats(store):
         store.queue(
             Outgoing(
@@ -313,16 +287,24 @@ def reopen(
 ) -> str:
     """重办: the same department, a fresh period from now (never earlier than the deadline
     still running, e.g. an approved extension), signed for again; the office is told."""
-    target = lifecycle.after(Move.REOPEN, ticket.status)
     deadline = reopened_deadline(
         hotline.deadline_for(ticket.request_type, now, urgent=ticket.urgent),
         ticket.deadline_at,
         ticket.deadline_estimated,
     )
+    moved = lifecycle.reopen(
+        ticket,
+        citizen,
+        now,
+        deadline_at=deadline.due,
+        deadline_estimated=deadline.estimated,
+        unsolved=unsolved,
+    )
     sign_due = due_after_working_days(
         now, hotline.config.sla.sign_for_working_days, hotline.calendar
     )
-    assert ticket.department_code is not None
+    if ticket.department_code is None:
+        raise ValueError(f"ticket {ticket.number} is in no department to re-open it to")
     store.add_assignment(
         ticket.id,
         ticket.department_code,
@@ -333,28 +315,7 @@ def reopen(
         confidence=None,
         contact_due_at=first_contact_due(hotline, now, urgent=ticket.urgent),
     )
-    updated = store.update_ticket(
-        ticket.id,
-        now,
-        status=target,
-        deadline_at=deadline.due,
-        deadline_estimated=deadline.estimated,
-        signed_by=None,
-        resolved_at=None,
-        reopen_count=ticket.reopen_count + 1,
-    )
-    store.record(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_role=Role.CITIZEN,
-            actor_id=citizen.telegram_user_id,
-            action="reopened",
-            from_status=ticket.status,
-            to_status=target,
-            data={"round": ticket.reopen_count + 2, "unsolved": unsolved},
-        )
-    )
+    updated = lifecycle.save(store, moved)
     # The new card replaces the department's earlier one (send_card marks it superseded).
     send_card(store, hotline, updated, now, replaces_cards=True)
     office_lang = office_language(hotline)
@@ -392,7 +353,8 @@ def on_comment(
 ) -> None:
     """A reply to the thanks: the comment goes with the rating. After 不满意 it is the reason
     for the re-opening, so it also goes under the department's new card and to the office."""
-    assert prompt.ticket_id is not None
+    if prompt.ticket_id is None:
+        raise ValueError(f"prompt {prompt.outbox_id} is about no ticket")
     survey = store.latest_survey(prompt.ticket_id)
     text = words_of(msg.text)
     reply = texts.COMMENT_SAVED(citizen.language)

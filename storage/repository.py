@@ -57,6 +57,7 @@ from handlers.model import (
     StaffMember,
     Survey,
     Ticket,
+    TicketChange,
     TicketEvent,
     TicketStatus,
 )
@@ -610,7 +611,7 @@ class SqlStore:
             changes = values | ({"name": name} if name else {})
             self.conn.execute(update(StaffRow).where(StaffRow.id == existing).values(**changes))
         member = self.staff_member(telegram_user_id)
-        assert member is not None
+        assert member is not None  # narrowing only: just written, active
         return member
 
     def set_staff_language(self, staff_id: int, language: Language) -> None:
@@ -688,7 +689,8 @@ class SqlStore:
             .limit(1)
         )
 
-    def update_ticket(self, ticket_id: int, now: datetime, **changes: object) -> Ticket:
+    def update_ticket(self, ticket_id: int, now: datetime, change: TicketChange) -> Ticket:
+        changes = change.columns()
         waiting = self._new_tickets.get(ticket_id)
         if waiting is not None and changes.keys() <= waiting.keys():
             # Created in this transaction and not written yet: changed where it waits.
@@ -876,7 +878,8 @@ class SqlStore:
     def add_extension(
         self, ticket: Ticket, staff: StaffMember, working_days: int, reason: str, now: datetime
     ) -> Extension:
-        assert ticket.department_code is not None
+        if ticket.department_code is None:
+            raise ValueError(f"ticket {ticket.number} is in no department")
         extension_id = self.conn.execute(
             insert(ExtensionRow)
             .values(
@@ -955,7 +958,8 @@ class SqlStore:
         on_time: bool,
         working_days: int,
     ) -> int:
-        assert ticket.department_code is not None
+        if ticket.department_code is None:
+            raise ValueError(f"ticket {ticket.number} is in no department")
         self.after_commit(self._bindings.forget_past_answers)  # staff see it on the next card
         return self.conn.execute(
             insert(ResolutionRow)
@@ -983,7 +987,8 @@ class SqlStore:
     def add_survey(
         self, ticket: Ticket, resolution_id: int, *, now: datetime, due_at: datetime
     ) -> Survey:
-        assert ticket.department_code is not None
+        if ticket.department_code is None:
+            raise ValueError(f"ticket {ticket.number} is in no department")
         survey_id = self.conn.execute(
             insert(SurveyRow)
             .values(
@@ -996,7 +1001,7 @@ class SqlStore:
             .returning(SurveyRow.id)
         ).scalar_one()
         survey = self.survey(survey_id)
-        assert survey is not None
+        assert survey is not None  # narrowing only: just inserted
         return survey
 
     def _surveys(self, stmt: Select[Any]) -> list[Survey]:
@@ -1085,7 +1090,7 @@ class SqlStore:
             .returning(HeldMessageRow.id)
         ).scalar_one()
         held = self.held_message(held_id)
-        assert held is not None
+        assert held is not None  # narrowing only: just inserted
         return held
 
     def held_message(self, held_id: int, *, lock: bool = False) -> HeldMessage | None:
@@ -1581,7 +1586,7 @@ class SqlStore:
     def queue_with_id(self, message: Outgoing, now: datetime) -> int:
         """As ``queue``, and the message's outbox id, for messages that reply under it."""
         outbox_id = self._insert_outbox(self._sql.queue, self._outbox_values(message, now))
-        assert outbox_id is not None
+        assert outbox_id is not None  # narrowing only: a plain INSERT … RETURNING
         return outbox_id
 
     def _outbox_values(self, message: Outgoing, now: datetime) -> dict[str, Any]:

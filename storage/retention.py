@@ -259,7 +259,8 @@ def retention_step(
     store: Store, hotline: Hotline, now: datetime, _skip: Collection[int]
 ) -> SweepReport:
     """Once a day (the first sweep of each Shanghai day, whichever instance runs it)."""
-    assert isinstance(store, SqlStore), "retention works on the database itself"
+    if not isinstance(store, SqlStore):
+        raise TypeError("retention works on the database itself")
     if not store.claim_job("retention", now.astimezone(SHANGHAI).date().isoformat(), now):
         return SweepReport()
     report = apply_retention(store.session, hotline.config.retention, now)

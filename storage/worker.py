@@ -154,7 +154,7 @@ class DatabaseWorker:
                 log.exception("the database worker failed a batch")
                 for job in batch:
                     job.error, job.committed = exc, []
-                assert self._loop is not None
+                assert self._loop is not None  # narrowing only: set before the thread starts
                 self._loop.call_soon_threadsafe(self._settle, batch, [])
             if stop_after:
                 return
@@ -190,7 +190,7 @@ class DatabaseWorker:
                     log.exception("an after-commit action failed")
         self.batches += 1
         self.jobs += len(batch)
-        assert self._loop is not None
+        assert self._loop is not None  # narrowing only: set before the thread starts
         self._loop.call_soon_threadsafe(self._settle, batch, queued)
 
     def _database_down(self, exc: BaseException) -> None:

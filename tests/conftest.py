@@ -81,7 +81,12 @@ def postgres_url(schema: str) -> str:
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database on each backend."""
-    if request.param == "sqlite":
+    return empty_database_url(request, request.param, tmp_path)
+
+
+def empty_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A migrated, empty database on ``backend`` (one of BACKENDS)."""
+    if backend == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "hotline.sqlite3"
         shutil.copy(template, path)
