@@ -44,6 +44,9 @@ class SweepScheduler:
             replace_existing=True,
             max_instances=1,  # a slow sweep is not overtaken by the next one
             coalesce=True,
+            # Late is still due: a loop busy with a burst starts the sweep a second late, and
+            # APScheduler's default (1 s grace) would skip that run with a warning.
+            misfire_grace_time=None,
             next_run_time=first_run,
         )
 
