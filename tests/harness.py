@@ -126,7 +126,8 @@ async def running_bot(
     )
     try:
         started = asyncio.ensure_future(ready.wait())
-        await asyncio.wait({started, task}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        # The first bot of a test session imports aiogram (or PTB): seconds on a busy machine.
+        await asyncio.wait({started, task}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
         if not ready.is_set():
             started.cancel()
             if task.done():
