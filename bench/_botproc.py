@@ -99,6 +99,9 @@ async def run_echo(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[
 
     dp.startup.register(on_startup)
     await bot.me()  # getMe, as the hotline's start-up does before it polls
+    # A webhook row before this one (--repeat) left the webhook set; the hotline deletes it
+    # itself before polling, and aiogram's start_polling does not.
+    await bot.delete_webhook()
     polling = asyncio.create_task(dp.start_polling(bot, handle_as_tasks=True))
     await asyncio.wait(
         {asyncio.ensure_future(ready.wait()), polling}, return_when=asyncio.FIRST_COMPLETED

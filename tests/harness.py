@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
+import os
+import re
 import shutil
+import signal
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -23,6 +27,9 @@ from handlers.reminders import SweepReport
 from scheduler.clock import FixedClock
 from storage.database import Database
 from storage.models import TicketRow
+
+ROOT = Path(__file__).resolve().parents[1]
+_LISTENING = re.compile(r"listening on [^ ]+:(\d+)")
 
 
 @dataclass
@@ -119,7 +126,8 @@ async def running_bot(
     )
     try:
         started = asyncio.ensure_future(ready.wait())
-        await asyncio.wait({started, task}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        # The first bot of a test session imports aiogram (or PTB): seconds on a busy machine.
+        await asyncio.wait({started, task}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
         if not ready.is_set():
             started.cancel()
             if task.done():
@@ -137,3 +145,90 @@ async def running_bot(
         database.dispose()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class BotProcess:
+    """``hotline run`` in a process of its own, as on a host of its own: it can be killed."""
+
+    process: asyncio.subprocess.Process
+    port: int
+    output: list[str]  # its log lines so far
+    reader: asyncio.Task[None]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def kill(self) -> None:
+        """SIGKILL: no flushing, no goodbye; the operating system closes its connections."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(self.process.wait(), 30)
+
+    async def stop(self) -> int:
+        """SIGTERM, as systemd stops it; its exit status."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), 30)
+
+
+@contextlib.asynccontextmanager
+async def bot_process(
+    server: FakeTelegramServer,
+    database_url: str,
+    *,
+    instance: str,
+    journal: Path,
+    webhook: str,
+    via: str,
+    transport: TransportName = TransportName.AIOGRAM,
+) -> AsyncIterator[BotProcess]:
+    """``hotline run --webhook`` as an operator starts it, in a new process listening on a
+    free port; its Bot API calls are recorded with ``via``. Killed when the test ends."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")} | {
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "HOTLINE_BOT_TOKEN": DEFAULT_TOKEN,
+        "HOTLINE_TELEGRAM_API": server.base_url_for(via),
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_INSTANCE": instance,
+        "HOTLINE_DELIVERY_JOURNAL": str(journal),
+        "HOTLINE_WEBHOOK_URL": webhook,
+        "HOTLINE_LISTEN": "127.0.0.1:0",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "bot", "run", "--transport", transport.value),
+        env=env,
+        cwd=journal.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output: list[str] = []
+    port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    serving = asyncio.Event()
+
+    async def read() -> None:
+        assert process.stdout is not None
+        async for raw in process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            output.append(line)
+            if (found := _LISTENING.search(line)) and not port.done():
+                port.set_result(int(found.group(1)))
+            if "serving as @" in line:
+                serving.set()
+
+    reader = asyncio.create_task(read())
+    waits = {asyncio.ensure_future(process.wait()), asyncio.ensure_future(serving.wait())}
+    try:
+        await asyncio.wait(waits, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        if not serving.is_set():
+            raise AssertionError("the bot process did not start:\n" + "\n".join(output))
+        yield BotProcess(process, port.result(), output, reader)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+        if process.returncode is None:
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+        await asyncio.wait_for(reader, 10)

@@ -18,6 +18,8 @@ import pytest
 import telegram
 import telegram.error
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
@@ -779,3 +781,32 @@ def test_guard_plugin_fails_tests_in_a_fresh_session(tmp_path: Path) -> None:
     assert "Network access disallowed in this test" in output
     assert "1.1.1.1:443" in output
     assert "'example.com'" in output
+
+
+async def test_calls_of_one_caller_are_held_before_they_take_effect(tg: FakeTelegramServer) -> None:
+    """``base_url_for`` names a caller; ``hold`` keeps its sends from taking effect until
+    released (or refused with 502), while other callers' calls go through."""
+    alice = tg.user(1001)
+    held_bot = Bot(
+        DEFAULT_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url_for("a")))
+    )
+    free_bot = tg.aiogram_bot()
+    try:
+        tg.hold(via="a")
+        held = asyncio.create_task(held_bot.send_message(alice.chat_id, "first"))
+        await free_bot.send_message(alice.chat_id, "other caller")
+        await tg.wait_held(1, via="a")
+        assert [m["text"] for m in tg.sent_messages(alice.chat_id)] == ["other caller"]
+        assert tg.release_held(via="a") == 1
+        await held
+        assert [c.via for c in tg.calls("sendMessage")] == ["", "a"]
+        refused = asyncio.create_task(held_bot.send_message(alice.chat_id, "second"))
+        await tg.wait_held(1, via="a")
+        tg.unhold(via="a", refuse=True)
+        with pytest.raises(TelegramServerError):
+            await refused
+        assert [m["text"] for m in tg.sent_messages(alice.chat_id)] == ["other caller", "first"]
+        await held_bot.send_message(alice.chat_id, "third")  # no longer held
+    finally:
+        await held_bot.session.close()
+        await free_bot.session.close()

@@ -88,6 +88,7 @@ class Call:
     status: int = 200
     token: str = ""
     injected: bool = False  # the answer came from fail_next()/block(), not the method
+    via: str = ""  # which caller, when it used base_url_for(via) (one bot, several processes)
 
     @property
     def ok(self) -> bool:

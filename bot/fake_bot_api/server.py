@@ -116,6 +116,9 @@ class FakeTelegramServer:
         self._message_cursor: dict[int | None, int] = {}
         self._call_cursor: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
+        # Callers whose send-like calls wait before taking effect (hold()); None: every caller.
+        self._holds: dict[str | None, list[asyncio.Future[bool]]] = {}
+        self._held_signal = Signal()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -126,6 +129,9 @@ class FakeTelegramServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
+        # The same API for one caller among several (base_url_for): calls record ``via``.
+        app.router.add_route("*", "/via/{via}/bot{token}/{method}", self._handle_api)
+        app.router.add_route("GET", "/via/{via}/file/bot{token}/{path:.+}", self._handle_file)
         # handler_cancellation: a client that gave up (e.g. a stopped poller) stops its
         # long poll here too instead of lingering until its timeout.
         runner = web.AppRunner(
@@ -178,6 +184,11 @@ class FakeTelegramServer:
             raise RuntimeError(msg)
         return f"http://{self.host}:{self.port}"
 
+    def base_url_for(self, via: str) -> str:
+        """A base URL for one of several processes of one bot: its calls are recorded with
+        ``via`` (as Telegram sees each host's address), and ``hold(via=…)`` holds only them."""
+        return f"{self.base_url}/via/{via}"
+
     def aiogram_bot(self, token: str = DEFAULT_TOKEN, **kwargs: Any) -> aiogram.Bot:
         """An aiogram ``Bot`` talking to this server (close it: ``await bot.session.close()``)."""
         from aiogram import Bot
@@ -218,6 +229,7 @@ class FakeTelegramServer:
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
+        via = request.match_info.get("via", "")
         name = request.match_info["method"]
         key = name.lower()
         method = CANONICAL_METHODS.get(key, name)
@@ -242,6 +254,9 @@ class FakeTelegramServer:
                 injected = True
                 raw_body = fault.body  # None: the usual JSON error body
                 raise ApiError(fault.status, fault.description, fault.parameters)
+            if key in SEND_LIKE_METHODS and not await self._through_hold(via):
+                injected = True
+                raise ApiError(502, _DEFAULT_DESCRIPTIONS[502])
             if key in SEND_LIKE_METHODS and self._is_blocked(params.get("chat_id")):
                 injected = True
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -261,7 +276,7 @@ class FakeTelegramServer:
                 "error_code": 500,
                 "description": f"Internal Server Error (fake server bug: {exc!r})",
             }
-        self._record(Call(method, params, body, time.monotonic(), status, token, injected))
+        self._record(Call(method, params, body, time.monotonic(), status, token, injected, via))
         if raw_body is not None:
             return web.Response(status=status, text=raw_body, content_type="text/html")
         return web.json_response(body, status=status, dumps=_dumps)
@@ -347,6 +362,57 @@ class FakeTelegramServer:
     def clear_faults(self) -> None:
         """Forget pending ``fail_next``/``delay_next`` faults."""
         self._faults.clear()
+
+    def hold(self, *, via: str | None = None) -> None:
+        """Hold send-like calls (of the caller ``via``, else of all) before they take effect,
+        until ``release_held``/``unhold``: calls on their way to Telegram. A held call whose
+        caller goes away (a killed process) never takes effect and is not recorded."""
+        self._holds.setdefault(via, [])
+
+    def held(self, via: str | None = None) -> int:
+        """How many calls are waiting in the hold of ``via``."""
+        return len(self._holds.get(via, []))
+
+    async def wait_held(
+        self, count: int = 1, *, via: str | None = None, timeout: float = 10.0
+    ) -> None:
+        """Wait until ``count`` calls are waiting in the hold of ``via``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.held(via) < count:
+            if loop.time() > deadline:
+                raise AssertionError(f"{self.held(via)} calls held, not {count}, within {timeout}s")
+            await self._held_signal.wait(deadline - loop.time())
+
+    def release_held(self, *, via: str | None = None, refuse: bool = False) -> int:
+        """Let the calls held now take effect (or, ``refuse``, answer them 502 having done
+        nothing); calls arriving later are held still. Returns how many were released."""
+        waiting = self._holds.get(via, [])
+        released, waiting[:] = list(waiting), []
+        for gate in released:
+            if not gate.done():
+                gate.set_result(not refuse)
+        return len(released)
+
+    def unhold(self, *, via: str | None = None, refuse: bool = False) -> None:
+        """Stop holding ``via``'s calls; those waiting go on (or, ``refuse``, get 502)."""
+        self.release_held(via=via, refuse=refuse)
+        self._holds.pop(via, None)
+
+    async def _through_hold(self, via: str) -> bool:
+        """False if a hold refused the call. Waiting here is cancelled with the request when
+        its caller disconnects (handler_cancellation), so the call then leaves no trace."""
+        waiting = self._holds.get(via if via in self._holds else None)
+        if waiting is None:
+            return True
+        gate: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        waiting.append(gate)
+        self._held_signal.notify()
+        try:
+            return await gate
+        finally:
+            if gate in waiting:
+                waiting.remove(gate)
 
     def block(self, user_id: int, *, push_update: bool = False) -> None:
         """The user blocks the bot: sends to them answer 403 until :meth:`unblock`.
@@ -820,12 +886,24 @@ class FakeTelegramServer:
                 self.world.confirm(update["update_id"] + 1)
         return attempts_made
 
-    async def pump_webhook(self, target: str, stop: asyncio.Event, *, retry: float = 0.2) -> None:
+    async def pump_webhook(
+        self,
+        target: str | list[str],
+        stop: asyncio.Event,
+        *,
+        retry: float = 0.2,
+        attempts: list[tuple[int, str, int]] | None = None,
+    ) -> None:
         """Until ``stop``: deliver each update as it becomes pending, as Telegram does to a
         webhook under load — up to setWebhook's ``max_connections`` requests at once (40
-        unless given), each update kept until ``target`` answers 200."""
+        unless given), each update kept until a target answers 200. Several targets stand
+        for a load balancer: attempts go to them in turn, and an update whose attempt failed
+        (an error status, a refused or dropped connection) goes to the next one. Each attempt
+        is appended to ``attempts`` as (update_id, target, status; 0 without an answer)."""
         import aiohttp
 
+        targets = [target] if isinstance(target, str) else list(target)
+        turn = 0
         connections = int((self.webhook() or {}).get("max_connections") or 40)
         secret = str((self.webhook() or {}).get("secret_token") or "")
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
@@ -834,14 +912,18 @@ class FakeTelegramServer:
         tasks: set[asyncio.Task[None]] = set()
 
         async def deliver(session: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+            nonlocal turn
             try:
                 while not stop.is_set():
+                    to, turn = targets[turn % len(targets)], turn + 1
                     try:
-                        async with session.post(target, json=update, headers=headers) as answer:
-                            accepted = answer.status == 200
+                        async with session.post(to, json=update, headers=headers) as answer:
+                            status = answer.status
                     except aiohttp.ClientError:
-                        accepted = False
-                    if accepted:
+                        status = 0
+                    if attempts is not None:
+                        attempts.append((update["update_id"], to, status))
+                    if status == 200:
                         with contextlib.suppress(ValueError):
                             self.world.pending.remove(update)
                         self.world.confirmed_signal.notify()
