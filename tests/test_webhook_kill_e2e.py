@@ -30,14 +30,14 @@ import aiohttp
 import pytest
 from sqlalchemy import Connection, create_engine, select, text
 
+from bot.fake_bot_api import FakeTelegramServer, FakeUser
+from bot.fake_bot_api.api import SEND_LIKE_METHODS
 from bot.webhook import Listen
 from handlers.config import HotlineConfig
 from scheduler.clock import FixedClock
 from storage.database import normalize_url
 from storage.models import OutboxRow, TicketRow
 from storage.repository import DELIVERY_LEASE
-from tests.fake_telegram import FakeTelegramServer, FakeUser
-from tests.fake_telegram.api import SEND_LIKE_METHODS
 from tests.harness import RunningBot, bot_process, running_bot
 from tests.test_webhook_e2e import PATH, WEBHOOK, samples
 
