@@ -166,6 +166,44 @@ def test_weights_come_from_the_toml() -> None:
         config_from_mapping({"assessment": {"weights": {"speed_rate": 1}}})
 
 
+def _settings_from_toml(weights: str) -> AssessmentSettings:
+    config = config_from_mapping(tomllib.loads(f"[assessment]\nmin_tickets = 3\n{weights}\n"))
+    return AssessmentSettings.of(config.assessment)
+
+
+def test_changing_the_weights_in_the_toml_changes_the_ranking(november: Database) -> None:
+    report = statistics(november)
+
+    def order(settings: AssessmentSettings) -> list[tuple[str | None, int | None, float]]:
+        return [
+            (u.department, u.rank, round(u.score or 0.0, 2))
+            for u in assess(report, settings)
+            if u.rank is not None
+        ]
+
+    # Beijing's three (the default): L 100, C 79, S 51.67 (test_beijing_score_and_rank).
+    beijing = order(_settings_from_toml(""))
+    assert beijing == [(L, 1, 100.0), (C, 2, 79.0), (S, 3, 51.67)]
+    # 榆林's six, equal weights: C (0.4 + 0.8 + 1 + 1 + 1 + 0.5) / 6 = 78.33; S 4.5 / 6 = 75;
+    # L has no 满意率 and no 质检 (nothing rated, nothing inspected): 4 / 4 = 100.
+    yulin = order(
+        _settings_from_toml(
+            "weights = { on_time_sign_rate = 1, return_rate = 1, reopen_rate = 1, "
+            "on_time_rate = 1, satisfaction_rate = 1, quality_pass_rate = 1 }"
+        )
+    )
+    assert yulin == [(L, 1, 100.0), (C, 2, 78.33), (S, 3, 75.0)]
+    # 及时签收率 and 按时办结率 only: C (0.4 + 1) / 2 = 70 falls below S (1 + 2/3) / 2 = 83.33.
+    timeliness = order(_settings_from_toml("weights = { on_time_sign_rate = 1, on_time_rate = 1 }"))
+    assert timeliness == [(L, 1, 100.0), (S, 2, 83.33), (C, 3, 70.0)]
+    # 及时签收率 alone: S and L tie at 100 and share the first rank (listed by code).
+    assert order(_settings_from_toml("weights = { on_time_sign_rate = 1 }")) == [
+        (L, 1, 100.0),
+        (S, 1, 100.0),
+        (C, 3, 40.0),
+    ]
+
+
 def test_no_weighted_figure_no_score(november: Database) -> None:
     report = statistics(november)
     # labour has nothing rated and nothing inspected
