@@ -123,25 +123,25 @@ def test_the_briefing_from_the_database_names_the_planted_hotspots(database: Dat
     week = Period(date(2026, 11, 23), date(2026, 11, 29))
     monday = datetime(2026, 11, 23, 8, 0, tzinfo=SHANGHAI)
     planted: list[tuple[str, int | None, str]] = [(text, None, "construction") for text in others]
-    for index, citizens, unit in ((0, 7, "labour"), (1, 5, "construction"), (2, 3, "labour")):
-        planted += [(_variant(seeds[index], rng, n), None, unit) for n in range(citizens)]
+    for index, senders, unit in ((0, 7, "labour"), (1, 5, "construction"), (2, 3, "labour")):
+        planted += [(_variant(seeds[index], rng, n), None, unit) for n in range(senders)]
     planted += [(_variant(seeds[3], rng, n), 1, "social_affairs") for n in range(10)]
     rng.shuffle(planted)
     with database.transaction() as session:
-        citizens: dict[int, CitizenRow] = {}
+        people: dict[int, CitizenRow] = {}
         for i, (text, repeater, unit) in enumerate(planted):
             key = repeater if repeater is not None else 1000 + i
-            if key not in citizens:
-                citizens[key] = CitizenRow(
+            if key not in people:
+                people[key] = CitizenRow(
                     telegram_user_id=key, chat_id=key, language=Language.ZH, created_at=monday
                 )
-                session.add(citizens[key])
+                session.add(people[key])
                 session.flush()
             received = monday + timedelta(minutes=97 * i)
             session.add(
                 TicketRow(
                     number=f"B{i:03d}",
-                    citizen_id=citizens[key].id,
+                    citizen_id=people[key].id,
                     request_type=RequestType.COMPLAINT,
                     text=text,
                     status=TicketStatus.DISPATCHED,
