@@ -91,6 +91,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -112,7 +113,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from handlers.model import OPEN_STATUSES, Rating, TicketStatus
+from handlers.model import OPEN_STATUSES, OfferOutcome, Rating, TicketStatus
 from handlers.reports import (
     COUNT_FIELDS,
     SHANGHAI,
@@ -130,6 +131,8 @@ from storage.models import (
     CitizenRow,
     DepartmentRow,
     ExtensionRow,
+    KbOfferRow,
+    KnowledgeEntryRow,
     QualityCheckRow,
     ResolutionRow,
     SurveyRow,
@@ -374,8 +377,12 @@ def compute_statistics(
 
     for code, n in next(results):
         counts[code]["extended"] += n
+    direct_answers: tuple[int, int] | None = None
     if department is None:
-        counts[None]["overdue_open"] += next(results)[0][0]
+        [(queue_overdue, entries, answered, waiting)] = next(results)
+        counts[None]["overdue_open"] += queue_overdue
+        if entries:
+            direct_answers = (answered, waiting)  # contacts: + the tickets received, below
 
     names = dict(department_names or {})
 
@@ -387,6 +394,7 @@ def compute_statistics(
             name=name,
             targets=report_targets,
             working_days=tuple(sorted(histogram.items())),
+            direct_answers=None,  # the overall row's, added below
             **counts[code],
         )
 
@@ -399,7 +407,11 @@ def compute_statistics(
         shown.sort(key=lambda code: (order.get(code, len(order)), code))
         department_rows = [stats_for(code) for code in shown]
         queue_row = [stats_for(None)] if None in counts else []
-        rows = (combine([*department_rows, *queue_row], targets=report_targets), *department_rows)
+        overall = combine([*department_rows, *queue_row], targets=report_targets)
+        if direct_answers is not None:
+            answered, waiting = direct_answers
+            overall = replace(overall, direct_answers=(answered, overall.received + waiting))
+        rows = (overall, *department_rows)
 
     return StatisticsReport(
         period=period,
@@ -558,7 +570,20 @@ def _small_tables(period: Period, *, now: datetime, department: str | None) -> l
     )
     if department is not None:
         return [extensions]
-    return [extensions, select(_overdue(TicketRow.department_code.is_(None), now))]
+    o = KbOfferRow
+    offered = _between(o.created_at, start, end)
+    answered = [OfferOutcome.RESOLVED.value, OfferOutcome.TIMEOUT.value]
+    return [
+        extensions,
+        select(
+            _overdue(TicketRow.department_code.is_(None), now),
+            # 直接答复 (handlers.knowledge_stats): whether there is a knowledge base at all,
+            # direct answers settled as answered, and those still waiting for the citizen.
+            select(func.count()).select_from(KnowledgeEntryRow).scalar_subquery(),
+            _count(offered, o.outcome.in_(answered)),
+            _count(offered, o.outcome.is_(None)),
+        ),
+    ]
 
 
 EXPORT_BATCH = 1000

@@ -17,8 +17,10 @@ import tomllib
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from handlers.assessment import (
+    BEIJING_WEIGHTS,
     FIGURE_KEYS,
     AssessmentSettings,
     UnitAssessment,
@@ -31,9 +33,17 @@ from handlers.assessment import (
     ranking_rows,
 )
 from handlers.config import AssessmentConfig, ConfigError, config_from_mapping
-from handlers.reports import DepartmentStats, Period, StatisticsReport, combine
+from handlers.reports import (
+    DepartmentStats,
+    Period,
+    StatisticsReport,
+    combine,
+    report_from_dict,
+    report_to_dict,
+)
 from storage.database import Database
-from tests.test_statistics import C, L, S, build_november, row, statistics
+from storage.models import CitizenRow, KbOfferRow, KnowledgeEntryRow
+from tests.test_statistics import C, L, S, at, build_november, row, statistics
 
 
 @pytest.fixture
@@ -109,6 +119,55 @@ def test_every_figure_with_numerator_and_denominator(november: Database) -> None
     assert pair(None, "quality_pass_rate") == (2, 3)
     # 直接答复率: no knowledge-base figures are counted yet
     assert figures[None]["direct_answer_rate"] is None
+
+
+def test_direct_answer_rate_overall_where_the_knowledge_base_exists(november: Database) -> None:
+    # Without a knowledge base (the fixture has none) nobody has the figure.
+    assert (
+        assessment_dict(by_code(assess(statistics(november), AssessmentSettings()), None))[
+            "direct_answer_rate"
+        ]
+        is None
+    )
+    with november.transaction() as session:
+        citizen = session.execute(select(CitizenRow)).scalars().first()
+        assert citizen is not None
+        session.add(
+            KnowledgeEntryRow(key="kb-1", question="路灯坏了找谁", alternatives=[], answer="拨打",
+                              department_code=C, keywords=[], active=True, version=1,
+                              created_at=at(10, 1), updated_at=at(10, 1))
+        )  # fmt: skip
+        # November: 2 已解决 and 1 timed out (answered), 1 仍需人工办理 and 1 written again
+        # (handed over), 1 still waiting; 2 answered in October and December (out).
+        outcomes = [
+            (at(11, 3), "resolved"),
+            (at(11, 1, 0), "resolved"),  # the first instant of November
+            (at(11, 18), "timeout"),
+            (at(11, 19), "human"),
+            (at(11, 20), "follow_up"),
+            (at(11, 30, 23, 59), None),
+            (at(10, 31, 23, 59), "resolved"),
+            (at(12, 1, 0), "resolved"),
+        ]
+        for created, outcome in outcomes:
+            session.add(
+                KbOfferRow(citizen_id=citizen.id, entry_key="kb-1", question="路灯", answer="拨打",
+                           score=0.9, created_at=created, outcome=outcome,
+                           decided_at=None if outcome is None else created)
+            )  # fmt: skip
+    units = assess(statistics(november), AssessmentSettings(min_tickets=0))
+    figures = {u.department: assessment_dict(u) for u in units}
+    # 直接答复率 = answered 3 / contacts (10 tickets received + 1 direct answer waiting) = 11
+    overall = figures[None]["direct_answer_rate"]
+    assert (overall["numerator"], overall["denominator"]) == (3, 11)
+    assert overall["value"] == pytest.approx(3 / 11)
+    assert all(figures[code]["direct_answer_rate"] is None for code in (C, S, L))
+    # It survives the report's JSON form (reports are stored before they are rendered).
+    again = report_from_dict(report_to_dict(statistics(november)))
+    assert row(again, None).direct_answers == (3, 11)
+    # Weighted, it counts in the overall score only: a unit's score is unchanged.
+    weighted = AssessmentSettings({**BEIJING_WEIGHTS, "direct_answer_rate": 0.5}, min_tickets=0)
+    assert by_code(assess(statistics(november), weighted), C).score == pytest.approx(79.0)
 
 
 def test_beijing_score_and_rank(november: Database) -> None:

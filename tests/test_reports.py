@@ -331,6 +331,8 @@ def test_workbook_has_the_assessment_sheet(database: Database) -> None:
     overall = next(r for r in rows if r[3] == "全部")
     assert overall[0] is None
     assert overall[response] == pytest.approx(7 / 11)
+    direct = rows[0].index("直接答复率 Direct answer")
+    assert overall[direct] is None  # no knowledge base in the fixture
 
 
 def test_workbook_from_the_database(database: Database) -> None:
