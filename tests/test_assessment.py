@@ -225,6 +225,19 @@ def test_weights_come_from_the_toml() -> None:
         config_from_mapping({"assessment": {"weights": {"speed_rate": 1}}})
 
 
+def test_the_survey_rules_come_from_the_toml() -> None:
+    """Whether 未解决 re-opens by itself and the re-open limit (tests/test_survey_e2e.py runs
+    both through the bot)."""
+    config = config_from_mapping(
+        tomllib.loads("[survey]\nunsolved_reopens = false\nmax_reopens = 1\n")
+    )
+    assert (config.survey.unsolved_reopens, config.survey.max_reopens) == (False, 1)
+    default = config_from_mapping({})
+    assert (default.survey.unsolved_reopens, default.survey.max_reopens) == (True, 2)
+    with pytest.raises(ConfigError, match="max_reopens"):
+        config_from_mapping({"survey": {"max_reopens": -1}})
+
+
 def _settings_from_toml(weights: str) -> AssessmentSettings:
     config = config_from_mapping(tomllib.loads(f"[assessment]\nmin_tickets = 3\n{weights}\n"))
     return AssessmentSettings.of(config.assessment)
