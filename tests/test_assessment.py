@@ -32,7 +32,8 @@ from handlers.assessment import (
     ranking,
     ranking_rows,
 )
-from handlers.config import AssessmentConfig, ConfigError, config_from_mapping
+from handlers.config import AssessmentConfig, ConfigError, Targets, config_from_mapping
+from handlers.model import TicketStatus
 from handlers.reports import (
     DepartmentStats,
     Period,
@@ -42,8 +43,20 @@ from handlers.reports import (
     report_to_dict,
 )
 from storage.database import Database
-from storage.models import CitizenRow, KbOfferRow, KnowledgeEntryRow
-from tests.test_statistics import C, L, S, at, build_november, row, statistics
+from storage.models import CitizenRow, DepartmentRow, KbOfferRow, KnowledgeEntryRow
+from storage.statistics import compute_statistics
+from tests.test_statistics import (
+    NOW,
+    C,
+    Fixture,
+    L,
+    S,
+    at,
+    build_november,
+    end_of,
+    row,
+    statistics,
+)
 
 
 @pytest.fixture
@@ -378,3 +391,52 @@ def test_previous_period() -> None:
     )
     week = Period(date(2026, 11, 23), date(2026, 11, 29))
     assert previous_period(week) == Period(date(2026, 11, 16), date(2026, 11, 22))
+
+
+def test_a_month_of_twenty_units_from_the_database_ranks_as_worked_out(database: Database) -> None:
+    """The same 20 units stored as tickets (SQLite and PostgreSQL): each unit's ten November
+    dispatches answered and rated (u20 only three), u01-u10 rated in October too; counted
+    from the database, the ranking equals the one worked out above, ties and all."""
+    satisfied = [10, 9, 9, 8, 8, 8, 7, 7, 6, 6, 5, 5, 5, 4, 4, 3, 2, 1, 1, 10]
+    with database.transaction() as session:
+        f = Fixture(session)
+        for i, good in enumerate(satisfied):
+            code = f"u{i + 1:02d}"
+            session.add(DepartmentRow(code=code, name_zh=f"单位{code}", name_en=code, active=True))
+            session.flush()
+            months = [(11, good, 3 if code == "u20" else 10)]
+            if i < 10:
+                months.append((10, 9 if code == "u01" else 5, 10))  # October: 90, then 50s
+            for month, good_ones, tickets in months:
+                for n in range(tickets):
+                    day = 2 + n
+                    ticket = f.ticket(at(month, day), code, TicketStatus.CLOSED, end_of(month, 28))
+                    f.dispatch(ticket, code, at(month, day, 10), end_of(month, day + 1))
+                    rating = "satisfied" if n < good_ones else "unsatisfied"
+                    f.resolve(ticket, code, at(month, day + 1), on_time=True, working_days=1,
+                              rating=rating)  # fmt: skip
+    with database.read() as session:
+        november = compute_statistics(session, MONTH, now=NOW, targets=Targets())
+        october = compute_statistics(session, OCTOBER, now=NOW, targets=Targets())
+    result = ranking(november, october, SATISFACTION_ONLY)
+    counted = [(u.department, u.rank, u.board) for u in result.units if u.tickets]
+    rows = twenty_units()
+    before = [unit(r.department or "", 5) for r in rows[:10]]
+    before[0] = unit("u01", 9)
+    expected = ranking(month_of(rows), month_of(before, OCTOBER), SATISFACTION_ONLY)
+    assert counted == [(u.department, u.rank, u.board) for u in expected.units]
+    assert counted[:4] == [
+        ("u01", 1, "red"),
+        ("u02", 2, "red"),
+        ("u03", 2, "red"),
+        ("u04", 4, "red"),
+    ]
+    assert counted[-1] == ("u20", None, None)  # 3 dispatches: listed, not ranked
+    changes = {r["department"]: r for r in ranking_rows(result)}
+    assert (changes["u01"]["score_change"], changes["u01"]["rank_change"]) == (10.0, 0)
+    assert changes["u10"]["rank_change"] == 2 - 9
+    assert changes["u11"]["score_change"] is None
+    # Counted twice, the same ranking (nothing depends on the order rows come back in).
+    with database.read() as session:
+        again = compute_statistics(session, MONTH, now=NOW, targets=Targets())
+    assert ranking(again, october, SATISFACTION_ONLY) == result
