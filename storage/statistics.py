@@ -78,9 +78,8 @@ are the same, only slower).
 Every count is read from one snapshot: on SQLite the session's read transaction; on
 PostgreSQL the statements run in two groups at once, each on a connection of its own that
 imports the snapshot of the caller's transaction (``_run``): a year's report takes the time of
-the slower group instead of the sum. The caller's own
-uncommitted writes are therefore not counted on PostgreSQL: statistics are of what is
-committed.
+the slower group instead of the sum. The caller's own uncommitted writes are therefore not
+counted on PostgreSQL: statistics are of what is committed.
 """
 
 from __future__ import annotations
