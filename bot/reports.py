@@ -386,7 +386,7 @@ BOARD_TITLES = {"red": "红榜 Red", "black": "黑榜 Black"}
 def _assessment_sheet(book: Any, report: StatisticsReport, settings: AssessmentSettings) -> None:
     """考评: the units in ranking order (the unranked after), then the overall row."""
     sheet = book.create_sheet("考评 Assessment")
-    figures = [f for f in FIGURES if f.key != "direct_answer_rate"]
+    figures = list(FIGURES)  # 直接答复率: the overall row only
     _header(
         sheet,
         [

@@ -3,7 +3,7 @@
 Framework-free: it reads a :class:`handlers.reports.StatisticsReport` (counted in SQL by
 ``storage.statistics``) and derives, per unit (department) and overall, the figures real
 hotlines publish — 响应率, 解决率, 满意率, 及时签收率, 回退率, 重办率, 按时办结率, 质检合格率
-(直接答复率 once the knowledge base counts direct answers) — each a :class:`Rate` with its
+(直接答复率 overall, where the knowledge base exists) — each a :class:`Rate` with its
 numerator and denominator, then the composite score with the configured weights and the rank.
 
 The score is ``100 × Σ wᵢ·vᵢ / Σ wᵢ`` over the weighted figures that have a value (a
@@ -56,8 +56,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("reopen_rate", "重办率", "Reopen", lambda row: row.reopen_rate, lower_is_better=True),
     Figure("on_time_rate", "按时办结率", "On-time resolution", lambda row: row.on_time_rate),
     Figure("quality_pass_rate", "质检合格率", "QA pass", lambda row: row.qa_pass_rate),
-    # Counted by the knowledge base's flows; until they count it, no unit has it.
-    Figure("direct_answer_rate", "直接答复率", "Direct answer", lambda row: None),
+    # The overall row's only, where the knowledge base has entries: no unit has it.
+    Figure("direct_answer_rate", "直接答复率", "Direct answer", lambda row: row.direct_answer_rate),
 )
 FIGURE_KEYS = tuple(figure.key for figure in FIGURES)
 _BY_KEY = {figure.key: figure for figure in FIGURES}

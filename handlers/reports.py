@@ -358,7 +358,12 @@ class DepartmentStats:
     - ``inspected``/``passed``: quality checks (质检) of resolutions sampled for days in the
       period, inspected / passed;
     - ``working_days``: histogram ``((days, answers), …)`` of the working days from receipt
-      to each answer given in the period.
+      to each answer given in the period;
+    - ``direct_answers``: the overall row's 直接答复 where the knowledge base has entries,
+      ``(answered, contacts)``: direct answers given in the period and settled as answered,
+      and contacts (tickets received plus direct answers still waiting for the citizen's
+      word), as ``handlers.knowledge_stats`` counts them; None for a unit (a direct answer is
+      nobody's dispatch) and without a knowledge base.
     """
 
     department: str | None
@@ -385,6 +390,7 @@ class DepartmentStats:
     inspected: int = 0
     passed: int = 0
     working_days: tuple[tuple[int, int], ...] = ()
+    direct_answers: tuple[int, int] | None = None
 
     # -- rates: each None (value) without a denominator -------------------------------------
 
@@ -392,6 +398,14 @@ class DepartmentStats:
     def on_time_rate(self) -> Rate:
         """按时办结率 = resolved on time / resolved."""
         return Rate(self.resolved_on_time, self.resolved, self.targets.on_time)
+
+    @property
+    def direct_answer_rate(self) -> Rate | None:
+        """直接答复率 = directly answered / contacts (see ``direct_answers``)."""
+        if self.direct_answers is None:
+            return None
+        answered, contacts = self.direct_answers
+        return Rate(answered, contacts)
 
     @property
     def sign_for_rate(self) -> Rate:
@@ -607,6 +621,8 @@ def row_to_dict(row: DepartmentStats) -> dict[str, Any]:
     data["median_working_days"] = row.median_working_days
     data["mean_working_days"] = row.mean_working_days
     data["rates"] = {name: _rate_dict(row.rate(name)) for name in RATE_FIELDS}
+    if row.direct_answers is not None:
+        data["direct_answers"] = list(row.direct_answers)
     return data
 
 
@@ -691,6 +707,10 @@ class ReportRequest:
         )
 
 
+def _pair(value: Any) -> tuple[int, int] | None:
+    return None if value is None else (int(value[0]), int(value[1]))
+
+
 def report_from_dict(data: Mapping[str, Any]) -> StatisticsReport:
     """The report :func:`report_to_dict` wrote (derived figures are recomputed, not read)."""
     if data.get("version") != FORMAT_VERSION:
@@ -703,6 +723,7 @@ def report_from_dict(data: Mapping[str, Any]) -> StatisticsReport:
             name=row["name"],
             targets=targets,
             working_days=tuple((int(days), int(count)) for days, count in row["working_days"]),
+            direct_answers=_pair(row.get("direct_answers")),
             **{key: int(row.get(key, 0)) for key in COUNT_FIELDS},
         )
         for row in data["rows"]

@@ -324,6 +324,13 @@ class ResolutionRow(Base):
             "resolved_at",
             "working_days",
         ),
+        # The working-days histogram of the statistics: a loose index scan over this one.
+        Index(
+            "ix_resolutions_department_days_resolved",
+            "department_code",
+            "working_days",
+            "resolved_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -344,8 +351,14 @@ class SurveyRow(Base):
     __tablename__ = "surveys"
     __table_args__ = (
         Index("ix_surveys_open_due", "rating", "due_at"),
-        Index("ix_surveys_department_rating_sent", "department_code", "rating", "sent_at"),
-        Index("ix_surveys_department_solved_sent", "department_code", "solved", "sent_at"),
+        # The statistics count surveys per (rating, 已解决) pair, a seek each.
+        Index(
+            "ix_surveys_department_rating_solved_sent",
+            "department_code",
+            "rating",
+            "solved",
+            "sent_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -365,6 +378,15 @@ class QualityCheckRow(Base):
     """质检: a sampled resolution, marked 合格/不合格 by a supervisor."""
 
     __tablename__ = "quality_checks"
+    __table_args__ = (
+        # The statistics count passed and failed checks per department, a seek each.
+        Index(
+            "ix_quality_checks_department_passed_sampled",
+            "department_code",
+            "passed",
+            "sampled_for",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resolution_id: Mapped[int] = mapped_column(ForeignKey("resolutions.id"), unique=True)

@@ -55,23 +55,31 @@ The trend counts received tickets, resolutions and on-time resolutions per bucke
 or month, see :func:`handlers.reports.trend_buckets`).
 
 How the counting is shaped, and why: the big tables are counted by *index seeks*, per
-department (and per trend bucket), not by one ``GROUP BY`` over the period. A ``GROUP BY`` makes
-SQLite sort every row of the period (over a second per million rows); a seek on an index that
-starts with ``department_code`` counts the same rows without sorting and without reading the
-table, on both databases. Each table is read once: resolutions are counted as on-time and late
-(``on_time`` is the index's second column) rather than as all and on-time, and the dispatches
-of a department are counted with their on-time sign-fors in one aggregate (``FILTER``). On
-PostgreSQL the per-department arms of a ``UNION ALL`` may run in parallel. The indexes this
+department (and per trend bucket or counted value), not by one ``GROUP BY`` over the period. A
+``GROUP BY`` makes SQLite sort every row of the period (over a second per million rows); a seek
+on an index that starts with ``department_code`` counts the same rows without sorting and
+without reading the table, on both databases. Each row is read once per figure it feeds:
+
+- resolutions are counted per trend bucket as on-time and late (``on_time`` is the index's
+  second column) rather than as all and on-time; their working-days histogram is a loose
+  index scan (``_working_days``);
+- the dispatches of a department are counted with their on-time sign-fors and first contacts
+  in one aggregate (``FILTER``);
+- surveys are counted per (rating, 已解决) pair, a seek each (``_SURVEY_CELLS``), and every
+  survey figure is a sum of those cells: one pass for 满意率, 解决率 and 重办率 together,
+  with no condition evaluated per row (a ``FILTER`` per figure costs SQLite twice as much);
+- returns, open overdue tickets and quality checks are seeks per department on indexes of
+  their own; approved extensions (a small table) are grouped directly.
+
+On PostgreSQL the per-department arms of a ``UNION ALL`` may run in parallel. The indexes this
 relies on are ``STATISTICS_INDEXES`` (bench/stats.py measures them; without them the numbers
-are the same, only slower). The small tables (extensions, quality checks, open overdue
-tickets) are grouped directly.
+are the same, only slower).
 
 Every count is read from one snapshot: on SQLite the session's read transaction; on
 PostgreSQL the statements run in two groups at once, each on a connection of its own that
-imports the snapshot of the caller's transaction (``_run``; bench/stats.py: a year over a
-million tickets took 1.2 s one statement after the other, 0.6-0.96 s so). The caller's own
-uncommitted writes are therefore not counted on PostgreSQL: statistics are of what is
-committed.
+imports the snapshot of the caller's transaction (``_run``): a year's report takes the time of
+the slower group instead of the sum. The caller's own uncommitted writes are therefore not
+counted on PostgreSQL: statistics are of what is committed.
 """
 
 from __future__ import annotations
@@ -82,6 +90,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -90,6 +99,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    false,
     func,
     inspect,
     literal,
@@ -99,10 +109,10 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from handlers.model import OPEN_STATUSES, Rating, TicketStatus
+from handlers.model import OPEN_STATUSES, OfferOutcome, Rating, TicketStatus
 from handlers.reports import (
     COUNT_FIELDS,
     SHANGHAI,
@@ -120,6 +130,8 @@ from storage.models import (
     CitizenRow,
     DepartmentRow,
     ExtensionRow,
+    KbOfferRow,
+    KnowledgeEntryRow,
     QualityCheckRow,
     ResolutionRow,
     SurveyRow,
@@ -152,8 +164,19 @@ STATISTICS_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
         "resolutions",
         ("department_code", "on_time", "resolved_at", "working_days"),
     ),
-    "ix_surveys_department_rating_sent": ("surveys", ("department_code", "rating", "sent_at")),
-    "ix_surveys_department_solved_sent": ("surveys", ("department_code", "solved", "sent_at")),
+    "ix_resolutions_department_days_resolved": (
+        "resolutions",
+        ("department_code", "working_days", "resolved_at"),
+    ),
+    # supersedes ix_surveys_department_rating_sent and ix_surveys_department_solved_sent
+    "ix_surveys_department_rating_solved_sent": (
+        "surveys",
+        ("department_code", "rating", "solved", "sent_at"),
+    ),
+    "ix_quality_checks_department_passed_sampled": (
+        "quality_checks",
+        ("department_code", "passed", "sampled_for"),
+    ),
 }
 
 # SQLite allows 500 terms in a compound SELECT; stay well below it.
@@ -282,7 +305,7 @@ def compute_statistics(
     unit, buckets = trend_buckets(period)
     bounds = [(_start_of(first), _start_of(after)) for first, after in buckets]
 
-    a, r = AssignmentRow, ResolutionRow
+    a = AssignmentRow
     dispatches = _per_department(
         codes,
         lambda code: select(
@@ -292,31 +315,17 @@ def compute_statistics(
             func.count().filter(a.contacted_at <= a.contact_due_at),
         ).where(a.department_code == code, _between(a.dispatched_at, start, end)),
     )
-    # The working-days histogram. ``on_time IN (true, false)`` is always true: it lets both
-    # databases seek the resolved_at range under each on_time value of the index.
-    histogram = _per_department(
-        codes,
-        lambda code: (
-            select(literal(code, String).label("code"), r.working_days, func.count())
-            .where(
-                r.department_code == code,
-                r.on_time.in_([True, False]),
-                _between(r.resolved_at, start, end),
-            )
-            .group_by(r.working_days)
-        ),
-    )
     queue = [_queue_cells(bounds)] if department is None else []
     small = _small_tables(period, now=now, department=department)
-    # Two groups of about the same cost (tickets and resolutions; assignments and surveys):
-    # two, because PostgreSQL already runs the per-department unions with parallel workers
-    # and the machines this serves have few cores.
+    # Two groups of about the same cost (tickets and resolutions; assignments, surveys and
+    # quality checks): two, because PostgreSQL may add parallel workers to the per-department
+    # unions and the machines this serves have few cores.
     results = iter(
         _run(
             session,
             [
-                [_trend_cells(codes, bounds), *queue, *histogram],
-                [*dispatches, _returns_and_surveys(codes, start, end), *small],
+                [_trend_cells(codes, bounds), *queue, _working_days(codes, start, end)],
+                [*dispatches, _per_department_seeks(codes, period, now), *small],
             ],
         )
     )
@@ -339,8 +348,8 @@ def compute_statistics(
             trend[index][0] += received
 
     histograms: dict[str, dict[int, int]] = defaultdict(dict)
-    for _ in histogram:
-        for code, days, n in next(results):
+    for code, days, n in next(results):
+        if n:  # the loose scan also finds the days of answers outside the period
             histograms[code][int(days)] = n
 
     for _ in dispatches:
@@ -349,23 +358,30 @@ def compute_statistics(
             counts[code]["signed_on_time"] = signed_on_time
             counts[code]["contacted_on_time"] = contacted_on_time
 
-    for code, returned, solve_answered, solved, pending, *rated in next(results):
+    for code, returned, overdue, passed, failed, *surveys in next(results):
         row = counts[code]
-        row["returned"] = returned
-        row["solve_answered"], row["solved"] = solve_answered, solved
-        row["satisfied"], row["basic"], row["unsatisfied"], row["survey_timed_out"] = rated
+        row["returned"], row["overdue_open"] = returned, overdue
+        row["inspected"], row["passed"] = passed + failed, passed
+        by_rating: dict[str | None, int] = defaultdict(int)
+        for (rating, solved), n in zip(_SURVEY_CELLS, surveys, strict=True):
+            by_rating[rating] += n
+            if solved is not None:
+                row["solve_answered"] += n
+                row["solved"] += n if solved else 0
+        row["satisfied"], row["basic"] = by_rating["satisfied"], by_rating["basic"]
+        row["unsatisfied"], row["survey_timed_out"] = by_rating["unsatisfied"], by_rating["none"]
         row["rated"] = row["satisfied"] + row["basic"] + row["unsatisfied"]
-        row["surveyed"] = pending + row["rated"] + row["survey_timed_out"]
+        row["surveyed"] = sum(by_rating.values())
         row["reopened"] = row["unsatisfied"]
 
     for code, n in next(results):
         counts[code]["extended"] += n
-    for code, passed, n in next(results):
-        counts[code]["inspected"] += n
-        if passed:
-            counts[code]["passed"] += n
-    for current, n in next(results):
-        counts[current]["overdue_open"] += n
+    direct_answers: tuple[int, int] | None = None
+    if department is None:
+        [(queue_overdue, entries, answered, waiting)] = next(results)
+        counts[None]["overdue_open"] += queue_overdue
+        if entries:
+            direct_answers = (answered, waiting)  # contacts: + the tickets received, below
 
     names = dict(department_names or {})
 
@@ -377,6 +393,7 @@ def compute_statistics(
             name=name,
             targets=report_targets,
             working_days=tuple(sorted(histogram.items())),
+            direct_answers=None,  # the overall row's, added below
             **counts[code],
         )
 
@@ -389,7 +406,11 @@ def compute_statistics(
         shown.sort(key=lambda code: (order.get(code, len(order)), code))
         department_rows = [stats_for(code) for code in shown]
         queue_row = [stats_for(None)] if None in counts else []
-        rows = (combine([*department_rows, *queue_row], targets=report_targets), *department_rows)
+        overall = combine([*department_rows, *queue_row], targets=report_targets)
+        if direct_answers is not None:
+            answered, waiting = direct_answers
+            overall = replace(overall, direct_answers=(answered, overall.received + waiting))
+        rows = (overall, *department_rows)
 
     return StatisticsReport(
         period=period,
@@ -451,47 +472,116 @@ def _queue_cells(bounds: Sequence[tuple[datetime, datetime]]) -> Executable:
     )
 
 
-def _returns_and_surveys(codes: Sequence[str], start: datetime, end: datetime) -> Executable:
-    """Per department: dispatches returned, surveys answered 解决/未解决 and 已解决, pending
-    surveys, and surveys by rating."""
+#: The (rating, 问题是否已解决) pairs a survey can have: counted one by one, each an index seek
+#: (see _per_department_seeks). ``None`` rating: not rated yet; ``none``: timed out.
+_SURVEY_CELLS: tuple[tuple[str | None, bool | None], ...] = tuple(
+    (rating, solved) for rating in (None, *RATINGS) for solved in (None, True, False)
+)
+
+
+def _is(column: QueryableAttribute[Any], value: str | bool | None) -> ColumnElement[bool]:
+    """``column IS NULL`` or ``column = value``: both seek on an index (``IS TRUE`` does not on
+    PostgreSQL)."""
+    if value is None:
+        return column.is_(None)
+    if isinstance(value, bool):
+        return column == (true() if value else false())
+    return column == value
+
+
+def _per_department_seeks(codes: Sequence[str], period: Period, now: datetime) -> Executable:
+    """Per department: dispatches returned; open tickets overdue; quality checks passed and
+    failed; and surveys per (rating, 已解决) pair of ``_SURVEY_CELLS``.
+
+    Every count is a seek on an index led by the department and the counted values, ending
+    with the time: the survey pairs together read each survey of the period once, without a
+    sort (SQLite) and without evaluating a condition per row.
+    """
+    start, end = period.utc_bounds()
     d = aliased(DepartmentRow)
-    a, s = AssignmentRow, SurveyRow
+    a, s, q, t = AssignmentRow, SurveyRow, QualityCheckRow, TicketRow
     sent = _between(s.sent_at, start, end)
+    sampled = and_(q.sampled_for >= period.start, q.sampled_for <= period.end)
     return select(
         d.code,
         _count(a.department_code == d.code, _between(a.returned_at, start, end)),
-        # solved IN (true, false), not IS NOT NULL: a seek under each value of the index.
-        _count(s.department_code == d.code, s.solved.in_([True, False]), sent),
-        _count(s.department_code == d.code, s.solved.is_(True), sent),
-        _count(s.department_code == d.code, s.rating.is_(None), sent),
-        *(_count(s.department_code == d.code, s.rating == rating, sent) for rating in RATINGS),
+        _overdue(t.department_code == d.code, now),
+        _count(q.department_code == d.code, _is(q.passed, True), sampled),
+        _count(q.department_code == d.code, _is(q.passed, False), sampled),
+        *(
+            _count(s.department_code == d.code, _is(s.rating, r), _is(s.solved, v), sent)
+            for r, v in _SURVEY_CELLS
+        ),
     ).where(d.code.in_(codes))
 
 
+def _overdue(mine: ColumnElement[bool], now: datetime) -> Any:
+    """Open tickets past their deadline: a seek per open status on (department, status,
+    deadline) that reads only the index."""
+    t = TicketRow
+    return _count(mine, t.status.in_(sorted(OPEN_STATUSES)), t.deadline_at < now)
+
+
+def _working_days(codes: Sequence[str], start: datetime, end: datetime) -> Executable:
+    """Per department: the answers of the period by working days, as a loose index scan.
+
+    A recursive walk finds each department's distinct ``working_days`` one seek at a time
+    (the next value above the last), and each value's answers in the period are counted by a
+    seek on (department, working_days, resolved_at): no sort and no pass over the rows beyond
+    counting them. (A ``GROUP BY working_days`` sorts every answer of the period on SQLite.)
+    Values only found outside the period come back with a count of 0.
+    """
+    d = aliased(DepartmentRow)
+    r, following, counted = ResolutionRow, aliased(ResolutionRow), aliased(ResolutionRow)
+    lowest = select(func.min(r.working_days)).where(r.department_code == d.code)
+    walk = (
+        select(d.code.label("code"), lowest.scalar_subquery().label("days"))
+        .where(d.code.in_(codes))
+        .cte("days", recursive=True)
+    )
+    above = select(func.min(following.working_days)).where(
+        following.department_code == walk.c.code, following.working_days > walk.c.days
+    )
+    walk = walk.union_all(
+        select(walk.c.code, above.scalar_subquery()).where(walk.c.days.is_not(None))
+    )
+    return select(
+        walk.c.code,
+        walk.c.days,
+        _count(
+            counted.department_code == walk.c.code,
+            counted.working_days == walk.c.days,
+            _between(counted.resolved_at, start, end),
+        ),
+    ).where(walk.c.days.is_not(None))
+
+
 def _small_tables(period: Period, *, now: datetime, department: str | None) -> list[Executable]:
-    """Extensions approved, quality checks by result, overdue open tickets: few rows, each
-    grouped by department directly."""
+    """Extensions approved, grouped by department directly (few rows); for the overall
+    report, also the overdue tickets still in the dispatch queue."""
     start, end = period.utc_bounds()
-
-    def mine(column: Any) -> ColumnElement[bool]:
-        return column == department if department is not None else true()
-
-    e, q, t = ExtensionRow, QualityCheckRow, TicketRow
-    return [
+    e = ExtensionRow
+    mine = e.department_code == department if department is not None else true()
+    extensions = (
         select(e.department_code, func.count())
-        .where(e.status == "approved", _between(e.decided_at, start, end), mine(e.department_code))
-        .group_by(e.department_code),
-        select(q.department_code, q.passed, func.count())
-        .where(
-            q.sampled_for >= period.start,
-            q.sampled_for <= period.end,
-            q.passed.is_not(None),
-            mine(q.department_code),
-        )
-        .group_by(q.department_code, q.passed),
-        select(t.department_code, func.count())
-        .where(t.status.in_(sorted(OPEN_STATUSES)), t.deadline_at < now, mine(t.department_code))
-        .group_by(t.department_code),
+        .where(e.status == "approved", _between(e.decided_at, start, end), mine)
+        .group_by(e.department_code)
+    )
+    if department is not None:
+        return [extensions]
+    o = KbOfferRow
+    offered = _between(o.created_at, start, end)
+    answered = [OfferOutcome.RESOLVED.value, OfferOutcome.TIMEOUT.value]
+    return [
+        extensions,
+        select(
+            _overdue(TicketRow.department_code.is_(None), now),
+            # 直接答复 (handlers.knowledge_stats): whether there is a knowledge base at all,
+            # direct answers settled as answered, and those still waiting for the citizen.
+            select(func.count()).select_from(KnowledgeEntryRow).scalar_subquery(),
+            _count(offered, o.outcome.in_(answered)),
+            _count(offered, o.outcome.is_(None)),
+        ),
     ]
 
 

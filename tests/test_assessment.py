@@ -17,8 +17,10 @@ import tomllib
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from handlers.assessment import (
+    BEIJING_WEIGHTS,
     FIGURE_KEYS,
     AssessmentSettings,
     UnitAssessment,
@@ -30,10 +32,31 @@ from handlers.assessment import (
     ranking,
     ranking_rows,
 )
-from handlers.config import AssessmentConfig, ConfigError, config_from_mapping
-from handlers.reports import DepartmentStats, Period, StatisticsReport, combine
+from handlers.config import AssessmentConfig, ConfigError, Targets, config_from_mapping
+from handlers.model import TicketStatus
+from handlers.reports import (
+    DepartmentStats,
+    Period,
+    StatisticsReport,
+    combine,
+    report_from_dict,
+    report_to_dict,
+)
 from storage.database import Database
-from tests.test_statistics import C, L, S, build_november, row, statistics
+from storage.models import CitizenRow, DepartmentRow, KbOfferRow, KnowledgeEntryRow
+from storage.statistics import compute_statistics
+from tests.test_statistics import (
+    NOW,
+    C,
+    Fixture,
+    L,
+    S,
+    at,
+    build_november,
+    end_of,
+    row,
+    statistics,
+)
 
 
 @pytest.fixture
@@ -111,6 +134,55 @@ def test_every_figure_with_numerator_and_denominator(november: Database) -> None
     assert figures[None]["direct_answer_rate"] is None
 
 
+def test_direct_answer_rate_overall_where_the_knowledge_base_exists(november: Database) -> None:
+    # Without a knowledge base (the fixture has none) nobody has the figure.
+    assert (
+        assessment_dict(by_code(assess(statistics(november), AssessmentSettings()), None))[
+            "direct_answer_rate"
+        ]
+        is None
+    )
+    with november.transaction() as session:
+        citizen = session.execute(select(CitizenRow)).scalars().first()
+        assert citizen is not None
+        session.add(
+            KnowledgeEntryRow(key="kb-1", question="路灯坏了找谁", alternatives=[], answer="拨打",
+                              department_code=C, keywords=[], active=True, version=1,
+                              created_at=at(10, 1), updated_at=at(10, 1))
+        )  # fmt: skip
+        # November: 2 已解决 and 1 timed out (answered), 1 仍需人工办理 and 1 written again
+        # (handed over), 1 still waiting; 2 answered in October and December (out).
+        outcomes = [
+            (at(11, 3), "resolved"),
+            (at(11, 1, 0), "resolved"),  # the first instant of November
+            (at(11, 18), "timeout"),
+            (at(11, 19), "human"),
+            (at(11, 20), "follow_up"),
+            (at(11, 30, 23, 59), None),
+            (at(10, 31, 23, 59), "resolved"),
+            (at(12, 1, 0), "resolved"),
+        ]
+        for created, outcome in outcomes:
+            session.add(
+                KbOfferRow(citizen_id=citizen.id, entry_key="kb-1", question="路灯", answer="拨打",
+                           score=0.9, created_at=created, outcome=outcome,
+                           decided_at=None if outcome is None else created)
+            )  # fmt: skip
+    units = assess(statistics(november), AssessmentSettings(min_tickets=0))
+    figures = {u.department: assessment_dict(u) for u in units}
+    # 直接答复率 = answered 3 / contacts (10 tickets received + 1 direct answer waiting) = 11
+    overall = figures[None]["direct_answer_rate"]
+    assert (overall["numerator"], overall["denominator"]) == (3, 11)
+    assert overall["value"] == pytest.approx(3 / 11)
+    assert all(figures[code]["direct_answer_rate"] is None for code in (C, S, L))
+    # It survives the report's JSON form (reports are stored before they are rendered).
+    again = report_from_dict(report_to_dict(statistics(november)))
+    assert row(again, None).direct_answers == (3, 11)
+    # Weighted, it counts in the overall score only: a unit's score is unchanged.
+    weighted = AssessmentSettings({**BEIJING_WEIGHTS, "direct_answer_rate": 0.5}, min_tickets=0)
+    assert by_code(assess(statistics(november), weighted), C).score == pytest.approx(79.0)
+
+
 def test_beijing_score_and_rank(november: Database) -> None:
     units = assess(statistics(november), AssessmentSettings(min_tickets=3))
     c, s, lab, total = (by_code(units, code) for code in (C, S, L, None))
@@ -164,6 +236,57 @@ def test_weights_come_from_the_toml() -> None:
     }
     with pytest.raises(ConfigError, match="speed_rate"):
         config_from_mapping({"assessment": {"weights": {"speed_rate": 1}}})
+
+
+def test_the_survey_rules_come_from_the_toml() -> None:
+    """Whether 未解决 re-opens by itself and the re-open limit (tests/test_survey_e2e.py runs
+    both through the bot)."""
+    config = config_from_mapping(
+        tomllib.loads("[survey]\nunsolved_reopens = false\nmax_reopens = 1\n")
+    )
+    assert (config.survey.unsolved_reopens, config.survey.max_reopens) == (False, 1)
+    default = config_from_mapping({})
+    assert (default.survey.unsolved_reopens, default.survey.max_reopens) == (True, 2)
+    with pytest.raises(ConfigError, match="max_reopens"):
+        config_from_mapping({"survey": {"max_reopens": -1}})
+
+
+def _settings_from_toml(weights: str) -> AssessmentSettings:
+    config = config_from_mapping(tomllib.loads(f"[assessment]\nmin_tickets = 3\n{weights}\n"))
+    return AssessmentSettings.of(config.assessment)
+
+
+def test_changing_the_weights_in_the_toml_changes_the_ranking(november: Database) -> None:
+    report = statistics(november)
+
+    def order(settings: AssessmentSettings) -> list[tuple[str | None, int | None, float]]:
+        return [
+            (u.department, u.rank, round(u.score or 0.0, 2))
+            for u in assess(report, settings)
+            if u.rank is not None
+        ]
+
+    # Beijing's three (the default): L 100, C 79, S 51.67 (test_beijing_score_and_rank).
+    beijing = order(_settings_from_toml(""))
+    assert beijing == [(L, 1, 100.0), (C, 2, 79.0), (S, 3, 51.67)]
+    # 榆林's six, equal weights: C (0.4 + 0.8 + 1 + 1 + 1 + 0.5) / 6 = 78.33; S 4.5 / 6 = 75;
+    # L has no 满意率 and no 质检 (nothing rated, nothing inspected): 4 / 4 = 100.
+    yulin = order(
+        _settings_from_toml(
+            "weights = { on_time_sign_rate = 1, return_rate = 1, reopen_rate = 1, "
+            "on_time_rate = 1, satisfaction_rate = 1, quality_pass_rate = 1 }"
+        )
+    )
+    assert yulin == [(L, 1, 100.0), (C, 2, 78.33), (S, 3, 75.0)]
+    # 及时签收率 and 按时办结率 only: C (0.4 + 1) / 2 = 70 falls below S (1 + 2/3) / 2 = 83.33.
+    timeliness = order(_settings_from_toml("weights = { on_time_sign_rate = 1, on_time_rate = 1 }"))
+    assert timeliness == [(L, 1, 100.0), (S, 2, 83.33), (C, 3, 70.0)]
+    # 及时签收率 alone: S and L tie at 100 and share the first rank (listed by code).
+    assert order(_settings_from_toml("weights = { on_time_sign_rate = 1 }")) == [
+        (L, 1, 100.0),
+        (S, 1, 100.0),
+        (C, 3, 40.0),
+    ]
 
 
 def test_no_weighted_figure_no_score(november: Database) -> None:
@@ -268,3 +391,52 @@ def test_previous_period() -> None:
     )
     week = Period(date(2026, 11, 23), date(2026, 11, 29))
     assert previous_period(week) == Period(date(2026, 11, 16), date(2026, 11, 22))
+
+
+def test_a_month_of_twenty_units_from_the_database_ranks_as_worked_out(database: Database) -> None:
+    """The same 20 units stored as tickets (SQLite and PostgreSQL): each unit's ten November
+    dispatches answered and rated (u20 only three), u01-u10 rated in October too; counted
+    from the database, the ranking equals the one worked out above, ties and all."""
+    satisfied = [10, 9, 9, 8, 8, 8, 7, 7, 6, 6, 5, 5, 5, 4, 4, 3, 2, 1, 1, 10]
+    with database.transaction() as session:
+        f = Fixture(session)
+        for i, good in enumerate(satisfied):
+            code = f"u{i + 1:02d}"
+            session.add(DepartmentRow(code=code, name_zh=f"单位{code}", name_en=code, active=True))
+            session.flush()
+            months = [(11, good, 3 if code == "u20" else 10)]
+            if i < 10:
+                months.append((10, 9 if code == "u01" else 5, 10))  # October: 90, then 50s
+            for month, good_ones, tickets in months:
+                for n in range(tickets):
+                    day = 2 + n
+                    ticket = f.ticket(at(month, day), code, TicketStatus.CLOSED, end_of(month, 28))
+                    f.dispatch(ticket, code, at(month, day, 10), end_of(month, day + 1))
+                    rating = "satisfied" if n < good_ones else "unsatisfied"
+                    f.resolve(ticket, code, at(month, day + 1), on_time=True, working_days=1,
+                              rating=rating)  # fmt: skip
+    with database.read() as session:
+        november = compute_statistics(session, MONTH, now=NOW, targets=Targets())
+        october = compute_statistics(session, OCTOBER, now=NOW, targets=Targets())
+    result = ranking(november, october, SATISFACTION_ONLY)
+    counted = [(u.department, u.rank, u.board) for u in result.units if u.tickets]
+    rows = twenty_units()
+    before = [unit(r.department or "", 5) for r in rows[:10]]
+    before[0] = unit("u01", 9)
+    expected = ranking(month_of(rows), month_of(before, OCTOBER), SATISFACTION_ONLY)
+    assert counted == [(u.department, u.rank, u.board) for u in expected.units]
+    assert counted[:4] == [
+        ("u01", 1, "red"),
+        ("u02", 2, "red"),
+        ("u03", 2, "red"),
+        ("u04", 4, "red"),
+    ]
+    assert counted[-1] == ("u20", None, None)  # 3 dispatches: listed, not ranked
+    changes = {r["department"]: r for r in ranking_rows(result)}
+    assert (changes["u01"]["score_change"], changes["u01"]["rank_change"]) == (10.0, 0)
+    assert changes["u10"]["rank_change"] == 2 - 9
+    assert changes["u11"]["score_change"] is None
+    # Counted twice, the same ranking (nothing depends on the order rows come back in).
+    with database.read() as session:
+        again = compute_statistics(session, MONTH, now=NOW, targets=Targets())
+    assert ranking(again, october, SATISFACTION_ONLY) == result

@@ -1,6 +1,6 @@
 """通报: the 热点 are found among real requests, and the 通报 says the period's figures.
 
-The fixture is built at test time from ../shared/data/requests/unlabeled.csv (real citizens'
+The fixtures are built at test time from ../shared/data/requests/unlabeled.csv (real citizens'
 requests, not copied into the project): 80 requests drawn at random, among which three topics
 are planted — variants of three other requests, sent by 8, 6 and 4 different citizens — and one
 citizen repeating a fourth request ten times. The 热点 must be the three topics, largest first;
@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import csv
 import random
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from handlers.briefing import Request, bigrams, dice, hotspots
+from handlers.briefing import Request, bigrams, dice, format_briefing_text, hotspots
+from handlers.config import Targets
+from handlers.model import Language, RequestType, TicketStatus
+from handlers.reports import Period
+from scheduler.calendar import SHANGHAI
+from storage.briefing import build_briefing
+from storage.database import Database
+from storage.models import CitizenRow, TicketRow
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "requests" / "unlabeled.csv"
 
@@ -102,3 +110,69 @@ def test_a_hotspot_shows_no_phone() -> None:
     [spot] = hotspots(requests)
     assert "13812345678" not in spot.text
     assert "138****5678" in spot.text
+
+
+def test_the_briefing_from_the_database_names_the_planted_hotspots(database: Database) -> None:
+    """The same fixture stored as a week's tickets (SQLite and PostgreSQL): the 通报 read from
+    the database names the three planted topics, largest first, with their units; the
+    repeater's ten tickets are one citizen's, not a 热点."""
+    rng = random.Random(23)
+    texts = _texts()
+    rng.shuffle(texts)
+    seeds, others = texts[:4], texts[4:64]
+    week = Period(date(2026, 11, 23), date(2026, 11, 29))
+    monday = datetime(2026, 11, 23, 8, 0, tzinfo=SHANGHAI)
+    planted: list[tuple[str, int | None, str]] = [(text, None, "construction") for text in others]
+    for index, senders, unit in ((0, 7, "labour"), (1, 5, "construction"), (2, 3, "labour")):
+        planted += [(_variant(seeds[index], rng, n), None, unit) for n in range(senders)]
+    planted += [(_variant(seeds[3], rng, n), 1, "social_affairs") for n in range(10)]
+    rng.shuffle(planted)
+    with database.transaction() as session:
+        people: dict[int, CitizenRow] = {}
+        for i, (text, repeater, unit) in enumerate(planted):
+            key = repeater if repeater is not None else 1000 + i
+            if key not in people:
+                people[key] = CitizenRow(
+                    telegram_user_id=key, chat_id=key, language=Language.ZH, created_at=monday
+                )
+                session.add(people[key])
+                session.flush()
+            received = monday + timedelta(minutes=97 * i)
+            session.add(
+                TicketRow(
+                    number=f"B{i:03d}",
+                    citizen_id=people[key].id,
+                    request_type=RequestType.COMPLAINT,
+                    text=text,
+                    status=TicketStatus.DISPATCHED,
+                    department_code=unit,
+                    received_at=received,
+                    deadline_at=received + timedelta(days=30),
+                    updated_at=received,
+                )
+            )
+    names = {"construction": "村镇规划建设", "social_affairs": "社会事务", "labour": "劳动保障"}
+    with database.read() as session:
+        briefing = build_briefing(
+            session, week, now=monday + timedelta(days=8), targets=Targets(), names=names
+        )
+    assert briefing.requests_total == len(planted)
+    spots = briefing.hotspots
+    assert [(spot.citizens, spot.tickets) for spot in spots[:3]] == [(7, 7), (5, 5), (3, 3)]
+    assert [spot.departments for spot in spots[:3]] == [
+        ("labour",),
+        ("construction",),
+        ("labour",),
+    ]
+    for spot, topic in zip(spots, seeds, strict=False):
+        assert dice(bigrams(spot.text), bigrams(topic)) > 0.6
+    assert all(dice(bigrams(spot.text), bigrams(seeds[3])) < 0.6 for spot in spots)
+    assert all(spot.citizens < 3 for spot in spots[3:])
+
+    text = format_briefing_text(briefing)
+    hot = text.split("【热点问题】")[1].split("【")[0].splitlines()
+    assert hot[1].startswith("1. ")
+    assert hot[1].endswith("— 7 件（7 位群众），承办：劳动保障")
+    assert hot[2].endswith("— 5 件（5 位群众），承办：村镇规划建设")
+    assert hot[3].endswith("— 3 件（3 位群众），承办：劳动保障")
+    assert f"受理 {len(planted)} 件" in text

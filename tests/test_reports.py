@@ -10,18 +10,27 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import docx
 import matplotlib.image
+import numpy as np
 import openpyxl
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from bot import settings as bot_settings
-from bot.reports import CHART_DPI, CHART_SIZE, render_chart, render_workbook
+from bot.reports import (
+    CHART_DPI,
+    CHART_SIZE,
+    render_chart,
+    render_ranking_chart,
+    render_workbook,
+)
 from bot.stats_cli import briefing, export, ranking, stats
 from handlers.assessment import AssessmentSettings
+from handlers.assessment import ranking as rank_units
 from handlers.config import Targets, load_config
 from handlers.reports import (
     DepartmentStats,
@@ -42,6 +51,7 @@ from scheduler.calendar import SHANGHAI
 from storage.database import Database
 from storage.departments import sync_departments
 from storage.statistics import compute_statistics, ticket_rows_for_export
+from tests.test_assessment import OCTOBER, SATISFACTION_ONLY, month_of, twenty_units
 from tests.test_statistics import NOVEMBER, NOW, PHONE, build_november
 
 MASKED = "138****5678"
@@ -229,6 +239,58 @@ def test_chart_of_an_empty_report() -> None:
     assert pixels[..., :3].std() > 0.01  # type: ignore[index]
 
 
+def _runs(row: Any) -> list[tuple[int, int]]:
+    """The (first, last) columns of each run of True in a row of pixels."""
+    runs, start = [], None
+    for x, inside in enumerate([*row, False]):
+        if inside and start is None:
+            start = x
+        elif not inside and start is not None:
+            runs.append((start, x - 1))
+            start = None
+    return runs
+
+
+def test_ranking_chart_bars_in_rank_order_against_the_95_line() -> None:
+    # tests/test_assessment.py's month of 20 units: 19 ranked (scores 100, 90, 90, 80 … 10),
+    # 红榜 the first six, 黑榜 the last six, u20 not ranked (too few dispatches).
+    result = rank_units(month_of(twenty_units()), month_of([], OCTOBER), SATISFACTION_ONLY)
+    pixels = np.asarray(decode_png(render_ranking_chart(result)))[..., :3]
+
+    def colour(hex_colour: str) -> Any:
+        rgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        return np.abs(pixels - rgb).max(axis=-1) < 0.06
+
+    red, dark, plain = colour("#c0392b"), colour("#2c3e50"), colour("#7f8c8d")
+    bar = red | dark | plain
+    rows_with_bars = np.nonzero(bar.sum(axis=1) > 50)[0]
+    base = int(rows_with_bars.max())  # the bars stand on score 0
+    bars = _runs(bar[base - 2])
+    assert len(bars) == 19  # one bar per ranked unit; the unranked unit has none
+    middles = [(first + last) // 2 for first, last in bars]
+    row = base - 2
+    kinds = ["red" if red[row, x] else "dark" if dark[row, x] else "plain" for x in middles]
+    assert kinds == ["red"] * 6 + ["plain"] * 7 + ["dark"] * 6
+
+    def top(first: int, last: int) -> int:
+        """The top of a bar: up its middle column from the base while the colour lasts."""
+        column = bar[: base + 1, (first + last) // 2]
+        gaps = np.nonzero(~column)[0]
+        return int(gaps.max()) + 1
+
+    # Heights follow the scores, best first: 100 then 90 … 10 at the end.
+    scores = [u.score or 0.0 for u in result.units if u.rank is not None]
+    per_point = (base - top(*bars[0])) / 100
+    for (first, last), score in zip(bars, scores, strict=True):
+        assert abs((base - top(first, last)) - score * per_point) <= 3
+    # The dashed 95 line: the row of red pixels across the gaps between the bars.
+    between = np.zeros(bar.shape[1], dtype=bool)
+    for (_, end), (start, _) in pairwise(bars):
+        between[end + 3 : start - 3] = True
+    line = int((red[:, between]).sum(axis=1).argmax())
+    assert abs(line - (base - 95 * per_point)) <= 3
+
+
 # -- workbook ----------------------------------------------------------------------------------
 
 
@@ -269,6 +331,8 @@ def test_workbook_has_the_assessment_sheet(database: Database) -> None:
     overall = next(r for r in rows if r[3] == "全部")
     assert overall[0] is None
     assert overall[response] == pytest.approx(7 / 11)
+    direct = rows[0].index("直接答复率 Direct answer")
+    assert overall[direct] is None  # no knowledge base in the fixture
 
 
 def test_workbook_from_the_database(database: Database) -> None:

@@ -143,3 +143,39 @@ async def test_unsolved_need_not_reopen_by_itself(
         await server.wait_for_message(world.citizen.chat_id, contains="重新交")
         [ticket] = bot.tickets()
         assert (ticket.status.value, ticket.reopen_count) == ("dispatched", 1)
+
+
+async def test_a_limit_of_one_reopens_once_then_the_office_takes_over(
+    fake_telegram: FakeTelegramServer, database_url: str, clock: FixedClock
+) -> None:
+    config = world_config(survey={"max_reopens": 1})
+    world = build_world(fake_telegram, database_url, config)
+    server = fake_telegram
+    async with running_bot(server, database_url, config, clock) as bot:
+        _, card = await dispatch_to(world, "河边路灯不亮", "村镇规划建设")
+        await sign_and_answer(world, card, "路灯已修好")
+        first = await server.wait_for_message(world.citizen.chat_id, contains="路灯已修好")
+        server.press_button(world.citizen, first, button(first, "未解决"))
+        await _edited(world, first, "未解决 ✓")
+        await server.wait_for_message(OFFICE, contains="问题未解决")
+        [ticket] = bot.tickets()
+        assert (ticket.status.value, ticket.reopen_count) == ("dispatched", 1)
+
+        # The department answers again, on the new card; 未解决 again is past the limit.
+        new_card = await server.wait_for_message(
+            ROADS_CHAT,
+            predicate=lambda m: (
+                m["message_id"] != card["message_id"]
+                and any("签收" in b["text"] for b in buttons(m))
+            ),
+        )
+        await sign_and_answer(world, new_card, "已更换灯泡")
+        second = await server.wait_for_message(world.citizen.chat_id, contains="已更换灯泡")
+        server.press_button(world.citizen, second, button(second, "未解决"))
+        await _edited(world, second, "未解决 ✓")
+        await server.wait_for_message(world.citizen.chat_id, contains="转热线办")
+        office = await server.wait_for_message(OFFICE, contains="重办已达上限")
+        assert "未解决" in office["text"]
+        [ticket] = bot.tickets()
+        assert (ticket.status.value, ticket.reopen_count) == ("resolved", 1)
+        assert [s.solved for s in bot.rows(SurveyRow)] == [False, False]
