@@ -20,6 +20,7 @@ from typing import Any
 from bot.app import BotIdentity, HotlineApp, build_hotline
 from bot.delivery import Sender
 from bot.desk import desk_application
+from bot.desk.photos import TelegramFiles
 from bot.polling import FetchFailed, Poller, Unauthorized, UpdateFeed, webhook_host
 from bot.sent_journal import SentJournal
 from bot.webhook import (
@@ -191,6 +192,7 @@ async def serve(
                             clock=app.clock,
                             secret=token,
                             public_url=public_url,
+                            files=TelegramFiles(api_base, token),
                         ),
                     )
                 await server.start()
