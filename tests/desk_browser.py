@@ -127,11 +127,14 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def screenshot(page: Page, name: str) -> Path:
-    """The page at a laptop's and a phone's size, under tests/artifacts/ (not committed)."""
+    """The page at a laptop's and a phone's size, under tests/artifacts/ (not committed); at
+    both it must fit the width (no sideways scrolling: usable on a phone)."""
     ARTIFACTS.mkdir(exist_ok=True)
     saved = ARTIFACTS
     for size in (LAPTOP, PHONE):
         await page.set_viewport_size(size)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name} is {width} px wide at {size['width']} px"
         path = ARTIFACTS / f"desk-{name}-{size['width']}x{size['height']}.png"
         await page.screenshot(path=str(path), full_page=True)
         saved = path
