@@ -169,6 +169,12 @@ async def test_a_ticket_resolved_in_the_desk_reaches_the_citizen(
         assert await page.inner_text("#received-today") == "1"
         assert await page.inner_text("#open") == "1"
         assert await page.inner_text("#overdue") == "0"
+        assert await page.inner_text("#direct-answers") == "0"
+        # The chart /stats sends, of the unit's last 30 days, drawn for the page.
+        await page.wait_for_function(
+            "document.querySelector('#chart').complete"
+            " && document.querySelector('#chart').naturalWidth > 0"
+        )
         await screenshot(page, "today")
 
         await page.goto(desk.url("/desk/tickets"))

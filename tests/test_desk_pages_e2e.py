@@ -181,6 +181,12 @@ async def test_the_knowledge_base_is_edited_in_the_desk(
         fake_telegram.push_text(world.roads, "/kb 垃圾清运")
         found = await fake_telegram.wait_for_message(world.roads.chat_id, contains=key)
         assert "每天清运两次" in found["text"]
+        # A citizen asking it is answered from it directly, and the unit's today page counts it.
+        fake_telegram.push_text(world.citizen, "垃圾多久清运一次？")
+        await fake_telegram.wait_for_message(world.citizen.chat_id, contains="每天清运两次")
+        await page.click("nav >> text=今日")
+        assert await page.inner_text("#direct-answers") == "1"
+        await page.click("nav >> text=知识库")
 
         await page.locator(f"article[data-entry={key}] .edit").click()
         await page.fill("textarea[name=answer]", "镇区生活垃圾每天早晚各清运一次。")
