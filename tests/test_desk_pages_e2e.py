@@ -11,7 +11,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 from PIL import Image
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 
 from handlers.config import HotlineConfig
 from handlers.knowledge import KnowledgeEntry
@@ -43,10 +43,8 @@ async def sign_in(chromium: Browser, link: str) -> Page:
 
 async def import_csv(page: Page, name: str, text: str) -> None:
     await page.click("details summary")  # the import form is folded away
-    await page.set_input_files(
-        "#kb-import input[type=file]",
-        files=[{"name": name, "mimeType": "text/csv", "buffer": text.encode()}],
-    )
+    upload = FilePayload(name=name, mimeType="text/csv", buffer=text.encode())
+    await page.set_input_files("#kb-import input[type=file]", files=[upload])
     await page.click("#kb-import button")
 
 
@@ -208,11 +206,13 @@ async def test_the_knowledge_base_is_edited_in_the_desk(
         assert response.status == 403
         await page.goto(desk.url("/desk/kb"))
         csrf = await page.get_attribute("#kb-import input[name=csrf]", "value")
-        for path, form in (
+        forms: list[tuple[str, dict[str, str | float | bool]]] = [
             ("/desk/kb/edit", {"entry": "pension", "question": "改", "answer": "改"}),
             ("/desk/kb/active", {"entry": "pension", "active": "0"}),
-        ):
-            await page.request.post(desk.url(path), form={"csrf": csrf or "", **form})
+        ]
+        for path, form in forms:
+            refused = await page.request.post(desk.url(path), form={"csrf": csrf or "", **form})
+            assert "属于其他单位" in await refused.text()
             forged = await page.request.post(desk.url(path), form=form)  # no CSRF token
             assert forged.status == 403
         assert entries_of(bot)["pension"].answer == "携带身份证到社会事务办办理。"
