@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from bot.desk.photos import TelegramFiles, image_type
 from bot.desk.session import desk_key, new_session, read_session
 from bot.webhook import Listen
 from handlers.config import HotlineConfig
@@ -19,7 +20,7 @@ from storage.database import Database
 from storage.departments import sync_departments
 from storage.desk import use_desk_login
 from tests.conftest import TEST_NOW
-from tests.fake_telegram import FakeTelegramServer
+from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
 from tests.harness import running_bot
 from tests.test_cli import assert_one_line_error, hotline
 from tests.world import ROADS_CHAT, World
@@ -120,3 +121,32 @@ async def test_hotline_run_serves_the_desk_on_its_own_server(
             assert page.status == 200
             assert "<form" in await page.text()  # the one button that uses the link up
             assert (await http.get(bot.url("/healthz"))).status == 200
+
+
+async def test_photos_come_from_the_bot_api_and_the_cache_keeps_a_bound(
+    fake_telegram: FakeTelegramServer,
+) -> None:
+    """getFile, then the file's download; kept until the cache's bytes are over its limit,
+    the least recently shown photo first out; a file Telegram does not know is None."""
+    files = TelegramFiles(fake_telegram.base_url, DEFAULT_TOKEN, limit=2500)
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(996)
+    first, second, third = (
+        fake_telegram.add_file(jpeg[:-1] + bytes([n]), "photo") for n in (1, 2, 3)
+    )
+    try:
+        assert await files.get(first) == jpeg[:-1] + b"\x01"
+        assert await files.get(second) == jpeg[:-1] + b"\x02"
+        assert await files.get(first) is not None  # shown again: now the most recent
+        assert files.fetched == 2
+        assert await files.get(third) == jpeg[:-1] + b"\x03"  # 3,000 bytes: second goes
+        assert files.fetched == 3
+        await files.get(first)
+        assert files.fetched == 3
+        await files.get(second)
+        assert files.fetched == 4
+        assert len(fake_telegram.calls("getFile")) == 4
+        assert await files.get("no-such-file") is None
+        assert image_type(jpeg) == "image/jpeg"
+        assert image_type(b"<script>alert(1)</script>") is None
+    finally:
+        await files.close()
