@@ -143,7 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             with backend.database.transaction() as session:
                 sync_departments(session, catalog)
             seconds, rows = load(backend, args.tickets, departments)
-            print(f"{name}: loaded {rows:,} rows ({args.tickets:,} tickets) in {seconds:.0f} s")
+            print(
+                f"{name}: loaded {rows:,} rows ({args.tickets:,} tickets) in {seconds:.0f} s",
+                flush=True,
+            )
             results = asyncio.run(time_pages(backend, departments[0]))
         finally:
             backend.close()
@@ -154,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # search are shown for information.
             if label in PAGES_OF_50 and median >= TARGET_MS:
                 mark, failed = "  over 200 ms", True
-            print(f"{label:<34} {best:>8.1f} {median:>10.1f}{mark}")
+            print(f"{label:<34} {best:>8.1f} {median:>10.1f}{mark}", flush=True)
     return 1 if failed else 0
 
 

@@ -293,10 +293,7 @@ async def test_a_tickets_photos_location_and_exports(
         await page.goto(desk.url(f"/desk/tickets/{ticket.id}"))
         image = page.locator(".photo img")
         await expect(image).to_have_count(1)
-        await page.wait_for_function(
-            "document.querySelector('.photo img').complete"
-            " && document.querySelector('.photo img').naturalWidth > 0"
-        )
+        await image.evaluate("img => img.decode()")  # loaded and decoded
         assert await image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [64, 48]
         src = await image.get_attribute("src")
         assert src is not None
@@ -307,7 +304,7 @@ async def test_a_tickets_photos_location_and_exports(
         assert "护栏的照片" in await page.inner_text("#timeline")
         # Fetched from Telegram once, then from the cache.
         await page.reload()
-        await page.wait_for_function("document.querySelector('.photo img').naturalWidth > 0")
+        await image.evaluate("img => img.decode()")
         assert len(server.calls("getFile")) == 1
         assert desk.files is not None
         assert desk.files.fetched == 1
