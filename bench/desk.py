@@ -100,7 +100,7 @@ async def time_pages(backend: Backend, department: str) -> list[tuple[str, float
         ("today (staff)", 2, "/desk/"),
         ("ranking, last month", 1, "/desk/ranking"),
         ("ranking, a unit's row (staff)", 2, "/desk/ranking"),
-        ("通报, last week", 1, "/desk/briefing"),
+        ("通报, last week", 1, "/desk/briefing?whole=1"),
         ("search a word (full scan)", 1, "/desk/tickets?q=%E8%B7%AF%E7%81%AF"),
     ]
     results = []

@@ -104,12 +104,16 @@ async def test_the_ranking_and_the_briefing(
         await page.click("nav >> text=通报")
         await page.select_option("#period-choice", "month")
         await page.click("#period-form button")
+        # The page comes at once; htmx fetches the 通报 into it.
         await page.wait_for_selector("#briefing")
         briefing = await page.inner_text("#briefing")
         assert "12345 热线工作通报 2026-11" in briefing
         assert "热点问题" in briefing
         assert "超期未办结" in briefing
         await screenshot(page, "briefing")
+        # Without script, the link in <noscript> shows it whole.
+        whole = await page.request.get(desk.url("/desk/briefing?period=2026-11&whole=1"))
+        assert "12345 热线工作通报 2026-11（" in await whole.text()
         async with page.expect_download() as downloading:
             await page.click("#docx")
         download = await downloading.value

@@ -201,10 +201,13 @@ async def briefing_page(request: web.Request) -> web.Response:
         "title": "",
         "sections": [],
     }
-    if isinstance(period, Period):
+    # Its 热点 take seconds to cluster: the page comes at once and htmx fetches the 通报 into
+    # it (a browser without script follows the link in <noscript>, ``?whole=1``).
+    partial = request.headers.get("HX-Target") == "briefing-body"
+    if isinstance(period, Period) and (partial or request.query.get("whole") == "1"):
         briefing = await _briefing(request, period, lang)
         context |= {"title": title(briefing, lang), "sections": sections(briefing, lang)}
-    return _render(request, "briefing.html", context)
+    return _render(request, "briefing_body.html" if partial else "briefing.html", context)
 
 
 async def briefing_docx(request: web.Request) -> web.Response:

@@ -165,6 +165,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "supervisors_only": ("仅热线办可查看。", "For the hotline office only."),
     "download_docx": ("下载 Word 文档", "Download as Word"),
+    "counting": ("正在统计……", "Counting…"),
     "chart": ("近 30 天图表", "Last 30 days"),
     "direct_answers_today": ("今日直接答复", "Direct answers today"),
     "photo": ("照片", "Photo"),
