@@ -91,6 +91,9 @@ async def test_the_ranking_and_the_briefing(
         assert "红榜" in rows[0]
         assert "劳动保障服务中心" in rows[1]
         assert "黑榜" in rows[1]
+        chart = page.locator("#ranking-chart")
+        await chart.evaluate("img => img.decode()")  # the bar chart hotline ranking draws
+        assert await chart.evaluate("img => img.naturalWidth") > 0
         await screenshot(page, "ranking")
         # A period typed by hand; one that cannot be read is said so, politely.
         await page.fill("#period-text", "2026-13")
@@ -130,7 +133,12 @@ async def test_the_ranking_and_the_briefing(
         assert len(rows) == 1
         assert "村镇规划建设服务中心" in rows[0]
         assert "劳动保障" not in await roads.content()
-        for path_ in ("/desk/briefing", "/desk/briefing.docx?period=2026-11"):
+        assert await roads.query_selector("#ranking-chart") is None
+        for path_ in (
+            "/desk/briefing",
+            "/desk/briefing.docx?period=2026-11",
+            "/desk/ranking.png?period=2026-11",
+        ):
             refused = await roads.request.get(desk.url(path_))
             assert refused.status == 403
 

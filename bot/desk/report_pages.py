@@ -44,6 +44,7 @@ DEFAULT_BRIEFING = "last-week"  # as /briefing and hotline briefing
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/ranking", ranking_page, name="ranking")
+    app.router.add_get("/ranking.png", ranking_chart, name="ranking_chart")
     app.router.add_get("/briefing", briefing_page, name="briefing")
     app.router.add_get("/briefing.docx", briefing_docx, name="briefing_docx")
 
@@ -160,6 +161,26 @@ async def ranking_page(request: web.Request) -> web.Response:
             ),
         }
     return _render(request, "ranking.html", context)
+
+
+async def ranking_chart(request: web.Request) -> web.Response:
+    """The bar chart ``hotline ranking --chart`` draws (every unit's score: the office's)."""
+    from bot.reports import render_ranking_chart  # matplotlib is slow to import
+
+    _supervisor_only(request)
+    state = request.app[STATE_KEY]
+    lang = _lang(request)
+    _, period = _period(request, DEFAULT_RANKING, state.clock.now())
+    if isinstance(period, str):
+        raise web.HTTPBadRequest(text=period, content_type="text/plain")
+    chosen = period
+
+    def draw() -> bytes:
+        with state.database.read() as session:
+            result = count_ranking(session, state, chosen, lang)
+        return render_ranking_chart(result, lang=lang)
+
+    return web.Response(body=await asyncio.to_thread(draw), content_type="image/png")
 
 
 # -- 通报 ---------------------------------------------------------------------------------------
