@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy.orm import Session
@@ -64,6 +65,11 @@ def _who(staff: StaffMember) -> str:
 
 def _list_url(request: web.Request) -> str:
     return str(request.app.router["kb"].url_for())
+
+
+def _entry_url(request: web.Request, key: str) -> str:
+    """The list searched for one entry: where a change is seen."""
+    return f"{_list_url(request)}?{urlencode({'q': key})}"
 
 
 # -- the list -------------------------------------------------------------------------------------
@@ -240,7 +246,7 @@ async def add_entry(request: web.Request) -> web.Response:
         )
     if refused:
         return _form_page(request, entry=None, values=form, error=refused, status=403)
-    _flash_redirect(request, _list_url(request) + f"?q={key}", word("kb_saved", lang, entry=key))
+    _flash_redirect(request, _entry_url(request, key), word("kb_saved", lang, entry=key))
 
 
 async def edit_entry_page(request: web.Request) -> web.Response:
@@ -289,7 +295,7 @@ async def edit_entry(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=message)
     if status != 200:
         return _form_page(request, entry=entry, values=form, error=message, status=status)
-    _flash_redirect(request, _list_url(request) + f"?q={key}", message)
+    _flash_redirect(request, _entry_url(request, key), message)
 
 
 async def set_entry_active(request: web.Request) -> web.Response:
