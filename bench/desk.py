@@ -4,14 +4,17 @@ Bulk-loads tickets (1,000,000 by default, over a year, as ``bench.stats`` does) 
 PostgreSQL, then serves the desk (``bot.desk``) on a local port and times, over HTTP with a
 signed-in session, the pages an office opens most: the newest 50 tickets (a supervisor's, and a
 unit's staff member's), a page deep in the list, the open ones, the overdue ones, and one
-ticket. Times are the best and the median of 5 runs after a warm-up; the target is a page of 50
-tickets in under 200 ms. A word search (``?q=``) reads every ticket's text and is timed apart.
+ticket; the today page, the ranking of last month (a supervisor's, and a staff member's own
+row) and last week's 通报. Times are the best and the median of 5 runs after a warm-up; the
+target is a page of 50 tickets in under 200 ms. A word search (``?q=``) reads every ticket's
+text and is timed apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import tempfile
 import time
@@ -44,6 +47,13 @@ SECRET = "123456:bench"
 TARGET_MS = 200.0
 RUNS = 5
 NOW = datetime(YEAR, 12, 31, 8, 0, tzinfo=UTC)
+PAGES_OF_50 = (
+    "supervisor: newest 50",
+    "supervisor: page 200",
+    "supervisor: open",
+    "supervisor: overdue",
+    "staff: newest 50 of the unit",
+)
 
 
 async def _refuse(_work: Any) -> Any:
@@ -86,7 +96,11 @@ async def time_pages(backend: Backend, department: str) -> list[tuple[str, float
         ("supervisor: overdue", 1, "/desk/tickets?overdue=1"),
         ("staff: newest 50 of the unit", 2, "/desk/tickets"),
         ("one ticket", 1, f"/desk/tickets/{some_ticket}"),
-        ("today", 1, "/desk/"),
+        ("today (supervisor)", 1, "/desk/"),
+        ("today (staff)", 2, "/desk/"),
+        ("ranking, last month", 1, "/desk/ranking"),
+        ("ranking, a unit's row (staff)", 2, "/desk/ranking"),
+        ("通报, last week", 1, "/desk/briefing?whole=1"),
         ("search a word (full scan)", 1, "/desk/tickets?q=%E8%B7%AF%E7%81%AF"),
     ]
     results = []
@@ -130,18 +144,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             with backend.database.transaction() as session:
                 sync_departments(session, catalog)
             seconds, rows = load(backend, args.tickets, departments)
-            print(f"{name}: loaded {rows:,} rows ({args.tickets:,} tickets) in {seconds:.0f} s")
+            print(
+                f"{name}: loaded {rows:,} rows ({args.tickets:,} tickets) in {seconds:.0f} s",
+                flush=True,
+            )
             results = asyncio.run(time_pages(backend, departments[0]))
         finally:
             backend.close()
+            if name == "sqlite":  # 2 GB at a million tickets: not left behind in /tmp
+                shutil.rmtree(directory, ignore_errors=True)
         print(f"{'page':<34} {'best ms':>8} {'median ms':>10}")
         for label, best, median in results:
             mark = ""
-            # The target is for a page of 50 tickets; today's counts and a word search are
-            # shown for information.
-            if label not in ("today", "search a word (full scan)") and median >= TARGET_MS:
+            # The target is for a page of 50 tickets; today's counts, the reports and a word
+            # search are shown for information.
+            if label in PAGES_OF_50 and median >= TARGET_MS:
                 mark, failed = "  over 200 ms", True
-            print(f"{label:<34} {best:>8.1f} {median:>10.1f}{mark}")
+            print(f"{label:<34} {best:>8.1f} {median:>10.1f}{mark}", flush=True)
+    shutil.rmtree(directory, ignore_errors=True)
     return 1 if failed else 0
 
 

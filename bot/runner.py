@@ -22,6 +22,7 @@ from aiohttp import web
 from bot.app import BotIdentity, HotlineApp, build_hotline
 from bot.delivery import Sender
 from bot.desk import desk_application
+from bot.desk.photos import TelegramFiles
 from bot.polling import FetchFailed, Poller, Unauthorized, UpdateFeed, webhook_host
 from bot.sent_journal import SentJournal
 from bot.webhook import (
@@ -195,6 +196,7 @@ async def serve(
                             clock=app.clock,
                             secret=token,
                             public_url=public_url,
+                            files=TelegramFiles(api_base, token),
                         ),
                     )
                 for prefix, subapp in (mount or {}).items():

@@ -75,6 +75,14 @@ def parse_entries(
 ) -> list[KnowledgeEntry]:
     """The entries of a CSV text (a BOM is allowed). Raises ``KnowledgeFileError`` for the first
     bad row; ``known_departments``, when given, is the set of codes a row may name."""
+    return [entry for _line, entry in parse_entry_lines(text, known_departments)]
+
+
+def parse_entry_lines(
+    text: str, known_departments: Iterable[str] | None = None
+) -> list[tuple[int, KnowledgeEntry]]:
+    """As ``parse_entries``, each entry with the line its row ends on (for a caller that
+    refuses a row for a reason of its own, such as the desk's ownership of entries)."""
     departments = set(known_departments) if known_departments is not None else None
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = [name.strip() for name in reader.fieldnames or ()]
@@ -85,12 +93,13 @@ def parse_entries(
             f"(missing: {', '.join(missing)})"
         )
     reader.fieldnames = header
-    entries: list[KnowledgeEntry] = []
+    entries: list[tuple[int, KnowledgeEntry]] = []
     seen: dict[str, int] = {}
     try:
         for cells in reader:
             # The line the row ends on, as an editor shows it (a quoted cell may span lines).
-            entries.append(_entry(_Row(reader.line_num, cells), departments, seen))
+            line = reader.line_num
+            entries.append((line, _entry(_Row(line, cells), departments, seen)))
     except csv.Error as exc:
         raise KnowledgeFileError(f"line {reader.line_num}: {exc}") from None
     return entries

@@ -39,6 +39,11 @@ def entry_key_of(ticket: Ticket) -> str:
     return f"t{ticket.number}"
 
 
+def new_entry_key(question: str) -> str:
+    """The id of an entry added by hand (/kb_add, the desk): the same question, the same id."""
+    return "kb-" + hashlib.sha1(question.encode()).hexdigest()[:8]
+
+
 def may_change(staff: StaffMember, department: str | None) -> bool:
     return staff.is_supervisor or (department is not None and staff.department_code == department)
 
@@ -171,7 +176,7 @@ def add_command(
     if department is not None and hotline.config.departments.get(department) is None:
         _say(store, msg, texts.KB_BAD_DEPARTMENT(lang, code=shorten(department, 32)), now)
         return
-    key = "kb-" + hashlib.sha1(question.encode()).hexdigest()[:8]
+    key = new_entry_key(question)
     if not may_change(staff, department):
         _say(store, msg, texts.KB_NOT_YOURS(lang, entry=key), now)
         return

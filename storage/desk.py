@@ -24,6 +24,7 @@ from scheduler.calendar import SHANGHAI
 from storage.models import (
     CitizenRow,
     DeskLoginRow,
+    KbOfferRow,
     ResolutionRow,
     StaffRow,
     TicketEventRow,
@@ -166,6 +167,7 @@ class TimelineEntry:
     to_status: TicketStatus | None = None
     latitude: float | None = None
     longitude: float | None = None
+    item_id: int | None = None  # a photo's: the desk shows it by this id
 
 
 def timeline(session: Session, ticket_id: int) -> list[TimelineEntry]:
@@ -202,9 +204,12 @@ def timeline(session: Session, ticket_id: int) -> list[TimelineEntry]:
             text=row.text,
             latitude=row.latitude,
             longitude=row.longitude,
+            item_id=row.id if row.kind == ItemKind.PHOTO and row.file_id else None,
         )
         for row in session.execute(
             select(
+                TicketItemRow.id,
+                TicketItemRow.file_id,
                 TicketItemRow.created_at,
                 TicketItemRow.author,
                 TicketItemRow.kind,
@@ -236,12 +241,24 @@ def timeline(session: Session, ticket_id: int) -> list[TimelineEntry]:
     return entries
 
 
+def photo_file(session: Session, ticket_id: int, item_id: int) -> str | None:
+    """The Telegram file id of a photo of this ticket (None if the item is not one)."""
+    return session.execute(
+        select(TicketItemRow.file_id).where(
+            TicketItemRow.id == item_id,
+            TicketItemRow.ticket_id == ticket_id,
+            TicketItemRow.kind == ItemKind.PHOTO,
+        )
+    ).scalar()
+
+
 @dataclass(frozen=True, slots=True)
 class TodayCounts:
     received_today: int
     open: int
     overdue: int
     due_this_week: int
+    direct_answers: int
 
 
 def today_counts(
@@ -261,4 +278,16 @@ def today_counts(
         open=count(open_),
         overdue=count(open_, TicketRow.deadline_at < now),
         due_this_week=count(open_, TicketRow.deadline_at >= now, TicketRow.deadline_at < week_end),
+        direct_answers=_direct_answers(session, scope, day_start),
     )
+
+
+def _direct_answers(session: Session, scope: str | None, day_start: datetime) -> int:
+    """Answers the bot gave from the knowledge base today (of the unit's entries, for staff)."""
+    unit = [] if scope is None else [KbOfferRow.department_code == scope]
+    stmt = (
+        select(func.count())
+        .select_from(KbOfferRow)
+        .where(*unit, KbOfferRow.created_at >= day_start)
+    )
+    return int(session.execute(stmt).scalar_one())

@@ -17,6 +17,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from bot.desk import desk_application
+from bot.desk.photos import TelegramFiles
 from bot.fake_bot_api import DEFAULT_TOKEN
 from handlers.desk import new_login_link
 from storage.repository import SqlStore
@@ -46,6 +47,7 @@ def _free_port() -> int:
 class Desk:
     base: str  # the public URL: http://127.0.0.1:PORT
     bot: RunningBot
+    files: TelegramFiles | None = None
 
     def url(self, path: str = "/desk/") -> str:
         return f"{self.base}{path}"
@@ -60,9 +62,11 @@ class Desk:
 
 
 @contextlib.asynccontextmanager
-async def serving_desk(bot: RunningBot) -> AsyncIterator[Desk]:
-    """The desk mounted as the bot's own server mounts it, on a local port."""
+async def serving_desk(bot: RunningBot, api_base: str | None = None) -> AsyncIterator[Desk]:
+    """The desk mounted as the bot's own server mounts it, on a local port; with ``api_base``
+    (the fake Bot API's URL) it fetches photos from there."""
     port = _free_port()
+    files = TelegramFiles(api_base, DEFAULT_TOKEN) if api_base else None
     base = f"http://127.0.0.1:{port}"
     root = web.Application()
     root.add_subapp(
@@ -74,6 +78,7 @@ async def serving_desk(bot: RunningBot) -> AsyncIterator[Desk]:
             clock=bot.clock,
             secret=DEFAULT_TOKEN,
             public_url=base,
+            files=files,
         ),
     )
     runner = web.AppRunner(root)
@@ -81,7 +86,7 @@ async def serving_desk(bot: RunningBot) -> AsyncIterator[Desk]:
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     try:
-        yield Desk(base, bot)
+        yield Desk(base, bot, files)
     finally:
         await runner.cleanup()
 
@@ -122,11 +127,14 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def screenshot(page: Page, name: str) -> Path:
-    """The page at a laptop's and a phone's size, under tests/artifacts/ (not committed)."""
+    """The page at a laptop's and a phone's size, under tests/artifacts/ (not committed); at
+    both it must fit the width (no sideways scrolling: usable on a phone)."""
     ARTIFACTS.mkdir(exist_ok=True)
     saved = ARTIFACTS
     for size in (LAPTOP, PHONE):
         await page.set_viewport_size(size)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name} is {width} px wide at {size['width']} px"
         path = ARTIFACTS / f"desk-{name}-{size['width']}x{size['height']}.png"
         await page.screenshot(path=str(path), full_page=True)
         saved = path

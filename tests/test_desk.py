@@ -8,21 +8,23 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from bot.desk.photos import TelegramFiles, image_type
 from bot.desk.session import desk_key, new_session, read_session
-from bot.fake_bot_api import FakeTelegramServer
+from bot.fake_bot_api import DEFAULT_TOKEN, FakeTelegramServer
 from bot.webhook import Listen
 from handlers.config import HotlineConfig
 from handlers.desk import token_digest
-from handlers.model import Role
+from handlers.model import ItemKind, Role
 from scheduler.clock import FixedClock
 from storage.admin import add_staff
 from storage.database import Database
 from storage.departments import sync_departments
 from storage.desk import use_desk_login
+from storage.models import TicketItemRow
 from tests.conftest import TEST_NOW
 from tests.harness import running_bot
 from tests.test_cli import assert_one_line_error, hotline
-from tests.world import ROADS_CHAT, World
+from tests.world import ROADS_CHAT, World, dispatch_to
 
 PUBLIC = "https://hotline.example.gov.cn"
 
@@ -101,7 +103,8 @@ async def test_hotline_run_serves_the_desk_on_its_own_server(
     clock: FixedClock,
 ) -> None:
     """With HOTLINE_PUBLIC_URL the bot's HTTP server (``--listen``) carries the desk: the link
-    /desk sends opens its sign-in page there, next to /healthz."""
+    /desk sends opens its sign-in page there, next to /healthz, and a ticket's photo comes
+    from the Bot API the bot uses."""
     async with running_bot(
         fake_telegram,
         database_url,
@@ -120,3 +123,50 @@ async def test_hotline_run_serves_the_desk_on_its_own_server(
             assert page.status == 200
             assert "<form" in await page.text()  # the one button that uses the link up
             assert (await http.get(bot.url("/healthz"))).status == 200
+            token = link.group(0).split("token=")[1]
+            signed_in = await http.post(
+                bot.url("/desk/login"), data={"token": token}, allow_redirects=False
+            )
+            assert signed_in.status == 303
+            # The cookie is Secure (the public URL is https): handed on by hand over http.
+            cookie = {"Cookie": f"hotline_desk={signed_in.cookies['hotline_desk'].value}"}
+
+            await dispatch_to(world, "幸福路的路灯坏了一个星期了", "村镇规划建设")
+            photo = b"\xff\xd8\xff\xe0 a photo of the lamp"
+            fake_telegram.push_photo(world.citizen, caption="路灯", content=photo)
+            await fake_telegram.wait_for_message(world.citizen.chat_id, contains="已附加到工单")
+            (item,) = bot.rows(TicketItemRow, TicketItemRow.kind == ItemKind.PHOTO)
+            url = bot.url(f"/desk/tickets/{item.ticket_id}/photos/{item.id}")
+            async with http.get(url, headers=cookie) as shown:
+                assert shown.status == 200
+                assert shown.content_type == "image/jpeg"
+                assert await shown.read() == photo
+
+
+async def test_photos_come_from_the_bot_api_and_the_cache_keeps_a_bound(
+    fake_telegram: FakeTelegramServer,
+) -> None:
+    """getFile, then the file's download; kept until the cache's bytes are over its limit,
+    the least recently shown photo first out; a file Telegram does not know is None."""
+    files = TelegramFiles(fake_telegram.base_url, DEFAULT_TOKEN, limit=2500)
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(996)
+    first, second, third = (
+        fake_telegram.add_file(jpeg[:-1] + bytes([n]), "photo") for n in (1, 2, 3)
+    )
+    try:
+        assert await files.get(first) == jpeg[:-1] + b"\x01"
+        assert await files.get(second) == jpeg[:-1] + b"\x02"
+        assert await files.get(first) is not None  # shown again: now the most recent
+        assert files.fetched == 2
+        assert await files.get(third) == jpeg[:-1] + b"\x03"  # 3,000 bytes: second goes
+        assert files.fetched == 3
+        await files.get(first)
+        assert files.fetched == 3
+        await files.get(second)
+        assert files.fetched == 4
+        assert len(fake_telegram.calls("getFile")) == 4
+        assert await files.get("no-such-file") is None
+        assert image_type(jpeg) == "image/jpeg"
+        assert image_type(b"<script>alert(1)</script>") is None
+    finally:
+        await files.close()

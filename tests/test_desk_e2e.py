@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 
 from bot.fake_bot_api import FakeTelegramServer
@@ -169,6 +169,11 @@ async def test_a_ticket_resolved_in_the_desk_reaches_the_citizen(
         assert await page.inner_text("#received-today") == "1"
         assert await page.inner_text("#open") == "1"
         assert await page.inner_text("#overdue") == "0"
+        assert await page.inner_text("#direct-answers") == "0"
+        # The chart /stats sends, of the unit's last 30 days, drawn for the page.
+        # (decode() waits for the image; a polled predicate would need eval, which the CSP bars)
+        await page.locator("#chart").evaluate("img => img.decode()")
+        assert await page.locator("#chart").evaluate("img => img.naturalWidth") > 0
         await screenshot(page, "today")
 
         await page.goto(desk.url("/desk/tickets"))
@@ -221,12 +226,16 @@ async def test_search_finds_a_ticket_by_a_word_of_its_text(
         listed = await page.inner_text("table.tickets")
         assert lamp in listed
         assert wages in listed
+        # The filters update the list in place (htmx): the page is not loaded again, and its
+        # address is the filtered view's.
+        await page.evaluate("window.notReloaded = true")
         await page.fill("input[name=q]", "工资")
         await page.click(".filters button[type=submit]")
-        await page.wait_for_load_state()
+        await expect(page.locator("table.tickets")).not_to_contain_text(lamp)
         listed = await page.inner_text("table.tickets")
         assert wages in listed
-        assert lamp not in listed
+        assert await page.evaluate("window.notReloaded") is True
+        assert "q=%E5%B7%A5%E8%B5%84" in page.url
         # By number, and a word in no ticket.
         await page.goto(desk.url(f"/desk/tickets?q={lamp}"))
         listed = await page.inner_text("table.tickets")
@@ -254,7 +263,7 @@ async def test_search_finds_a_ticket_by_a_word_of_its_text(
         assert "养老金" in entries
         await page.fill("input[name=q]", "身份证")
         await page.click(".filters button[type=submit]")
-        await page.wait_for_load_state()
+        await expect(page.locator("#entries")).not_to_contain_text("路灯")
         entries = await page.inner_text("#entries")
         assert "养老金" in entries
         assert "路灯" not in entries

@@ -17,15 +17,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
 import jinja2
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy.orm import Session
 
 from bot.desk import session as desk_session
+from bot.desk.photos import TelegramFiles, image_type
 from bot.desk.words import ROLE_WORDS, event_word, word
 from handlers import answer_review, dispatching, lifecycle, texts
 from handlers import staff as staff_actions
@@ -33,15 +34,14 @@ from handlers.answer_check import AnswerCheck
 from handlers.context import Hotline
 from handlers.desk import token_digest
 from handlers.display import mask_phone, mask_phones_in, show_datetime, show_deadline
-from handlers.knowledge import KnowledgeEntry
 from handlers.lifecycle import Move
 from handlers.model import Language, RequestType, StaffMember, Ticket, TicketEvent, TicketStatus
 from handlers.reports import Period, label
+from handlers.statistics import department_names
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import Clock
 from storage import desk as queries
 from storage.database import Database
-from storage.knowledge import load_entries
 from storage.repository import SqlStore
 from storage.statistics import compute_statistics
 
@@ -54,15 +54,18 @@ CSV_LIMIT = 10_000
 LANG_COOKIE = "hotline_desk_lang"
 FLASH_COOKIE = "hotline_desk_flash"
 HERE = Path(__file__).parent
-# Nothing from another origin, no script at all, no framing: the pages are plain HTML forms.
+# Nothing from another origin, no inline script (htmx is a file of the desk's own), no framing.
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# The largest form the desk reads (a knowledge base CSV to import).
+MAX_UPLOAD_MB = 4
 
 STAFF = web.RequestKey("staff", StaffMember)
 SESSION = web.RequestKey("session", desk_session.DeskSession)
 FORM: web.RequestKey[dict[str, str]] = web.RequestKey("form")
+UPLOAD: web.RequestKey[tuple[str, bytes]] = web.RequestKey("upload")  # a form's file
 
 
 class DeskState:
@@ -77,6 +80,7 @@ class DeskState:
         clock: Clock,
         secret: str,
         public_url: str,
+        files: TelegramFiles | None = None,
     ) -> None:
         self.run = run
         self.database = database
@@ -84,6 +88,7 @@ class DeskState:
         self.clock = clock
         self.key = desk_session.desk_key(secret)
         self.secure = public_url.startswith("https://")
+        self.files = files
 
     async def read(self, work: Callable[[Session], T]) -> T:
         """A read on a read-only session, in a thread (the event loop keeps serving)."""
@@ -106,6 +111,7 @@ def desk_application(
     clock: Clock,
     secret: str,
     public_url: str,
+    files: TelegramFiles | None = None,
 ) -> web.Application:
     """The desk, to be mounted with ``app.add_subapp("/desk/", desk_application(...))``.
 
@@ -113,7 +119,11 @@ def desk_application(
     here commits with its messages and is delivered at once. ``secret`` is the bot token (the
     cookie key is derived from it); ``public_url`` (HOTLINE_PUBLIC_URL) is where people reach
     the server: mounting the desk tells the hotline so, and /desk then answers with links.
+    ``files`` fetches a ticket's photos from the Bot API (without it the desk shows none).
     """
+    # Here, not at the top: the pages' modules use this one's helpers.
+    from bot.desk import kb_pages, report_pages
+
     state = DeskState(
         run=run,
         database=database,
@@ -121,10 +131,17 @@ def desk_application(
         clock=clock,
         secret=secret,
         public_url=public_url,
+        files=files,
     )
     hotline.desk_url = public_url.rstrip("/")
     app = web.Application(middlewares=[_headers, _signed_in])
     app[STATE_KEY] = state
+
+    async def close_files(_app: web.Application) -> None:
+        if files is not None:
+            await files.close()
+
+    app.on_cleanup.append(close_files)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -132,15 +149,19 @@ def desk_application(
         undefined=jinja2.StrictUndefined,
     )
     app.router.add_get("/", today, name="today")
+    app.router.add_get("/today.png", today_chart, name="today_chart")
     app.router.add_get("/login", login_page, name="login")
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout, name="logout")
     app.router.add_get("/lang/{lang}", switch_language, name="lang")
     app.router.add_get("/tickets", ticket_list, name="tickets")
     app.router.add_get("/tickets.csv", ticket_csv, name="tickets_csv")
+    app.router.add_get("/tickets.xlsx", ticket_xlsx, name="tickets_xlsx")
     app.router.add_get("/tickets/{id:\\d+}", ticket_page, name="ticket")
+    app.router.add_get("/tickets/{id:\\d+}/photos/{item:\\d+}", ticket_photo, name="photo")
     app.router.add_post("/tickets/{id:\\d+}/{action}", ticket_action, name="action")
-    app.router.add_get("/kb", knowledge_base, name="kb")
+    kb_pages.add_routes(app)
+    report_pages.add_routes(app)
     app.router.add_static("/static/", HERE / "static", name="static")
     return app
 
@@ -161,7 +182,7 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
     response.headers["X-Content-Type-Options"] = "nosniff"
     # The sign-in link's token is in the URL: no page sends its address anywhere.
     response.headers["Referrer-Policy"] = "no-referrer"
-    if not request.path.endswith(".css"):
+    if "Cache-Control" not in response.headers and not request.path.endswith((".css", ".js")):
         response.headers["Cache-Control"] = "no-store"
     if isinstance(response, web.HTTPException):
         raise response
@@ -196,7 +217,13 @@ async def _signed_in(request: web.Request, handler: Handler) -> web.StreamRespon
     request[STAFF] = staff
     request[SESSION] = current
     if request.method == "POST":
-        form = await request.post()
+        try:
+            form = await _read_form(request)
+        except _TooLarge:
+            message = word("too_large", _lang(request), mb=MAX_UPLOAD_MB)
+            response = _render(request, "message.html", {"message": message})
+            response.set_status(413)
+            return response
         token = form.get("csrf")
         if not isinstance(token, str) or not desk_session.csrf_valid(state.key, current, token):
             response = _render(
@@ -204,8 +231,36 @@ async def _signed_in(request: web.Request, handler: Handler) -> web.StreamRespon
             )
             response.set_status(403)
             return response
-        request[FORM] = {name: value for name, value in form.items() if isinstance(value, str)}
+        request[FORM] = form
     return await handler(request)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_form(request: web.Request) -> dict[str, str]:
+    """A form's fields; a file's (multipart) is kept under UPLOAD, read as a stream so that
+    the server's request size limit (kept small for the webhook) does not apply to it."""
+    if request.content_type != "multipart/form-data":
+        form = await request.post()
+        return {name: value for name, value in form.items() if isinstance(value, str)}
+    fields: dict[str, str] = {}
+    limit = MAX_UPLOAD_MB * 1024 * 1024
+    reader = await request.multipart()
+    async for part in reader:
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            continue
+        data = bytearray()
+        while chunk := await part.read_chunk():
+            data += chunk
+            if len(data) > limit:
+                raise _TooLarge
+        if part.filename is not None:
+            request[UPLOAD] = (part.filename, bytes(data))
+        else:
+            fields[part.name] = data.decode("utf-8", errors="replace")
+    return fields
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -240,7 +295,14 @@ def _context(request: web.Request) -> dict[str, Any]:
         "show_deadline": lambda ticket: show_deadline(ticket.deadline_at, urgent=ticket.urgent),
         "event_word": lambda action: event_word(action, lang),
         "role_word": lambda role: word(ROLE_WORDS.get(str(role), "system_role"), lang),
+        "map_url": map_url,
     }
+
+
+def map_url(latitude: float, longitude: float) -> str:
+    """A link (not an embed: nothing is loaded from the map's site) to the point on a map."""
+    lat, lon = f"{latitude:.6f}", f"{longitude:.6f}"
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 
 
 def _render(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
@@ -350,10 +412,7 @@ async def today(request: web.Request) -> web.Response:
     day_start = datetime.combine(local.date(), datetime.min.time(), SHANGHAI)
     week_end = day_start + timedelta(days=7 - local.weekday())
     scope = _scope(staff)
-    names = {
-        d.code: (d.name_en if lang == "en" else d.name_zh)
-        for d in state.hotline.config.departments.departments
-    }
+    names = department_names(state.hotline, Language(lang))
     period = Period(local.date() - timedelta(days=29), local.date())
 
     def work(session: Session) -> tuple[queries.TodayCounts, list[tuple[str, list[str]]]]:
@@ -378,8 +437,36 @@ async def today(request: web.Request) -> web.Response:
         return counts, below
 
     counts, below = await state.read(work)
-    context = {"counts": counts, "below": below, "page": "today"}
+    context = {"counts": counts, "below": below, "page": "today", "chart": scope != ""}
     return _render(request, "today.html", context | {"today_iso": local.date().isoformat()})
+
+
+async def today_chart(request: web.Request) -> web.Response:
+    """The chart /stats sends, of the last 30 days (a staff member's: their unit's)."""
+    from bot.reports import render_chart  # matplotlib is slow to import
+
+    state = request.app[STATE_KEY]
+    scope = _scope(_staff(request))
+    if scope == "":
+        raise web.HTTPNotFound()
+    lang = _lang(request)
+    now = state.clock.now()
+    local = now.astimezone(SHANGHAI).date()
+    period = Period(local - timedelta(days=29), local)
+
+    def draw() -> bytes:
+        with state.database.read() as session:
+            report = compute_statistics(
+                session,
+                period,
+                now=now,
+                targets=state.hotline.config.targets,
+                department=scope,
+                department_names=department_names(state.hotline, Language(lang)),
+            )
+        return render_chart(report, lang=lang)
+
+    return web.Response(body=await asyncio.to_thread(draw), content_type="image/png")
 
 
 # -- the ticket list -------------------------------------------------------------------------------
@@ -441,9 +528,15 @@ async def ticket_list(request: web.Request) -> web.Response:
         )
     )
     query = {k: v for k, v in shown.items() if v}
-    return _render(
+    # htmx asks for the results alone when the filters or a page link change (not when it
+    # restores a page of its history: that is the whole page again).
+    partial = (
+        request.headers.get("HX-Target") == "results"
+        and "HX-History-Restore-Request" not in request.headers
+    )
+    response = _render(
         request,
-        "tickets.html",
+        "ticket_results.html" if partial else "tickets.html",
         {
             "page": "tickets",
             "tickets": tickets,
@@ -452,16 +545,18 @@ async def ticket_list(request: web.Request) -> web.Response:
             "page_number": page,
             "previous_qs": urlencode({**query, "page": page - 1}) if page > 1 else None,
             "next_qs": urlencode({**query, "page": page + 1}) if more else None,
-            "csv_qs": urlencode(query),
+            "export_qs": urlencode(query),
             "statuses": list(TicketStatus),
             "types": list(RequestType),
             "units": [d.code for d in state.hotline.config.departments.departments],
         },
     )
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
 
 
-async def ticket_csv(request: web.Request) -> web.Response:
-    """The current view as CSV (phones in the text masked), up to 10,000 rows."""
+async def _export_rows(request: web.Request) -> list[list[str]]:
+    """The current view's tickets (up to 10,000) as rows with a header, phones masked."""
     state = request.app[STATE_KEY]
     staff = _staff(request)
     lang = Language(_lang(request))
@@ -472,31 +567,62 @@ async def ticket_csv(request: web.Request) -> web.Response:
             s, wanted, scope=_scope(staff), now=now, offset=0, limit=CSV_LIMIT
         )
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    rows = [
         [word(k, lang.value) for k in ("number", "received", "type", "status", "unit", "deadline")]
         + [word("overdue", lang.value), word("text", lang.value)]
-    )
-    for t in tickets:
-        writer.writerow(
-            [
-                t.number,
-                show_datetime(t.received_at),
-                texts.request_type_name(t.request_type, lang),
-                texts.status_name(t.status, lang),
-                state.hotline.department_name(t.department_code, lang) or "",
-                show_deadline(t.deadline_at, urgent=t.urgent),
-                "1" if t.status.is_open and t.deadline_at < now else "",
-                mask_phones_in(t.text),
-            ]
-        )
+    ]
+    rows += [
+        [
+            t.number,
+            show_datetime(t.received_at),
+            texts.request_type_name(t.request_type, lang),
+            texts.status_name(t.status, lang),
+            state.hotline.department_name(t.department_code, lang) or "",
+            show_deadline(t.deadline_at, urgent=t.urgent),
+            "1" if t.status.is_open and t.deadline_at < now else "",
+            mask_phones_in(t.text),
+        ]
+        for t in tickets
+    ]
+    return rows
+
+
+async def ticket_csv(request: web.Request) -> web.Response:
+    """The current view as CSV."""
+    out = io.StringIO()
+    csv.writer(out).writerows(await _export_rows(request))
     return web.Response(
         body=("\ufeff" + out.getvalue()).encode(),  # the BOM: Excel then reads it as UTF-8
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": 'attachment; filename="tickets.csv"'},
     )
+
+
+async def ticket_xlsx(request: web.Request) -> web.Response:
+    """The current view as an Excel workbook."""
+    rows = await _export_rows(request)
+    return web.Response(
+        body=await asyncio.to_thread(_workbook, rows),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="tickets.xlsx"'},
+    )
+
+
+FORMULA = ("=", "+", "-", "@")
+
+
+def _workbook(rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("tickets")
+    for row in rows:
+        # A text starting with = would be a formula in Excel: citizens' text stays text.
+        sheet.append([f"'{cell}" if cell.startswith(FORMULA) else cell for cell in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 # -- one ticket ------------------------------------------------------------------------------------
@@ -702,8 +828,29 @@ def _show_contact(store: SqlStore, ticket_id: int, staff: StaffMember, now: date
     return citizen.phone if citizen else None
 
 
-def _back(request: web.Request, ticket: Ticket, message: str) -> web.Response:
-    response = web.HTTPSeeOther(request.app.router["ticket"].url_for(id=str(ticket.id)))
+async def ticket_photo(request: web.Request) -> web.Response:
+    """A photo of a ticket the staff member may see, from Telegram through the cache."""
+    state = request.app[STATE_KEY]
+    ticket = await _visible_ticket(request)
+    item = int(request.match_info["item"])
+    file_id = await state.read(lambda s: queries.photo_file(s, ticket.id, item))
+    data = await state.files.get(file_id) if file_id and state.files is not None else None
+    kind = image_type(data) if data is not None else None
+    if data is None or kind is None:
+        missing = word("photo_missing", _lang(request))
+        raise web.HTTPNotFound(text=missing, content_type="text/plain")
+    # The browser may keep it a while: a photo of a ticket never changes.
+    cache = {"Cache-Control": "private, max-age=3600"}
+    return web.Response(body=data, content_type=kind, headers=cache)
+
+
+def _back(request: web.Request, ticket: Ticket, message: str) -> NoReturn:
+    _flash_redirect(request, str(request.app.router["ticket"].url_for(id=str(ticket.id))), message)
+
+
+def _flash_redirect(request: web.Request, location: str, message: str) -> NoReturn:
+    """To ``location`` (after a form), with ``message`` shown once there."""
+    response = web.HTTPSeeOther(location)
     response.set_cookie(
         FLASH_COOKIE,
         base64.urlsafe_b64encode(message.encode()).decode(),
@@ -713,29 +860,3 @@ def _back(request: web.Request, ticket: Ticket, message: str) -> web.Response:
         samesite="Strict",
     )
     raise response
-
-
-# -- 知识库 (the knowledge base) ------------------------------------------------------------
-
-
-async def knowledge_base(request: web.Request) -> web.Response:
-    """The knowledge base's entries, searched by every word (read-only: the running bot's
-    matcher is loaded from the database, and changes are made with ``hotline kb``)."""
-    state = request.app[STATE_KEY]
-    search = request.query.get("q", "").strip()[:100]
-    entries = await state.read(load_entries)
-    words = search.lower().split()
-
-    def matches(entry: KnowledgeEntry) -> bool:
-        haystack = " ".join(
-            (entry.id, entry.question, entry.answer, *entry.alternatives, *entry.keywords)
-        ).lower()
-        return all(w in haystack for w in words)
-
-    today_local = state.clock.now().astimezone(SHANGHAI).date()
-    found = [entry for entry in entries if matches(entry)]
-    return _render(
-        request,
-        "kb.html",
-        {"page": "kb", "entries": found, "search": search, "today": today_local},
-    )
