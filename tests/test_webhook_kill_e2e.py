@@ -38,6 +38,7 @@ from scheduler.clock import FixedClock
 from storage.database import normalize_url
 from storage.models import OutboxRow, TicketRow
 from storage.repository import DELIVERY_LEASE
+from tests.conftest import empty_database_url
 from tests.harness import RunningBot, bot_process, running_bot
 from tests.test_webhook_e2e import PATH, WEBHOOK, samples
 
@@ -113,16 +114,22 @@ async def until(condition: Callable[[], bool], what: str, timeout: float = WAIT)
         await asyncio.sleep(0.02)
 
 
+@pytest.fixture
+def postgres_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """PostgreSQL only: several instances share it (docs/deploy.md), and the test holds the
+    outbox with a PostgreSQL table lock."""
+    return empty_database_url(request, "postgres", tmp_path)
+
+
 @pytest.mark.parametrize("comes_back", [True, False], ids=["restarted", "never-back"])
 async def test_an_instance_killed_mid_burst_loses_nothing_and_duplicates_only_what_it_journaled(
     fake_telegram: FakeTelegramServer,
-    database_url: str,
+    postgres_database_url: str,
     hotline_config: HotlineConfig,
     tmp_path: Path,
     comes_back: bool,
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several instances share PostgreSQL (docs/deploy.md)")
+    database_url = postgres_database_url
     # B's clock starts at the real time A's leases are measured in, and moves when told.
     clock = FixedClock(datetime.now(UTC))
     citizens = [fake_telegram.user(5001 + i, language_code="zh-hans") for i in range(3 * WAVE)]
