@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any, cast
 
-from bot.aiogram_transport import AiogramFeed, AiogramSender, build_bot
+from aiogram.methods.base import Response
+
+from bot.aiogram_transport import _METHODS, AiogramFeed, AiogramSender, build_bot
 from bot.app import BotIdentity, HotlineApp
 from bot.polling import Unreadable
 from handlers.events import ButtonPress, IncomingMessage
@@ -12,6 +16,16 @@ from handlers.outgoing import Button, Method, Outgoing, Reaction
 from storage.outbox import QueuedMessage
 from storage.repository import outgoing_payload
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
+
+
+def test_the_classes_answers_are_read_with_outlive_a_garbage_collection() -> None:
+    """aiogram reads each answer as ``Response[method.__returning__]``, a class pydantic keeps
+    only weakly: freed by a collection, it would be rebuilt on the next send (milliseconds).
+    Built here inside a function, as aiogram does: at module level pydantic would also keep
+    a reference in the module's namespace."""
+    refs = {method.__name__: weakref.ref(Response[method.__returning__]) for method in _METHODS}  # type: ignore[name-defined]
+    gc.collect()
+    assert {name for name, ref in refs.items() if ref() is None} == set()
 
 
 async def test_the_feed_hands_messages_edits_and_presses_to_the_core() -> None:
