@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
-from functools import cached_property, lru_cache, partial
+from functools import cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -171,24 +171,40 @@ _NEW_ROW_TABLES = {
 
 
 class _Statements:
-    """The intake's statements, built once per dialect: building and cache-keying a statement
-    costs several times more than running it on SQLite (bench/intake)."""
+    """The intake's statements for one dialect. The bulk writes (``InsertMany``) keep the
+    PostgreSQL text they make; the others are built at each use, as everywhere else in the
+    store (SQLAlchemy caches what they compile to)."""
 
     def __init__(self, dialect: str) -> None:
-        insert_ = partial(_dialect_insert, dialect)
-        self.claim_update = (
-            insert_(ProcessedUpdateRow.core_table())
+        self.dialect = dialect
+        self.new_rows = {name: InsertMany(table) for name, table in _NEW_ROW_TABLES.items()}
+        self.claim_updates = InsertMany(
+            ProcessedUpdateRow.core_table(), returning="update_id", skip_conflicts_on="update_id"
+        )
+        self.record = InsertMany(TicketEventRow.core_table())
+        self.queue_many = InsertMany(OutboxRow.core_table(), returning="id")
+
+    @property
+    def claim_update(self) -> Any:
+        return (
+            _dialect_insert(self.dialect, ProcessedUpdateRow.core_table())
             .on_conflict_do_nothing(index_elements=["update_id"])
-            # RETURNING, not rowcount: drivers disagree on INSERT rowcounts.
             .returning(ProcessedUpdateRow.update_id)
         )
-        self.citizen_by_user = select(*_CITIZEN_COLUMNS).where(
-            CitizenRow.telegram_user_id == bindparam("user_id")
-        )
-        self.citizens_by_user = select(*_CITIZEN_COLUMNS).where(
+
+    @property
+    def citizen_by_user(self) -> Any:
+        return select(*_CITIZEN_COLUMNS).where(CitizenRow.telegram_user_id == bindparam("user_id"))
+
+    @property
+    def citizens_by_user(self) -> Any:
+        return select(*_CITIZEN_COLUMNS).where(
             CitizenRow.telegram_user_id.in_(bindparam("user_ids", expanding=True))
         )
-        self.open_tickets = (
+
+    @property
+    def open_tickets(self) -> Any:
+        return (
             _select_tickets()
             .where(
                 TicketRow.citizen_id == bindparam("citizen_id"),
@@ -196,30 +212,35 @@ class _Statements:
             )
             .order_by(TicketRow.received_at.desc(), TicketRow.id.desc())
         )
-        self.next_number = (
-            insert_(TicketCounterRow.core_table())
+
+    @property
+    def next_number(self) -> Any:
+        return (
+            _dialect_insert(self.dialect, TicketCounterRow.core_table())
             .on_conflict_do_update(index_elements=["day"], set_={"last": TicketCounterRow.last + 1})
             .returning(TicketCounterRow.last)
         )
-        self.set_counter = (
+
+    @property
+    def set_counter(self) -> Any:
+        return (
             update(TicketCounterRow.core_table())
             .where(TicketCounterRow.day == bindparam("counter_day"))
             .values(last=bindparam("counter_last"))
         )
-        # Rows created by the intake, written at commit (or before the next statement) in one
-        # statement a table, with ids the store handed out itself (``SqlStore._new_id``).
-        self.new_rows = {name: InsertMany(table) for name, table in _NEW_ROW_TABLES.items()}
-        self.max_id = {name: select(func.max(t.c.id)) for name, t in _NEW_ROW_TABLES.items()}
-        self.claim_updates = InsertMany(
-            ProcessedUpdateRow.core_table(), returning="update_id", skip_conflicts_on="update_id"
-        )
-        self.record = InsertMany(TicketEventRow.core_table())
-        self.queue = insert(OutboxRow.core_table()).returning(OutboxRow.id)
-        # Several rows in one INSERT, numbered in the order of the rows (SQLite holds its
-        # writer lock, PostgreSQL is told the order): their ids, sorted, match the rows.
-        self.queue_many = InsertMany(OutboxRow.core_table(), returning="id")
-        self.queue_once = (
-            insert_(OutboxRow.core_table())
+
+    @property
+    def max_id(self) -> Any:
+        return {name: select(func.max(t.c.id)) for name, t in _NEW_ROW_TABLES.items()}
+
+    @property
+    def queue(self) -> Any:
+        return insert(OutboxRow.core_table()).returning(OutboxRow.id)
+
+    @property
+    def queue_once(self) -> Any:
+        return (
+            _dialect_insert(self.dialect, OutboxRow.core_table())
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OutboxRow.id)
         )
@@ -234,16 +255,14 @@ _NEXT_IDS = text(
 _TICKET_FIELDS = tuple(f.name for f in fields(Ticket))
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=4)  # one a dialect: the bulk writes keep their PostgreSQL text
 def _statements(dialect: str) -> _Statements:
     return _Statements(dialect)
 
 
-@lru_cache(maxsize=64)
 def _update_ticket(columns: tuple[str, ...]) -> Update:
-    """An UPDATE of these ticket columns (and ``updated_at``) returning the ticket, built once
-    per set of columns: building one with all the ticket's columns to return costs more than
-    running it. Parameters: the column's name and "_" (``ticket_id_`` for the ticket)."""
+    """An UPDATE of these ticket columns (and ``updated_at``) returning the ticket. Parameters:
+    the column's name and "_" (``ticket_id_`` for the ticket)."""
     table = TicketRow.core_table()
     return (
         update(table)
