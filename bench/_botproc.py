@@ -120,7 +120,7 @@ async def run_echo(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[
 
 async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[str, Any]:
     from bot.app import HotlineApp
-    from bot.runner import exempt_startup_objects, serve
+    from bot.runner import serve
     from bot.webhook import Listen
     from handlers.config import load_config
     from storage.database import Database
@@ -141,7 +141,6 @@ async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> di
 
     def started(app: HotlineApp) -> None:
         apps.append(app)
-        exempt_startup_objects(app)  # as `hotline run` does
 
     task = asyncio.create_task(
         serve(

@@ -163,7 +163,6 @@ def run(
     from bot.runner import (
         StartupError,
         TransportName,
-        exempt_startup_objects,
         install_signal_handlers,
         serve,
     )
@@ -180,7 +179,6 @@ def run(
             stop=stop,
             instance=current.instance,
             transport=TransportName(transport),
-            started=exempt_startup_objects,
             webhook=webhook,
             listen=where,
             webhook_secret=secret,
