@@ -1,10 +1,11 @@
 """通报: the 热点 are found among real requests, and the 通报 says the period's figures.
 
-The fixtures are built at test time from ../shared/data/requests/unlabeled.csv (real citizens'
-requests, not copied into the project): 80 requests drawn at random, among which three topics
-are planted — variants of three other requests, sent by 8, 6 and 4 different citizens — and one
-citizen repeating a fourth request ten times. The 热点 must be the three topics, largest first;
-the repeater is one voice, not a 热点.
+The fixtures are built at test time from ../shared/data/requests/unlabeled.csv when it is
+there (real citizens' requests, not copied into the project; synthetic ones otherwise): 80
+requests drawn at random, among which three topics are planted — variants of three other
+requests, sent by 8, 6 and 4 different citizens — and one citizen repeating a fourth request
+ten times. The 热点 must be the three topics, largest first; the repeater is one voice, not a
+热点.
 """
 
 from __future__ import annotations
@@ -38,14 +39,15 @@ _SYNTHETIC_TOPICS = [
 
 
 def _texts() -> list[str]:
-    """Real requests when the shared data is there, else synthetic ones (CI has it)."""
+    """Real requests when the shared data is there (the development machine), else the
+    synthetic topics among fillers of random characters that resemble nothing else."""
     if DATA.exists():
         with DATA.open(encoding="utf-8") as handle:
             return [row["text"] for row in csv.DictReader(handle) if len(row["text"]) >= 40]
-    fillers = [
-        f"{topic}，编号{i}号反映的另一件事与此无关{i * 7}" for i, topic in enumerate("甲乙丙丁")
-    ]
-    return _SYNTHETIC_TOPICS + fillers * 2
+    rng = random.Random(5)
+    common = [chr(code) for code in range(0x4E00, 0x4E00 + 3000)]
+    fillers = ["".join(rng.choices(common, k=rng.randrange(40, 100))) for _ in range(100)]
+    return _SYNTHETIC_TOPICS + fillers
 
 
 def _variant(text: str, rng: random.Random, n: int) -> str:
