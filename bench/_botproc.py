@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
@@ -34,6 +35,19 @@ STARTED = time.perf_counter()
 TOKEN = "123456789:AAHfake-telegram-token_for_tests"  # bot.fake_bot_api.DEFAULT_TOKEN
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _SAVEPOINT = re.compile(r"sa_savepoint_\d+")
+# Seconds this process spent in the garbage collector: where a bot's CPU goes that no profile
+# of its own code shows (a full collection of a freshly imported aiogram bot takes ~0.2 s).
+_GC = {"seconds": 0.0, "started": 0.0}
+
+
+def _time_collections(phase: str, _info: dict[str, int]) -> None:
+    if phase == "start":
+        _GC["started"] = time.perf_counter()
+    else:
+        _GC["seconds"] += time.perf_counter() - _GC["started"]
+
+
+gc.callbacks.append(_time_collections)
 
 
 def emit(answer: dict[str, Any]) -> None:
@@ -52,6 +66,7 @@ def usage() -> dict[str, Any]:
         "maxrss_kb": ru.ru_maxrss,
         "rss_kb": rss,
         "threads": threading.active_count(),
+        "gc": _GC["seconds"],
     }
 
 
@@ -120,7 +135,7 @@ async def run_echo(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[
 
 async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> dict[str, Any]:
     from bot.app import HotlineApp
-    from bot.runner import serve
+    from bot.runner import exempt_startup_objects, serve
     from bot.webhook import Listen
     from handlers.config import load_config
     from storage.database import Database
@@ -141,6 +156,7 @@ async def run_hotline(args: argparse.Namespace, queue: asyncio.Queue[str]) -> di
 
     def started(app: HotlineApp) -> None:
         apps.append(app)
+        exempt_startup_objects(app)  # as `hotline run` does
 
     task = asyncio.create_task(
         serve(

@@ -129,6 +129,7 @@ class LoadResult:
     repeat: int = 0
     sql: dict[str, int] = field(default_factory=dict)
     group_messages: int = 0  # sent to group chats (cards, dispatch requests, lists; echo×2's)
+    bot_gc: float = 0.0  # of bot_cpu, the seconds in the garbage collector
 
     @property
     def rate(self) -> float:
@@ -481,6 +482,7 @@ async def run_bot(
                         seconds=seconds,
                         latencies=driver.latencies,
                         bot_cpu=after["cpu"] - before["cpu"],
+                        bot_gc=after["gc"] - before["gc"],
                         server_cpu=server_cpu,
                         db_cpu=db_cpu,
                         peak_rss_kb=after["maxrss_kb"],
@@ -760,6 +762,7 @@ def print_results(results: Sequence[LoadResult], title: str) -> None:
                 fmt(percentile(r.latencies, 95) * 1000, 0),
                 fmt(percentile(r.latencies, 99) * 1000, 0),
                 fmt(r.bot_cpu / r.requests * 1000, 2),
+                fmt(r.bot_gc / r.requests * 1000, 2),
                 fmt(r.server_cpu / r.requests * 1000, 2),
                 fmt(r.db_cpu / r.requests * 1000, 2) if r.db_cpu is not None else "—",
                 fmt(r.peak_rss_kb / 1024, 0),
@@ -779,6 +782,7 @@ def print_results(results: Sequence[LoadResult], title: str) -> None:
             "p95 ms",
             "p99 ms",
             "bot CPU ms/req",
+            "GC ms/req",
             "server CPU ms/req",
             "PG CPU ms/req",
             "peak RSS MB",
@@ -956,7 +960,7 @@ async def amain(args: argparse.Namespace) -> int:
                 for spec in specs:
                     if spec.kind != "hotline":
                         continue
-                    output = Path(tmp) / f"{spec.backend}.txt"
+                    output = Path(tmp) / f"{spec.backend}{'-webhook' if spec.webhook else ''}.txt"
                     profiled = await run_bot(
                         spec,
                         server,

@@ -163,6 +163,7 @@ def run(
     from bot.runner import (
         StartupError,
         TransportName,
+        exempt_startup_objects,
         install_signal_handlers,
         serve,
     )
@@ -179,6 +180,7 @@ def run(
             stop=stop,
             instance=current.instance,
             transport=TransportName(transport),
+            started=exempt_startup_objects,
             webhook=webhook,
             listen=where,
             webhook_secret=secret,
