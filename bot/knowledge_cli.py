@@ -33,6 +33,7 @@ from handlers.model import Language
 from handlers.reports import PeriodError, parse_period
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import SystemClock
+from scheduler.deadlines import local_date
 from storage.database import Database, DatabaseError
 from storage.departments import sync_departments
 from storage.knowledge import (
@@ -174,7 +175,7 @@ def kb_list(
         rows = [{"id": e.id, "question": e.question, "department": e.department} for e in entries]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    today = SystemClock().now().astimezone(SHANGHAI).date()
+    today = local_date(SystemClock().now())
     table = Table("id", "question", "department", "in force")
     for entry in entries:
         table.add_row(
@@ -307,7 +308,7 @@ def kb_stats(
     the knowledge base updates per department."""
     now = SystemClock().now()
     try:
-        period = parse_period(period_text, now.astimezone(SHANGHAI).date())
+        period = parse_period(period_text, local_date(now))
     except PeriodError as exc:
         _fail(str(exc))
     start, end = period.utc_bounds()

@@ -42,7 +42,6 @@ from handlers.briefing import format_briefing_markdown, format_briefing_text
 from handlers.config import ConfigError, HotlineConfig, load_config
 from handlers.reports import (
     FLAT_COLUMNS,
-    SHANGHAI,
     DepartmentStats,
     Period,
     PeriodError,
@@ -54,6 +53,7 @@ from handlers.reports import (
     row_name,
 )
 from scheduler.clock import SystemClock
+from scheduler.deadlines import local_date
 from storage.briefing import build_briefing
 from storage.database import Database, DatabaseError
 from storage.statistics import UnknownDepartmentError, compute_statistics, ticket_rows_for_export
@@ -89,7 +89,7 @@ def _config(settings: Settings) -> HotlineConfig:
 
 def _period(text: str, now: datetime) -> Period:
     try:
-        return parse_period(text, now.astimezone(SHANGHAI).date())
+        return parse_period(text, local_date(now))
     except PeriodError as exc:
         _fail(str(exc))
 

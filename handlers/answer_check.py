@@ -22,6 +22,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
+from handlers.display import mask_phone
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CONTENT = re.compile(rf"[{_CJK}A-Za-z0-9]")
 _RUN = re.compile(rf"[{_CJK}]+")
@@ -185,13 +187,6 @@ def number_kind(token: str) -> str | None:
     return None
 
 
-def mask(number: str) -> str:
-    """A number as shown to staff: enough to recognise it, not enough to use it."""
-    kept = re.sub(r"[^\dXx]", "", number)
-    kept = kept[2:] if number.lstrip().startswith("+86") else kept
-    return kept[:3] + "*" * max(len(kept) - 7, 1) + kept[-4:]
-
-
 def foreign_numbers(answer: str, department_numbers: Collection[str] = ()) -> tuple[str, ...]:
     """Phone numbers in the answer the department does not own, and any ID or card number,
     masked."""
@@ -216,7 +211,7 @@ def foreign_number_kinds(
             continue
         if kind == "phone":
             kind = "mobile" if len(digits) == 11 and digits.startswith("1") else "landline"
-        found.append((kind, mask(token)))
+        found.append((kind, mask_phone(token)))
     return found
 
 

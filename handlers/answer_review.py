@@ -29,12 +29,13 @@ from handlers.context import Hotline
 from handlers.dispatching import office_language
 from handlers.display import shorten
 from handlers.events import ButtonPress, IncomingMessage
-from handlers.knowledge import KnowledgeEntry, shanghai_day
+from handlers.knowledge import KnowledgeEntry
 from handlers.lifecycle import Move
 from handlers.model import Language, SentMessage, StaffMember, Ticket, TicketStatus
 from handlers.outgoing import Button, Keyboard, Method, Outgoing, Reaction
 from handlers.ports import Store
 from handlers.staff import event, move_refused, prompted, refuse, refuse_press, resolve
+from scheduler.deadlines import local_date
 
 ASK_ANSWER = "ask_answer"
 FLAGGED = "answer_flagged"
@@ -308,7 +309,7 @@ def _reused(store: Store, kind: str, key: str, now: datetime) -> KnowledgeEntry 
     if kind == "k":
         entry = store.kb_entry(key)
         # Expired or switched off since the card was drawn: never used, not even as a draft.
-        return entry if entry is not None and entry.in_force(shanghai_day(now)) else None
+        return entry if entry is not None and entry.in_force(local_date(now)) else None
     return next((e for e in store.past_answers().entries if e.id == key), None)
 
 

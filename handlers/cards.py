@@ -7,11 +7,11 @@ from datetime import datetime
 from handlers import texts
 from handlers.context import Hotline
 from handlers.display import mask_phone, shorten, show_datetime, show_deadline
-from handlers.knowledge import KnowledgeMatch, shanghai_day
+from handlers.knowledge import KnowledgeMatch
 from handlers.model import ItemKind, Language, NewItem, Ticket, TicketStatus
 from handlers.outgoing import SUPERSEDED_CARD, Button, Keyboard, Method, Outgoing
 from handlers.ports import KnowledgeStore, Outbox, Store
-from scheduler.deadlines import working_days_left
+from scheduler.deadlines import local_date, working_days_left
 
 CARD_TEXT_LIMIT = 3000  # leaves room for the header within Telegram's 4096
 SIMILAR_ENTRIES = 3
@@ -96,7 +96,7 @@ def _entry_matches(store: KnowledgeStore, ticket: Ticket, now: datetime) -> list
         return []
     return [
         m
-        for m in knowledge.search(ticket.text, shanghai_day(now), SIMILAR_ENTRIES)
+        for m in knowledge.search(ticket.text, local_date(now), SIMILAR_ENTRIES)
         if m.score >= SIMILAR_ENTRY_FLOOR
     ]
 

@@ -23,14 +23,16 @@ def show_deadline(deadline: datetime, *, urgent: bool) -> str:
 
 
 def mask_phone(phone: str | None) -> str:
-    """``13812345678`` → ``138****5678``; short numbers keep only their last two digits."""
+    """``13812345678`` → ``138****5678``: a phone, ID or card number as staff may see it,
+    enough to recognise it, not enough to use it. Numbers of 11 characters or more keep their
+    first three and last four (an ID number's final X too); shorter ones fewer."""
     if not phone:
         return ""
-    digits = re.sub(r"\D", "", phone)
+    digits = re.sub(r"[^\dXx]", "", phone)
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]  # +86, the country code
     if len(digits) >= 11:
-        return f"{digits[:3]}****{digits[-4:]}"
+        return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
     if len(digits) >= 7:
         return f"{digits[:2]}{'*' * (len(digits) - 4)}{digits[-2:]}"
     return "*" * max(len(digits) - 2, 0) + digits[-2:]

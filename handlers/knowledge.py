@@ -45,7 +45,7 @@ from operator import add, itemgetter
 from rapidfuzz import fuzz
 
 from handlers.routing import normalise
-from scheduler.calendar import SHANGHAI
+from scheduler.deadlines import local_date
 
 # The matter of a message is stated early; the cap keeps a long complaint as fast as a short one.
 MAX_MATCHED_CHARS = 400
@@ -347,10 +347,6 @@ def _asked(key: str) -> set[str]:
     return {token for token in _RUN.findall(key) if token in _SAYS}
 
 
-def shanghai_day(now: datetime) -> date:
-    return now.astimezone(SHANGHAI).date()
-
-
 # The forms of asking, each replaced by one token for what is asked: the matter's words then
 # make their own bigrams ("狗证", not "证怎"), and "when" still tells "医保什么时候交" from
 # "医保交多少钱". Longest forms first; politeness says nothing and is dropped. A generic list
@@ -550,7 +546,7 @@ class KnowledgeBase:
     def decide(self, text: str, now: datetime) -> KnowledgeDecision:
         """Match the message and decide whether to answer it directly (see the module doc)."""
         tuning = self.tuning
-        matches = tuple(self.search(text, shanghai_day(now), TOP_MATCHES))
+        matches = tuple(self.search(text, local_date(now), TOP_MATCHES))
         act, ask = cues(text)
         kind = Intent.ACT if act else Intent.ASK if ask else Intent.STATE
 

@@ -18,7 +18,7 @@ from handlers.buttons import ButtonAction
 from handlers.context import Hotline
 from handlers.display import shorten
 from handlers.events import ButtonPress, IncomingMessage
-from handlers.knowledge import KnowledgeEntry, shanghai_day
+from handlers.knowledge import KnowledgeEntry
 from handlers.knowledge_stats import figures_text
 from handlers.model import Language, SentMessage, StaffMember, Ticket, TicketStatus
 from handlers.outgoing import Outgoing, Reaction
@@ -139,7 +139,7 @@ def search_command(
     if not words:
         _say(store, msg, texts.KB_SEARCH_USAGE(lang), now)
         return
-    matches = store.knowledge_base().search(words, shanghai_day(now), SEARCH_SHOWN)
+    matches = store.knowledge_base().search(words, local_date(now), SEARCH_SHOWN)
     if not matches:
         _say(store, msg, texts.KB_SEARCH_NONE(lang, text=shorten(words, 40)), now)
         return

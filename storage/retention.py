@@ -26,7 +26,7 @@ from handlers.context import Hotline
 from handlers.model import Role, TicketStatus
 from handlers.ports import Store
 from handlers.reminders import SweepReport, SweepStep
-from scheduler.calendar import SHANGHAI
+from scheduler.deadlines import local_date
 from storage.models import (
     CitizenRow,
     HeldMessageRow,
@@ -261,7 +261,7 @@ def retention_step(
     """Once a day (the first sweep of each Shanghai day, whichever instance runs it)."""
     if not isinstance(store, SqlStore):
         raise TypeError("retention works on the database itself")
-    if not store.claim_job("retention", now.astimezone(SHANGHAI).date().isoformat(), now):
+    if not store.claim_job("retention", local_date(now).isoformat(), now):
         return SweepReport()
     report = apply_retention(store.session, hotline.config.retention, now)
     if report.total:

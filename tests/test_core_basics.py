@@ -69,6 +69,9 @@ def test_phones_are_masked() -> None:
     assert mask_phone("+86 138-1234-5678") == "138****5678"
     assert mask_phone("0887-8222511") == "088****2511"
     assert mask_phone("12345") == "***45"
+    # A local landline shows no more than four of its digits; an ID keeps its final X.
+    assert mask_phone("822 1234") == "82***34"
+    assert mask_phone("53342119800101123X") == "533***********123X"
     assert mask_phone(None) == ""
     line = "citizen 13812345678 and +86 139 1234 5678 called; ticket 20261127-0001"
     assert (

@@ -40,6 +40,7 @@ from handlers.reports import Period, label
 from handlers.statistics import department_names
 from scheduler.calendar import SHANGHAI
 from scheduler.clock import Clock
+from scheduler.deadlines import local_date
 from storage import desk as queries
 from storage.database import Database
 from storage.repository import SqlStore
@@ -451,7 +452,7 @@ async def today_chart(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     lang = _lang(request)
     now = state.clock.now()
-    local = now.astimezone(SHANGHAI).date()
+    local = local_date(now)
     period = Period(local - timedelta(days=29), local)
 
     def draw() -> bytes:

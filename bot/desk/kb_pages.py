@@ -40,7 +40,7 @@ from handlers.knowledge_io import (
 )
 from handlers.knowledge_staff import may_change, new_entry_key
 from handlers.model import Language, StaffMember
-from scheduler.calendar import SHANGHAI
+from scheduler.deadlines import local_date
 from storage.knowledge import KnowledgeVersion, get_entry, history, load_entries
 from storage.repository import SqlStore
 
@@ -89,7 +89,7 @@ async def knowledge_base(request: web.Request) -> web.Response:
         ).lower()
         return all(w in haystack for w in words)
 
-    today = state.clock.now().astimezone(SHANGHAI).date()
+    today = local_date(state.clock.now())
     found = [entry for entry in entries if matches(entry)]
     partial = (
         request.headers.get("HX-Target") == "results"

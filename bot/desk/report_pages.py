@@ -34,7 +34,7 @@ from handlers.briefing import Briefing, sections, title
 from handlers.model import Language
 from handlers.reports import Period, PeriodError, Rate, format_percent, parse_period
 from handlers.statistics import department_names
-from scheduler.calendar import SHANGHAI
+from scheduler.deadlines import local_date
 from storage.briefing import build_briefing
 from storage.statistics import compute_statistics
 
@@ -54,7 +54,7 @@ def _period(request: web.Request, default: str, now: datetime) -> tuple[str, Per
     query = request.query
     asked = (query.get("period", "").strip() or query.get("preset", "").strip() or default)[:40]
     try:
-        return asked, parse_period(asked, now.astimezone(SHANGHAI).date())
+        return asked, parse_period(asked, local_date(now))
     except PeriodError as exc:
         return asked, exc.message(_lang(request))
 
