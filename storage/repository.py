@@ -229,9 +229,8 @@ class _Statements:
             .values(last=bindparam("counter_last"))
         )
 
-    @property
-    def max_id(self) -> Any:
-        return {name: select(func.max(t.c.id)) for name, t in _NEW_ROW_TABLES.items()}
+    def max_id(self, table: str) -> Any:
+        return select(func.max(_NEW_ROW_TABLES[table].c.id))
 
     @property
     def queue(self) -> Any:
@@ -429,7 +428,7 @@ class SqlStore:
                 self._take_ids(table)
             return self._free_ids[table].pop()
         if table not in self._next_ids:
-            largest = self._connection.execute(self._sql.max_id[table]).scalar()
+            largest = self._connection.execute(self._sql.max_id(table)).scalar()
             self._next_ids[table] = (largest or 0) + 1
         new_id = self._next_ids[table]
         self._next_ids[table] = new_id + 1
