@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from handlers.display import mask_phone
+from handlers.routing import CJK
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CONTENT = re.compile(rf"[{_CJK}A-Za-z0-9]")
-_RUN = re.compile(rf"[{_CJK}]+")
+_CONTENT = re.compile(rf"[{CJK}A-Za-z0-9]")
+_RUN = re.compile(rf"[{CJK}]+")
 
 # Shortest acceptable answer, in characters of content: a tenth of the request, within bounds
 # (a 4-character complaint may get "路灯已修好"; a 600-character account needs more than a line).

@@ -44,16 +44,15 @@ from operator import add, itemgetter
 
 from rapidfuzz import fuzz
 
-from handlers.routing import normalise
+from handlers.routing import CJK, normalise
 from scheduler.deadlines import local_date
 
 # The matter of a message is stated early; the cap keeps a long complaint as fast as a short one.
 MAX_MATCHED_CHARS = 400
 TOP_MATCHES = 3
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_RUN = re.compile(rf"[{_CJK}]+|[a-z]{{2,}}|[0-9]+")
-_COMPACT = re.compile(rf"[{_CJK}0-9]+")
+_RUN = re.compile(rf"[{CJK}]+|[a-z]{{2,}}|[0-9]+")
+_COMPACT = re.compile(rf"[{CJK}0-9]+")
 
 # Characters that make a bigram say little about the matter: grammar words, and the words of
 # asking itself ("请问", "怎么", "什么时候"), which every phrasing of every entry shares. A

@@ -46,12 +46,14 @@ MAX_CANDIDATES = 3
 # The topic is stated early; the cap keeps a 7,000-character complaint as fast as a short one.
 MAX_ROUTED_CHARS = 800
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# The CJK ideographs (the unified blocks, extension A and the compatibility block), for
+# character classes: the routing, the knowledge base and the answer pre-check read runs of them.
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Runs of Chinese characters, and latin words (APP, wifi, ETC). Digits (house and phone
 # numbers) say nothing about the department.
-_RUN = re.compile(rf"[{_CJK}]+|[a-z]{{2,}}")
+_RUN = re.compile(rf"[{CJK}]+|[a-z]{{2,}}")
 _WORD = re.compile(r"[a-z]{2,}")
-_HAS_CJK = re.compile(rf"[{_CJK}]")
+_HAS_CJK = re.compile(rf"[{CJK}]")
 
 
 def english_word(word: str) -> str:
@@ -648,12 +650,12 @@ class DepartmentRouter:
 _FILLER = frozenset(
     "的了是在我你他她们有不这那就都也和与及等个吗呢吧啊呀哦请一下好几还没到把被给让很太"
 )
-_SIMILARITY_RUN = re.compile(rf"[{_CJK}0-9a-z]+")
+_SIMILARITY_RUN = re.compile(rf"[{CJK}0-9a-z]+")
 # Building, house and group numbers: "3栋" and "8栋" are different places, whatever else matches.
 _NUMBERED_PLACE = re.compile(r"\d+(?:号楼|号院|号|栋|幢|单元|楼|层|室|组|社|队|巷|弄)")
 # Named places: two to four characters before a place word ("尼史村", "金龙街", "阳光小区").
 _NAMED_PLACE = re.compile(
-    rf"[{_CJK}]{{2,4}}?(?:村|街|路|巷|镇|乡|小区|社区|广场|工地|市场|公园|学校|医院|寺)"
+    rf"[{CJK}]{{2,4}}?(?:村|街|路|巷|镇|乡|小区|社区|广场|工地|市场|公园|学校|医院|寺)"
 )
 _NUMERALS = str.maketrans("零〇一二三四五六七八九", "00123456789")
 
