@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from handlers import texts
@@ -48,10 +49,12 @@ def card_text(
     ticket: Ticket,
     now: datetime,
     lang: Language,
+    similar: Similar,
     *,
     attachments: int | None = None,
 ) -> str:
-    """The card; ``attachments`` is their count where the caller has them at hand."""
+    """The card, with what is ``similar`` to the request; ``attachments`` is their count where
+    the caller has them at hand."""
     citizen = store.citizen(ticket.citizen_id)
     signer = store.staff_by_id(ticket.signed_by) if ticket.signed_by else None
     if attachments is None:
@@ -64,8 +67,8 @@ def card_text(
         # Staff see what the citizen was told already, so they do not answer it again.
         answer = shorten(given.answer, ANSWER_GIVEN_LIMIT)
         body += texts.CARD_ANSWER_GIVEN(lang, entry=given.entry_key, answer=answer)
-    elif ticket.status.is_open:
-        body += similar_entries(store, ticket, now, lang) + similar_answers(store, ticket, lang)
+    else:
+        body += similar_entries(similar, lang) + similar_answers(similar, lang)
     return texts.CARD(
         lang,
         number=ticket.number,
@@ -114,10 +117,27 @@ def _answer_matches(store: KnowledgeStore, ticket: Ticket) -> list[KnowledgeMatc
     ][:SIMILAR_ENTRIES]
 
 
-def similar_entries(store: KnowledgeStore, ticket: Ticket, now: datetime, lang: Language) -> str:
+@dataclass(frozen=True, slots=True)
+class Similar:
+    """The knowledge base entries and past answers closest to a request, searched once for a
+    card's text and its 📋 buttons."""
+
+    entries: list[KnowledgeMatch]
+    answers: list[KnowledgeMatch]
+
+
+def similar_to(store: KnowledgeStore, ticket: Ticket, now: datetime) -> Similar:
+    """For an open ticket not answered directly, what staff may start their answer from;
+    nothing for the others (their card shows no suggestions)."""
+    if not ticket.status.is_open or store.answer_given(ticket.id) is not None:
+        return Similar([], [])
+    return Similar(_entry_matches(store, ticket, now), _answer_matches(store, ticket))
+
+
+def similar_entries(similar: Similar, lang: Language) -> str:
     """The knowledge base entries closest to the request (it was not answered directly: none
     was confident), so staff can reuse their answers; "" when none comes near."""
-    matches = _entry_matches(store, ticket, now)
+    matches = similar.entries
     if not matches:
         return ""
     lines = "\n".join(
@@ -129,10 +149,10 @@ def similar_entries(store: KnowledgeStore, ticket: Ticket, now: datetime, lang: 
     return texts.CARD_SIMILAR_ENTRIES(lang, lines=lines)
 
 
-def similar_answers(store: KnowledgeStore, ticket: Ticket, lang: Language) -> str:
+def similar_answers(similar: Similar, lang: Language) -> str:
     """The answers given to the most similar resolved requests (not this ticket's own), so
     staff reuse what was answered before; "" when none comes near."""
-    matches = _answer_matches(store, ticket)
+    matches = similar.answers
     if not matches:
         return ""
     lines = "\n".join(
@@ -144,19 +164,14 @@ def similar_answers(store: KnowledgeStore, ticket: Ticket, lang: Language) -> st
     return texts.CARD_SIMILAR_ANSWERS(lang, lines=lines)
 
 
-def reuse_buttons(
-    store: Store, hotline: Hotline, ticket: Ticket, now: datetime, lang: Language
-) -> Keyboard:
+def reuse_buttons(hotline: Hotline, ticket: Ticket, similar: Similar, lang: Language) -> Keyboard:
     """For a ticket that can be resolved now, a 📋 button per entry and past answer the card
     lists: a tap starts the answer with it (handlers.answer_review). A key too long for a
     button's data is left out."""
-    if ticket.status is not TicketStatus.IN_PROGRESS or store.answer_given(ticket.id):
+    if ticket.status is not TicketStatus.IN_PROGRESS:
         return ()
     rows: list[tuple[Button, ...]] = []
-    for kind, matches in (
-        ("k", _entry_matches(store, ticket, now)),
-        ("a", _answer_matches(store, ticket)),
-    ):
+    for kind, matches in (("k", similar.entries), ("a", similar.answers)):
         row: list[Button] = []
         for match in matches:
             try:
@@ -252,8 +267,9 @@ def send_card(
     citizen = store.citizen(ticket.citizen_id)
     has_phone = bool(citizen and citizen.phone)
     attachments = store.attachments(ticket.id)
-    text = card_text(store, hotline, ticket, now, lang, attachments=len(attachments))
-    reuse = reuse_buttons(store, hotline, ticket, now, lang)
+    similar = similar_to(store, ticket, now)
+    text = card_text(store, hotline, ticket, now, lang, similar, attachments=len(attachments))
+    reuse = reuse_buttons(hotline, ticket, similar, lang)
     if replaces_cards:
         _supersede_cards(store, ticket, text, lang, now, only_in=to)
     long_text = len(ticket.text) > CARD_TEXT_LIMIT
@@ -363,13 +379,14 @@ def refresh_cards(store: Store, hotline: Hotline, ticket: Ticket, now: datetime)
     lang = Language(hotline.config.hotline.default_language)
     citizen = store.citizen(ticket.citizen_id)
     has_phone = bool(citizen and citizen.phone)
-    text = card_text(store, hotline, ticket, now, lang)
+    similar = similar_to(store, ticket, now)
+    text = card_text(store, hotline, ticket, now, lang, similar)
     buttons = card_buttons(
         hotline,
         ticket,
         lang,
         has_phone=has_phone,
-        reuse=reuse_buttons(store, hotline, ticket, now, lang),
+        reuse=reuse_buttons(hotline, ticket, similar, lang),
     )
     for card in store.ticket_cards(ticket.id):
         current = card.tag == ticket.department_code
