@@ -308,7 +308,7 @@ def reopen(
 
 def reopen_refused(ticket: Ticket, now: datetime, *, unsolved: bool) -> Moved:
     """Past the re-open limit: the ticket stays as it is, the office follows it up."""
-    moved = _moved(
+    return _moved(
         ticket,
         _NO_CHANGE,
         now,
@@ -318,7 +318,6 @@ def reopen_refused(ticket: Ticket, now: datetime, *, unsolved: bool) -> Moved:
         moves_status=True,
         data={"reopen_count": ticket.reopen_count, "unsolved": unsolved},
     )
-    return moved
 
 
 def close(ticket: Ticket, now: datetime, rating: Rating, *, actor: Citizen | None) -> Moved:

@@ -108,7 +108,7 @@ def _percent(rate: Rate | None) -> str:
 def ranking_rows(result: Ranking, lang: str, own: str | None) -> list[RankingRow]:
     rows = []
     for unit in result.units:
-        assert unit.department is not None
+        assert unit.department is not None  # narrowing only: Ranking.units has no overall row
         if unit.rank is None and unit.tickets == 0:
             continue  # a unit with nothing in the period is no news
         score_change, rank_change = result.changes.get(unit.department, (None, None))
