@@ -98,7 +98,8 @@ def on_answer_reply(
     now: datetime,
 ) -> None:
     """A reply to "the answer", to a draft, to a flagged answer or to "the corrected answer"."""
-    assert prompt.ticket_id is not None  # narrowing only: answer prompts are queued with it
+    if prompt.ticket_id is None:
+        raise ValueError(f"prompt {prompt.outbox_id} is about no ticket")
     ticket = store.ticket(prompt.ticket_id, lock=True)
     lang = office_language(hotline) if msg.chat_id != staff.telegram_user_id else staff.language
     if ticket is None:

@@ -117,6 +117,7 @@ _EXTENSION_COLUMNS = tuple(getattr(ExtensionRow, f.name) for f in fields(Extensi
 _SURVEY_COLUMNS = tuple(getattr(SurveyRow, f.name) for f in fields(Survey))
 _HELD_COLUMNS = tuple(getattr(HeldMessageRow, f.name) for f in fields(HeldMessage))
 _OFFER_COLUMNS = tuple(getattr(KbOfferRow, f.name) for f in fields(KbOffer))
+_EVENT_COLUMNS = tuple(getattr(TicketEventRow, f.name) for f in fields(TicketEvent))
 
 
 def _select_tickets() -> Select[Any]:
@@ -1461,17 +1462,7 @@ class SqlStore:
             ResolutionRow.resolved_at >= start, ResolutionRow.resolved_at < end
         )
         rows = self.conn.execute(
-            select(
-                TicketEventRow.ticket_id,
-                TicketEventRow.at,
-                TicketEventRow.actor_role,
-                TicketEventRow.actor_id,
-                TicketEventRow.action,
-                TicketEventRow.from_status,
-                TicketEventRow.to_status,
-                TicketEventRow.reason,
-                TicketEventRow.data,
-            )
+            select(*_EVENT_COLUMNS)
             .where(
                 TicketEventRow.ticket_id.in_(resolved),
                 TicketEventRow.action.in_(list(actions)),
@@ -1479,20 +1470,7 @@ class SqlStore:
             )
             .order_by(TicketEventRow.id)
         )
-        return [
-            TicketEvent(
-                ticket_id=row.ticket_id,
-                at=row.at,
-                actor_role=row.actor_role,
-                actor_id=row.actor_id,
-                action=row.action,
-                from_status=row.from_status,
-                to_status=row.to_status,
-                reason=row.reason,
-                data=row.data,
-            )
-            for row in rows
-        ]
+        return [TicketEvent(**row._mapping) for row in rows]
 
     def add_quality_check(
         self, resolved: ResolvedTicket, *, sampled_for: date, now: datetime
