@@ -124,6 +124,11 @@ async def test_the_ranking_and_the_briefing(
         path = await download.path()
         document = Document(str(path))
         assert "12345 热线工作通报 2026-11" in document.paragraphs[0].text
+        # A chart or document link with a period that cannot be read: 400, and why.
+        for path_ in ("/desk/briefing.docx?period=2026-13", "/desk/ranking.png?period=2026-13"):
+            unreadable = await page.request.get(desk.url(path_))
+            assert unreadable.status == 400
+            assert "没有 13 月" in await unreadable.text()
 
         # Staff: their own unit's row of the ranking, no 通报.
         roads = await sign_in(chromium, desk.link_for(world.roads.id))

@@ -401,6 +401,15 @@ async def switch_language(request: web.Request) -> web.Response:
     raise response
 
 
+def _results_only(request: web.Request) -> bool:
+    """Whether htmx asks for a list's results alone, as it does when the filters or a page link
+    change (not when it restores a page of its history: that is the whole page again)."""
+    return (
+        request.headers.get("HX-Target") == "results"
+        and "HX-History-Restore-Request" not in request.headers
+    )
+
+
 # -- today ---------------------------------------------------------------------------------------
 
 
@@ -529,12 +538,7 @@ async def ticket_list(request: web.Request) -> web.Response:
         )
     )
     query = {k: v for k, v in shown.items() if v}
-    # htmx asks for the results alone when the filters or a page link change (not when it
-    # restores a page of its history: that is the whole page again).
-    partial = (
-        request.headers.get("HX-Target") == "results"
-        and "HX-History-Restore-Request" not in request.headers
-    )
+    partial = _results_only(request)
     response = _render(
         request,
         "ticket_results.html" if partial else "tickets.html",

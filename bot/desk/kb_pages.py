@@ -26,6 +26,7 @@ from bot.desk.app import (
     _flash_redirect,
     _lang,
     _render,
+    _results_only,
     _staff,
     _take_flash,
 )
@@ -91,10 +92,7 @@ async def knowledge_base(request: web.Request) -> web.Response:
 
     today = local_date(state.clock.now())
     found = [entry for entry in entries if matches(entry)]
-    partial = (
-        request.headers.get("HX-Target") == "results"
-        and "HX-History-Restore-Request" not in request.headers
-    )
+    partial = _results_only(request)
     flash = _take_flash(request)
     response = _render(
         request,

@@ -59,6 +59,14 @@ def _period(request: web.Request, default: str, now: datetime) -> tuple[str, Per
         return asked, exc.message(_lang(request))
 
 
+def _downloaded_period(request: web.Request, default: str, now: datetime) -> Period:
+    """The period of a chart or document link; 400 with the reason when it cannot be read."""
+    _, period = _period(request, default, now)
+    if isinstance(period, str):
+        raise web.HTTPBadRequest(text=period, content_type="text/plain")
+    return period
+
+
 def _choices(lang: str) -> list[tuple[str, str]]:
     return [(value, en if lang == "en" else zh) for value, zh, en in PERIODS]
 
@@ -170,14 +178,11 @@ async def ranking_chart(request: web.Request) -> web.Response:
     _supervisor_only(request)
     state = request.app[STATE_KEY]
     lang = _lang(request)
-    _, period = _period(request, DEFAULT_RANKING, state.clock.now())
-    if isinstance(period, str):
-        raise web.HTTPBadRequest(text=period, content_type="text/plain")
-    chosen = period
+    period = _downloaded_period(request, DEFAULT_RANKING, state.clock.now())
 
     def draw() -> bytes:
         with state.database.read() as session:
-            result = count_ranking(session, state, chosen, lang)
+            result = count_ranking(session, state, period, lang)
         return render_ranking_chart(result, lang=lang)
 
     return web.Response(body=await asyncio.to_thread(draw), content_type="image/png")
@@ -238,9 +243,7 @@ async def briefing_docx(request: web.Request) -> web.Response:
     _supervisor_only(request)
     state = request.app[STATE_KEY]
     lang = _lang(request)
-    _, period = _period(request, DEFAULT_BRIEFING, state.clock.now())
-    if isinstance(period, str):
-        raise web.HTTPBadRequest(text=period, content_type="text/plain")
+    period = _downloaded_period(request, DEFAULT_BRIEFING, state.clock.now())
     briefing = await _briefing(request, period, lang)
     document = await asyncio.to_thread(render_docx, briefing, lang)
     # The label is ASCII (2026-11, 2026-W48 …); anything else is left out of the file name.
