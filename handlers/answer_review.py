@@ -64,10 +64,6 @@ def reasons(check: AnswerCheck, lang: Language) -> str:
     )
 
 
-def flag_names(flags: list[str], lang: Language) -> str:
-    return "、".join(texts.FLAG_NAMES[f](lang) for f in flags if f in texts.FLAG_NAMES)
-
-
 def with_draft(draft: str | None, reply: str) -> str:
     """The answer a reply to a draft prompt makes: "+ more" adds to the draft, else replaces."""
     if draft is None or not reply.startswith(_APPEND):
@@ -293,7 +289,7 @@ def on_precheck_button(
             text=texts.ANSWER_SENT_ANYWAY(
                 chat_lang,
                 number=ticket.number,
-                reasons="、".join(texts.FLAG_NAMES[f](chat_lang) for f in flags),
+                reasons=texts.flag_names(flags, chat_lang),
                 name=staff.name or staff.telegram_user_id,
             ),
             purpose=FLAGGED,

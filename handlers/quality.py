@@ -69,10 +69,9 @@ def _sent_anyway_note(checks: AnswerCheckFigures, ticket_id: int, lang: Language
     """Inspectors see that the answer went out over the pre-check's warning, and why."""
     if ticket_id not in checks.sent_anyway:
         return ""
-    names = "、".join(
-        texts.FLAG_NAMES[f](lang) for f in checks.sent_anyway[ticket_id] if f in texts.FLAG_NAMES
+    return texts.QA_ITEM_SENT_ANYWAY(
+        lang, reasons=texts.flag_names(checks.sent_anyway[ticket_id], lang)
     )
-    return texts.QA_ITEM_SENT_ANYWAY(lang, reasons=names)
 
 
 def sample_previous_day(store: Store, hotline: Hotline, now: datetime) -> int:

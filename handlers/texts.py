@@ -6,6 +6,7 @@ Each message is one ``Phrase``; ``phrase(lang, **values)`` renders it. Messages 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from handlers.model import Language, RequestType, TicketStatus
@@ -973,3 +974,8 @@ FLAG_NAMES = {
     "template_only": Phrase("只有套话", "only set phrases"),
     "foreign_number": Phrase("非本单位号码", "a number not the department's"),
 }
+
+
+def flag_names(flags: Iterable[str], lang: Language) -> str:
+    """The answer pre-check's flags, named: "过短、无共同关键词" (unknown ones left out)."""
+    return "、".join(FLAG_NAMES[f](lang) for f in flags if f in FLAG_NAMES)
